@@ -1,0 +1,36 @@
+-- Every accepted version of every unit's monthly report, numbered in the order the unit sent
+-- them. The latest submitted_at wins; a tie (same timestamp twice) is broken by load order and
+-- then by file hash so the choice is stable from run to run.
+with submissions as (
+    select * from {{ ref('stg_raw__submissions') }}
+),
+
+numbered as (
+    select
+        *,
+        row_number() over (
+            partition by unit_code, period
+            order by submitted_at, loaded_at, file_hash
+        ) as submission_version,
+        count(*) over (partition by unit_code, period) as version_count
+    from submissions
+),
+
+final as (
+    select
+        unit_code || ':' || period as submission_id,
+        file_hash,
+        unit_code,
+        period,
+        period_start_date,
+        submitted_at,
+        reporter,
+        template_version,
+        load_id,
+        loaded_at,
+        submission_version,
+        submission_version = version_count as is_current
+    from numbered
+)
+
+select * from final

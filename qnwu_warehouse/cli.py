@@ -1,0 +1,172 @@
+"""The `qnwu` command: run the pipeline, generate demo data, operate published versions.
+
+Every command turns a configuration problem into one line on stderr and exit status 2, not a
+traceback: an operator should read what to do, not where Python was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from qnwu_warehouse.settings import ConfigError, Settings
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    if args.demo and settings.is_local_landing:
+        landing = settings.local_landing_path
+        if not landing.is_dir() or not any(landing.iterdir()):
+            from qnwu_warehouse import generator
+
+            report = generator.generate(landing, faults=True)
+            print(f"demo: generated {report.files_total} sample submission files into {landing}")
+    settings.ensure_landing()
+    from qnwu_warehouse.airflow_runner import run_dag
+    from qnwu_warehouse.pipeline import run_summary
+
+    started = time.monotonic()
+    dag_run = run_dag(settings)
+    elapsed = time.monotonic() - started
+    state = str(getattr(dag_run.state, "value", dag_run.state))
+    summary = run_summary(settings, dag_run.run_id)
+    _print_summary(summary, state, elapsed)
+    return 0 if state == "success" else 1
+
+
+def _print_summary(summary: dict, state: str, elapsed: float) -> None:
+    print()
+    print(f"Pipeline run {summary['run_id']}: {state} in {elapsed:.1f} s")
+    if "this_run" in summary:
+        run, total = summary["this_run"], summary["all_runs"]
+        print(f"  files this run : received {run['received']}, accepted {run['accepted']}, "
+              f"rejected {run['rejected']}, duplicate {run['duplicate']}")
+        print(f"  files all runs : received {total['received']}, accepted {total['accepted']}, "
+              f"rejected {total['rejected']}, duplicate {total['duplicate']}")
+    if "gate" in summary:
+        gate = summary["gate"]
+        verdict = "passed" if gate["critical_failures"] == 0 else "FAILED"
+        print(f"  quality gate   : {verdict} ({gate['expectations']} expectations, "
+              f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)")
+    published = summary.get("published")
+    if published:
+        stale = "" if published["run_id"] == summary["run_id"] else " (from an earlier run: this run did not publish)"
+        print(f"  published      : {published['path']}{stale}")
+        for table, rows in json.loads(published["tables"]).items():
+            print(f"      marts.{table:<28} {rows:>9,} rows")
+        print(f"  open it        : duckdb -readonly {published['path']}   "
+              f"(Python: duckdb.connect('{published['path']}', read_only=True))")
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from qnwu_warehouse import generator
+
+    return generator.main(args.generator_args)
+
+
+def _cmd_stage(args: argparse.Namespace) -> int:
+    from qnwu_warehouse import pipeline
+
+    run_id = args.run_id or time.strftime("manual__%Y%m%dT%H%M%S")
+    if args.stage == "ingest":
+        result = pipeline.ingest_stage(run_id)
+    elif args.stage == "build":
+        result = pipeline.build_stage()
+    elif args.stage == "gate":
+        result = pipeline.gate_stage(run_id)
+    else:
+        result = pipeline.publish_stage(run_id, {"note": "published by hand with `qnwu publish`"})
+    print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    from qnwu_warehouse import publish
+
+    settings = Settings.from_env()
+    live = publish.current_version(settings)
+    for version in publish.versions(settings):
+        print(("* " if version == live else "  ") + version.name)
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from qnwu_warehouse import publish
+
+    version = publish.rollback(Settings.from_env(), args.version)
+    print(f"published warehouse now serves {version.name}")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from qnwu_warehouse.submission_files import write_blank_template
+
+    write_blank_template(Path(args.path))
+    print(f"blank XLSX template written to {args.path}")
+    return 0
+
+
+def _cmd_webui(args: argparse.Namespace) -> int:
+    import os
+
+    from qnwu_warehouse.airflow_runner import configure, migrate_metadata
+
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    configure(settings)
+    migrate_metadata(settings)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    print("Airflow UI on http://localhost:8080 (user admin; password in "
+          f"{settings.airflow_home / 'simple_auth_manager_passwords.json.generated'})")
+    os.execv(airflow, [airflow, "standalone"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qnwu", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the whole pipeline once through Airflow and print a summary")
+    run.add_argument("--demo", action="store_true",
+                     help="if the landing folder is empty, fill it with generated sample submissions first")
+    run.set_defaults(handler=_cmd_run)
+
+    generate = commands.add_parser("generate", help="generate realistic submission files (see --help)",
+                                   add_help=False)
+    generate.add_argument("generator_args", nargs=argparse.REMAINDER)
+    generate.set_defaults(handler=_cmd_generate)
+
+    for stage, text in (("ingest", "pull new files from the landing zone into raw"),
+                        ("build", "dbt build of the marts"), ("gate", "run the quality gate"),
+                        ("publish", "publish the working marts (normally only after the gate passed)")):
+        sub = commands.add_parser(stage, help=text)
+        sub.add_argument("--run-id")
+        sub.set_defaults(handler=_cmd_stage, stage=stage)
+
+    commands.add_parser("versions", help="list published versions (* = live)").set_defaults(handler=_cmd_versions)
+    rollback = commands.add_parser("rollback", help="serve an earlier published version again")
+    rollback.add_argument("version")
+    rollback.set_defaults(handler=_cmd_rollback)
+    template = commands.add_parser("template", help="write the blank XLSX template units fill in")
+    template.add_argument("path")
+    template.set_defaults(handler=_cmd_template)
+    commands.add_parser("webui", help="start Airflow locally (UI on :8080) with the DAGs loaded"
+                        ).set_defaults(handler=_cmd_webui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as problem:
+        print(f"qnwu: configuration error: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

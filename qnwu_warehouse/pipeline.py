@@ -1,0 +1,69 @@
+"""The pipeline's stages as the DAG tasks call them, and the run summary.
+
+Each stage reads its settings from the environment (so the same code runs under `dag.test()`,
+the scheduler, or a Celery worker) and returns a small JSON-able dict for XCom.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from qnwu_warehouse import ingest, publish, quality, transform
+from qnwu_warehouse.settings import Settings
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    return settings
+
+
+def ingest_stage(run_id: str, today: date | None = None) -> dict[str, object]:
+    return ingest.ingest(_settings(), load_id=run_id, today=today).as_dict()
+
+
+def build_stage() -> dict[str, object]:
+    output = transform.build(_settings())
+    done = next((line for line in output.splitlines() if "Done. PASS=" in line), "")
+    return {"dbt": done.split("Done. ", 1)[-1].strip()}
+
+
+def gate_stage(run_id: str) -> dict[str, object]:
+    gate = quality.run_gate(_settings(), run_id)
+    quality.enforce(gate)  # raises, failing the task, before anything is published
+    return gate.summary()
+
+
+def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, object]:
+    publication = publish.publish(_settings(), run_id, gate_summary)
+    return {"published": str(publication.path), "version": publication.version_file.name,
+            "tables": publication.tables}
+
+
+def run_summary(settings: Settings, run_id: str) -> dict[str, object]:
+    """What one run did, read back from the warehouse itself rather than from Airflow's memory."""
+    summary: dict[str, object] = {"run_id": run_id}
+    if settings.working_warehouse.exists():
+        with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
+            run = con.execute("select files_new, files_accepted, files_rejected, files_duplicate "
+                              "from raw.load_runs where load_id = ?", [run_id]).fetchone()
+            total = con.execute("select count(*), count(*) filter (outcome = 'accepted'), "
+                                "count(*) filter (outcome = 'rejected'), count(*) filter (outcome = 'duplicate') "
+                                "from raw.received_files").fetchone()
+            summary["this_run"] = dict(zip(("received", "accepted", "rejected", "duplicate"), run or (0,) * 4,
+                                           strict=True))
+            summary["all_runs"] = dict(zip(("received", "accepted", "rejected", "duplicate"), total, strict=True))
+            has_audit = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit'").fetchone()[0]
+            if has_audit:
+                gate = con.execute("select count(*), count(*) filter (not success and severity = 'critical'), "
+                                   "count(*) filter (not success and severity = 'warning') "
+                                   "from audit.validation_results where run_id = ?", [run_id]).fetchone()
+                summary["gate"] = {"expectations": gate[0], "critical_failures": gate[1], "warnings": gate[2]}
+    if settings.published_warehouse.exists():
+        with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+            row = con.execute("select run_id, published_at, table_row_counts from meta.publication").fetchone()
+            summary["published"] = {"path": str(settings.published_warehouse), "run_id": row[0],
+                                    "published_at": str(row[1]), "tables": row[2]}
+    return summary

@@ -1,0 +1,125 @@
+"""Publishing: write-audit-publish for the readers' warehouse file.
+
+Analysts and BI tools open ``published/warehouse.duckdb`` read-only; the pipeline never writes
+to that path. A publish copies the checked marts from the working warehouse into a new file under
+``published/versions/``, makes it durable, and then swaps it in with one atomic rename. A reader
+that already had the old file open keeps reading the old version (its inode lives on); a new
+reader gets the new one; nobody ever sees a half-written file, and a crash before the rename
+leaves the old version in place. The last N versions are kept so any of them can be rolled back
+to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.warehouse import writer_lock
+
+PUBLISHED_SCHEMA = "marts"
+
+
+class NothingToPublish(Exception):
+    """The working warehouse has no marts yet."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    path: Path
+    version_file: Path
+    tables: dict[str, int]
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _swap_in(settings: Settings, version_file: Path) -> None:
+    """Point published/warehouse.duckdb at a version file in one atomic rename."""
+    staging_link = settings.published_dir / ".warehouse.duckdb.swap"
+    staging_link.unlink(missing_ok=True)
+    os.link(version_file, staging_link)
+    os.replace(staging_link, settings.published_warehouse)
+    _fsync(settings.published_dir)
+
+
+def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) -> Publication:
+    """Copy the marts into a new version file and swap it in; call only after the gate passed."""
+    settings.published_versions_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    version_file = settings.published_versions_dir / f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.duckdb"
+    partial = version_file.with_suffix(".partial")
+    with writer_lock(settings):
+        partial.unlink(missing_ok=True)
+        con = duckdb.connect(str(partial))
+        try:
+            con.execute(f"attach '{settings.working_warehouse}' as working (read_only)")
+            tables = [row[0] for row in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'working' and schema_name = ? "
+                "order by table_name", [PUBLISHED_SCHEMA]).fetchall()]
+            if not tables:
+                raise NothingToPublish(f"no tables in {PUBLISHED_SCHEMA} of {settings.working_warehouse}: "
+                                       "run the transformation first.")
+            con.execute(f"create schema {PUBLISHED_SCHEMA}")
+            counts = {}
+            for table in tables:
+                con.execute(f"create table {PUBLISHED_SCHEMA}.{table} as select * from working.{PUBLISHED_SCHEMA}.{table}")
+                counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
+            submissions = con.execute(
+                "select count(distinct file_hash) from working.intermediate.int_submissions_current_placed"
+            ).fetchone()[0]
+            con.execute("create schema meta")
+            con.execute("""create table meta.publication as select
+                ? as run_id, ?::timestamptz as published_at, ? as current_submissions,
+                ? as table_row_counts, ? as quality_gate""",
+                        [run_id, datetime.now(UTC), submissions, json.dumps(counts), json.dumps(gate_summary)])
+            con.execute("detach working")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        _fsync(partial)
+        os.replace(partial, version_file)
+        _swap_in(settings, version_file)
+        _prune(settings)
+    return Publication(settings.published_warehouse, version_file, counts)
+
+
+def versions(settings: Settings) -> list[Path]:
+    """Published versions, oldest first."""
+    return sorted(settings.published_versions_dir.glob("*.duckdb"))
+
+
+def current_version(settings: Settings) -> Path | None:
+    if not settings.published_warehouse.exists():
+        return None
+    live = settings.published_warehouse.stat().st_ino
+    return next((v for v in versions(settings) if v.stat().st_ino == live), None)
+
+
+def _prune(settings: Settings) -> None:
+    for stale in versions(settings)[: -settings.published_versions_kept]:
+        stale.unlink()
+    for leftover in settings.published_versions_dir.glob("*.partial"):
+        leftover.unlink()  # a publish that died before its rename
+
+
+def rollback(settings: Settings, version_name: str) -> Path:
+    """Make an earlier published version the live one again."""
+    candidates = [v for v in versions(settings) if v.name == version_name or v.stem == version_name]
+    if not candidates:
+        known = ", ".join(v.name for v in versions(settings)) or "none"
+        raise FileNotFoundError(f"no published version {version_name!r}; kept versions: {known}")
+    with writer_lock(settings):
+        _swap_in(settings, candidates[0])
+    return candidates[0]

@@ -1,0 +1,178 @@
+"""The quality gate: Great Expectations suites from expectations/ run on the built marts.
+
+GX's SQL data source does not work on DuckDB (it fetches after closing the connection), so each
+table is read from the working warehouse into a pandas DataFrame and validated there; that is
+fast at this size (a million rows, a few expectations, well under a second). Results are written
+to ``audit.validation_results`` so they can be queried like any other data, and a critical
+failure raises :class:`QualityGateFailed` naming the failing expectations with sample rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
+from qnwu_warehouse.warehouse import working_connection
+
+SEVERITIES = ("critical", "warning")
+# GX would otherwise try to send usage analytics over a network these machines do not have.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+AUDIT_DDL = """
+create schema if not exists audit;
+create table if not exists audit.validation_results (
+    run_id varchar, validated_at timestamptz, suite_name varchar, table_name varchar,
+    expectation_type varchar, column_name varchar, severity varchar, success boolean,
+    element_count bigint, unexpected_count bigint, unexpected_sample varchar, kwargs varchar
+);
+"""
+
+
+class QualityGateFailed(Exception):
+    """A critical expectation failed; nothing may be published."""
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    suite_name: str
+    table_name: str
+    expectation_type: str
+    column_name: str | None
+    severity: str
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    unexpected_sample: list
+    kwargs: dict
+
+
+@dataclass(frozen=True)
+class GateResult:
+    run_id: str
+    results: tuple[ExpectationResult, ...]
+
+    @property
+    def critical_failures(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success and r.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success and r.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+    def summary(self) -> dict[str, object]:
+        return {"run_id": self.run_id, "passed": self.passed, "expectations": len(self.results),
+                "critical_failures": len(self.critical_failures), "warnings": len(self.warnings)}
+
+
+def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
+    """Read every suite file; a malformed one is an operator error, so say which file and why."""
+    suites = []
+    for path in sorted(folder.glob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for suite in document.get("suites", []):
+            for expectation in suite["expectations"]:
+                if expectation.get("severity") not in SEVERITIES:
+                    raise ValueError(f"{path.name}: suite {suite['name']}: expectation {expectation['type']} "
+                                     f"needs severity critical or warning, got {expectation.get('severity')!r}")
+            suites.append(suite)
+    return suites
+
+
+def _expectation_class(snake_name: str):
+    import great_expectations as gx
+
+    camel = "".join(part.capitalize() for part in snake_name.split("_"))
+    try:
+        return getattr(gx.expectations, camel)
+    except AttributeError:
+        raise ValueError(f"expectations/: unknown Great Expectations type {snake_name!r}") from None
+
+
+def _resolve_kwargs(kwargs: dict, con) -> dict:
+    resolved = {}
+    for key, value in kwargs.items():
+        if isinstance(value, dict) and "query" in value:
+            resolved[key] = [row[0] for row in con.execute(value["query"]).fetchall()]
+        else:
+            resolved[key] = value
+    return resolved
+
+
+def run_gate(settings: Settings, run_id: str) -> GateResult:
+    """Validate every suite against the working warehouse and record the results."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("working_warehouse")
+    results: list[ExpectationResult] = []
+    with working_connection(settings) as con:
+        for suite_spec in load_suites():
+            table = suite_spec["table"]
+            frame = con.execute(f"select * from {table}").df()
+            asset = source.add_dataframe_asset(name=suite_spec["name"])
+            batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
+            suite = context.suites.add(gx.ExpectationSuite(name=suite_spec["name"]))
+            specs = suite_spec["expectations"]
+            for spec in specs:
+                kwargs = _resolve_kwargs(spec.get("kwargs", {}), con)
+                suite.add_expectation(_expectation_class(spec["type"])(**kwargs, meta={"severity": spec["severity"]}))
+            validation = context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite_spec["name"], data=batch_definition, suite=suite))
+            outcome = validation.run(batch_parameters={"dataframe": frame},
+                                     result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+            for item in outcome.results:
+                config = item.expectation_config
+                detail = item.result or {}
+                results.append(ExpectationResult(
+                    suite_name=suite_spec["name"],
+                    table_name=table,
+                    expectation_type=config.type,
+                    column_name=config.kwargs.get("column"),
+                    severity=(config.meta or {}).get("severity", "critical"),
+                    success=bool(item.success),
+                    element_count=detail.get("element_count"),
+                    unexpected_count=detail.get("unexpected_count"),
+                    unexpected_sample=list(detail.get("partial_unexpected_list") or [])[:5],
+                    kwargs={k: v for k, v in spec.get("kwargs", {}).items() if k != "column"},
+                ))
+        gate = GateResult(run_id=run_id, results=tuple(results))
+        _record(con, gate)
+    return gate
+
+
+def _record(con, gate: GateResult) -> None:
+    con.execute(AUDIT_DDL)
+    now = datetime.now(UTC)
+    con.executemany(
+        "insert into audit.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(gate.run_id, now, r.suite_name, r.table_name, r.expectation_type, r.column_name, r.severity,
+          r.success, r.element_count, r.unexpected_count, json.dumps(r.unexpected_sample, default=str,
+                                                                      ensure_ascii=False),
+          json.dumps(r.kwargs, default=str, ensure_ascii=False)) for r in gate.results],
+    )
+
+
+def failure_message(gate: GateResult) -> str:
+    lines = [f"quality gate failed for run {gate.run_id}: {len(gate.critical_failures)} critical "
+             "expectation(s) failed; nothing was published and readers keep the last good version."]
+    for r in gate.critical_failures:
+        lines.append(f"  - {r.suite_name}: {r.expectation_type}({r.column_name or ''}) "
+                     f"{r.unexpected_count} unexpected of {r.element_count}; sample {r.unexpected_sample}")
+    return "\n".join(lines)
+
+
+def enforce(gate: GateResult) -> None:
+    if not gate.passed:
+        raise QualityGateFailed(failure_message(gate))

@@ -1,0 +1,164 @@
+"""Every setting the warehouse reads, in one place.
+
+All state lives under one data directory (``QNWU_DATA_DIR``), so a run can be moved, backed
+up or wiped as one folder and nothing is written anywhere else. Settings come from the
+environment (the same variables docker-compose.yml and .env.example set), and a bad one
+raises :class:`ConfigError` with a one-line message that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DAGS_DIR = REPO_ROOT / "dags"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+SEEDS_DIR = REPO_ROOT / "seeds"
+
+# Every environment variable the code reads, with its meaning. docker-compose.yml and
+# .env.example are checked against this list by tests/test_deployment_config.py.
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "QNWU_DATA_DIR": "folder holding all state (warehouse, published files, Airflow home, logs)",
+    "QNWU_LANDING_URL": "where unit submissions arrive: a local folder or an fsspec URL",
+    "QNWU_PUBLISHED_VERSIONS_KEPT": "how many published warehouse versions to keep for rollback",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or points somewhere unusable; the message says what to do."""
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} is not a whole number of 1 or more: fix it or unset it "
+                          f"(default {default}).")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_url: str
+    published_versions_kept: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        explicit = os.environ.get("QNWU_DATA_DIR")
+        data_dir = Path(explicit).expanduser().resolve() if explicit else REPO_ROOT / "data"
+        landing_url = os.environ.get("QNWU_LANDING_URL") or str(data_dir / "landing")
+        return cls(
+            data_dir=data_dir,
+            landing_url=landing_url,
+            published_versions_kept=_positive_int("QNWU_PUBLISHED_VERSIONS_KEPT", 5),
+        )
+
+    # --- paths under the data directory -------------------------------------------------
+    @property
+    def working_warehouse(self) -> Path:
+        """The DuckDB file dbt builds into; only the pipeline opens it (one writer)."""
+        return self.data_dir / "warehouse" / "working.duckdb"
+
+    @property
+    def writer_lock(self) -> Path:
+        return self.data_dir / "warehouse" / "working.lock"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def published_warehouse(self) -> Path:
+        """The file analysts and BI tools open read-only; replaced atomically on publish."""
+        return self.published_dir / "warehouse.duckdb"
+
+    @property
+    def published_versions_dir(self) -> Path:
+        return self.published_dir / "versions"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Byte-for-byte copies of every file received, by content hash."""
+        return self.data_dir / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.data_dir / "airflow"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.data_dir / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.data_dir / "dbt" / "logs"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.data_dir / "gx" / "data_docs"
+
+    @property
+    def is_local_landing(self) -> bool:
+        return "://" not in self.landing_url or self.landing_url.startswith("file://")
+
+    # --- checks ---------------------------------------------------------------------------
+    def ensure_data_dir(self) -> None:
+        """Create the state folders, or explain in one line why that is impossible."""
+        if os.environ.get("QNWU_DATA_DIR") and not self.data_dir.is_dir():
+            raise ConfigError(
+                f"QNWU_DATA_DIR={self.data_dir} does not exist: create it (mkdir -p {self.data_dir}) "
+                "or unset QNWU_DATA_DIR to use the default ./data."
+            )
+        try:
+            for folder in (self.working_warehouse.parent, self.published_versions_dir, self.archive_dir,
+                           self.quarantine_dir, self.airflow_home, self.dbt_target_dir, self.dbt_log_dir,
+                           self.data_docs_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"data directory {self.data_dir} is not writable ({exc.strerror}): "
+                "point QNWU_DATA_DIR at a folder this user can write."
+            ) from None
+
+    def ensure_landing(self) -> None:
+        if self.is_local_landing and not self.local_landing_path.is_dir():
+            raise ConfigError(
+                f"landing folder {self.local_landing_path} does not exist: create it, put submissions "
+                "in it, or set QNWU_LANDING_URL to where they arrive."
+            )
+
+    @property
+    def local_landing_path(self) -> Path:
+        return Path(self.landing_url.removeprefix("file://"))
+
+    def airflow_environment(self) -> dict[str, str]:
+        """The Airflow configuration for the embedded run: SQLite metadata under the data dir."""
+        home = self.airflow_home
+        return {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "QNWU_DATA_DIR": str(self.data_dir),
+            "QNWU_LANDING_URL": self.landing_url,
+        }

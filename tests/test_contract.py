@@ -1,0 +1,125 @@
+"""The contract's rules on single values and small files, format by format."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from datetime import date
+
+import pytest
+
+from qnwu_warehouse.contract import UnreadableFile, parse_count, validate
+from qnwu_warehouse.readers import read_document
+from qnwu_warehouse.reference import load_reference
+
+TODAY = date(2024, 1, 31)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2.997", (2997, None)),
+    ("1.100.000.000", (1_100_000_000, None)),
+    ("1 100 000", (1_100_000, None)),
+    (" 42 ", (42, None)),
+    (7, (7, None)),
+    (7.0, (7, None)),
+    ("0", (0, None)),
+    ("1,100", (None, "VALUE_AMBIGUOUS")),
+    ("1,5", (None, "VALUE_FRACTIONAL")),
+    ("2.5", (None, "VALUE_FRACTIONAL")),
+    (2.5, (None, "VALUE_FRACTIONAL")),
+    ("-3", (None, "VALUE_NEGATIVE")),
+    (-3, (None, "VALUE_NEGATIVE")),
+    ("mười", (None, "VALUE_NOT_A_NUMBER")),
+    ("1.10.000", (None, "VALUE_NOT_A_NUMBER")),
+    (True, (None, "VALUE_NOT_A_NUMBER")),
+    ("", (None, "VALUE_MISSING")),
+    (None, (None, "VALUE_MISSING")),
+])
+def test_parse_count(raw, expected):
+    assert parse_count(raw) == expected
+
+
+def _json_submission(**header_overrides) -> dict:
+    header = {"unit_code": "06649", "period": "2023-05", "submitted_at": "2023-06-05T08:30:00",
+              "reporter": "Chủ tịch Hội", "template_version": "1", **header_overrides}
+    return {"header": header,
+            "values": [{"indicator_code": "godmother_children_new", "category": "female", "value": "3"},
+                       {"indicator_code": "godmother_funds_vnd", "category": "total", "value": "12.500.000"}],
+            "clubs": [{"club_id": "VB-01", "club_type": "air_volleyball", "club_name": "CLB Bóng chuyền hơi",
+                       "status": "đang hoạt động", "members": 14}]}
+
+
+def _check(payload: dict, name: str = "report.json"):
+    _, document = read_document(name, json.dumps(payload, ensure_ascii=False).encode())
+    return validate(document, load_reference(), TODAY)
+
+
+def test_a_good_submission_is_accepted_with_values_parsed():
+    submission, problems = _check(_json_submission())
+    assert problems == []
+    assert submission.unit_code == "06649" and submission.period == "2023-05"
+    assert [v[1:] for v in submission.values] == [("godmother_children_new", "female", 3),
+                                                   ("godmother_funds_vnd", "total", 12_500_000)]
+    assert submission.clubs[0][4] == "active"
+    assert submission.submitted_at.isoformat() == "2023-06-05T01:30:00+00:00"  # Vietnam time -> UTC
+
+
+@pytest.mark.parametrize("header, code", [
+    ({"unit_code": "99999"}, "UNIT_UNKNOWN"),
+    ({"period": "2030-01"}, "PERIOD_IN_FUTURE"),
+    ({"period": "05/2023"}, "PERIOD_MALFORMED"),
+    ({"period": "2025-08"}, "PERIOD_IN_FUTURE"),
+    ({"submitted_at": "hôm qua"}, "SUBMITTED_AT_MALFORMED"),
+    ({"template_version": "0.9"}, "TEMPLATE_VERSION_UNSUPPORTED"),
+    ({"reporter": " "}, "HEADER_FIELD_MISSING"),
+])
+def test_header_problems_reject_the_submission(header, code):
+    submission, problems = _check(_json_submission(**header))
+    assert submission is None
+    assert code in {p.code for p in problems}
+
+
+def test_unit_outside_its_validity_is_rejected():
+    # 06682 Phường Yết Kiêu was merged away on 2025-01-01.
+    _, document = read_document("r.json", json.dumps(_json_submission(unit_code="06682", period="2025-02"))
+                                .encode())
+    submission, problems = validate(document, load_reference(), date(2025, 3, 31))
+    assert submission is None and problems[0].code == "UNIT_NOT_VALID_IN_PERIOD"
+
+
+def test_row_problems_name_file_row_and_column_in_both_languages():
+    payload = _json_submission()
+    payload["values"].append({"indicator_code": "godmother_children_new", "category": "female", "value": "1"})
+    payload["values"].append({"indicator_code": "no_such_indicator", "category": "total", "value": "1"})
+    submission, problems = _check(payload, "06649_2023-05.json")
+    assert submission is None
+    by_code = {p.code: p for p in problems}
+    assert set(by_code) == {"ROW_DUPLICATE", "INDICATOR_UNKNOWN"}
+    message = by_code["INDICATOR_UNKNOWN"].message("06649_2023-05.json", "en")
+    assert message.startswith("file 06649_2023-05.json, values, row 4, column indicator_code:")
+    assert "dòng 4" in by_code["INDICATOR_UNKNOWN"].message("06649_2023-05.json", "vi")
+
+
+def test_decomposed_unicode_is_normalised():
+    payload = _json_submission(reporter=unicodedata.normalize("NFD", "Chủ tịch Hội"))
+    submission, problems = _check(payload)
+    assert problems == [] and submission.reporter == unicodedata.normalize("NFC", "Chủ tịch Hội")
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("empty.csv", b"", "FILE_EMPTY"),
+    ("image.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "FILE_TYPE_MISMATCH"),
+    ("broken.json", b'{"header": {', "FILE_CORRUPT"),
+    ("report.pdf", b"%PDF-1.4", "FILE_FORMAT_UNSUPPORTED"),
+    ("zip.csv", b"PK\x03\x04rest", "FILE_TYPE_MISMATCH"),
+])
+def test_unreadable_files(name, content, code):
+    with pytest.raises(UnreadableFile) as caught:
+        read_document(name, content)
+    assert caught.value.problem.code == code
+
+
+def test_csv_missing_column_is_reported():
+    _, document = read_document("r.csv", b"section,code\nheader,unit_code\n")
+    _, problems = validate(document, load_reference(), TODAY)
+    assert "COLUMN_MISSING" in {p.code for p in problems}
