@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from qnwu_warehouse.settings import ConfigError, Settings
@@ -26,6 +28,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             report = generator.generate(landing, faults=True)
             print(f"demo: generated {report.files_total} sample submission files into {landing}")
     settings.ensure_landing()
+    if not args.verbose:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # Task logs still go to the log folder under the data directory; the terminal gets the summary.
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     from qnwu_warehouse.airflow_runner import run_dag
     from qnwu_warehouse.pipeline import run_summary
 
@@ -58,8 +64,8 @@ def _print_summary(summary: dict, state: str, elapsed: float) -> None:
         print(f"  published      : {published['path']}{stale}")
         for table, rows in json.loads(published["tables"]).items():
             print(f"      marts.{table:<28} {rows:>9,} rows")
-        print(f"  open it        : duckdb -readonly {published['path']}   "
-              f"(Python: duckdb.connect('{published['path']}', read_only=True))")
+        print(f"  open it        : .venv/bin/qnwu sql \"select * from marts.agg_indicators_yearly\"   "
+              f"(or duckdb.connect('{published['path']}', read_only=True))")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -81,6 +87,18 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     else:
         result = pipeline.publish_stage(run_id, {"note": "published by hand with `qnwu publish`"})
     print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    """Query the published warehouse read-only, as an analyst or BI tool would."""
+    import duckdb
+
+    settings = Settings.from_env()
+    if not settings.published_warehouse.exists():
+        raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
+    with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+        con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
     return 0
 
 
@@ -111,8 +129,6 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_webui(args: argparse.Namespace) -> int:
-    import os
-
     from qnwu_warehouse.airflow_runner import configure, migrate_metadata
 
     settings = Settings.from_env()
@@ -126,6 +142,20 @@ def _cmd_webui(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operator_errors() -> tuple[type[Exception], ...]:
+    """Failures an operator acts on from the message alone; anything else keeps its traceback."""
+    from qnwu_warehouse.ingest import LedgerImbalance
+    from qnwu_warehouse.publish import NothingToPublish
+    from qnwu_warehouse.quality import QualityGateFailed
+    from qnwu_warehouse.transform import DbtFailed
+    from qnwu_warehouse.warehouse import WarehouseBusy
+
+    return (LedgerImbalance, NothingToPublish, QualityGateFailed, DbtFailed, WarehouseBusy, FileNotFoundError)
+
+
+OPERATOR_ERRORS = _operator_errors()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnwu", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the whole pipeline once through Airflow and print a summary")
     run.add_argument("--demo", action="store_true",
                      help="if the landing folder is empty, fill it with generated sample submissions first")
+    run.add_argument("--verbose", action="store_true", help="show Airflow's task logs on the terminal")
     run.set_defaults(handler=_cmd_run)
 
     generate = commands.add_parser("generate", help="generate realistic submission files (see --help)",
@@ -147,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--run-id")
         sub.set_defaults(handler=_cmd_stage, stage=stage)
 
+    sql = commands.add_parser("sql", help="query the published warehouse (read-only)")
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=60)
+    sql.set_defaults(handler=_cmd_sql)
     commands.add_parser("versions", help="list published versions (* = live)").set_defaults(handler=_cmd_versions)
     rollback = commands.add_parser("rollback", help="serve an earlier published version again")
     rollback.add_argument("version")
@@ -166,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as problem:
         print(f"qnwu: configuration error: {problem}", file=sys.stderr)
         return 2
+    except OPERATOR_ERRORS as problem:
+        print(f"qnwu: {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
