@@ -32,21 +32,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         # Task logs still go to the log folder under the data directory; the terminal gets the summary.
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-    from qnwu_warehouse.airflow_runner import run_dag
+    from qnwu_warehouse.airflow_runner import run_pipeline
     from qnwu_warehouse.pipeline import run_summary
 
     started = time.monotonic()
-    dag_run = run_dag(settings)
+    runs = run_pipeline(settings)
     elapsed = time.monotonic() - started
-    state = str(getattr(dag_run.state, "value", dag_run.state))
-    summary = run_summary(settings, dag_run.run_id)
-    _print_summary(summary, state, elapsed)
-    return 0 if state == "success" else 1
+    states = {dag_id: str(getattr(run.state, "value", run.state)) for dag_id, run in runs.items()}
+    summary = run_summary(settings, ingest_run_id=runs["qnwu_ingest"].run_id,
+                          publish_run_id=runs["qnwu_publish"].run_id)
+    _print_summary(summary, states, elapsed)
+    return 0 if set(states.values()) == {"success"} else 1
 
 
-def _print_summary(summary: dict, state: str, elapsed: float) -> None:
+def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> None:
     print()
-    print(f"Pipeline run {summary['run_id']}: {state} in {elapsed:.1f} s")
+    overall = "success" if set(states.values()) == {"success"} else "failed"
+    print(f"Pipeline {overall} in {elapsed:.1f} s  ({', '.join(f'{d}: {s}' for d, s in states.items())})")
     if "this_run" in summary:
         run, total = summary["this_run"], summary["all_runs"]
         print(f"  files this run : received {run['received']}, accepted {run['accepted']}, "
@@ -60,7 +62,8 @@ def _print_summary(summary: dict, state: str, elapsed: float) -> None:
               f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)")
     published = summary.get("published")
     if published:
-        stale = "" if published["run_id"] == summary["run_id"] else " (from an earlier run: this run did not publish)"
+        stale = ("" if published["run_id"] == summary["publish_run_id"]
+                 else " (from an earlier run: this run did not publish)")
         print(f"  published      : {published['path']}{stale}")
         for table, rows in json.loads(published["tables"]).items():
             print(f"      marts.{table:<28} {rows:>9,} rows")

@@ -42,13 +42,13 @@ def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, obj
             "tables": publication.tables}
 
 
-def run_summary(settings: Settings, run_id: str) -> dict[str, object]:
+def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> dict[str, object]:
     """What one run did, read back from the warehouse itself rather than from Airflow's memory."""
-    summary: dict[str, object] = {"run_id": run_id}
+    summary: dict[str, object] = {"ingest_run_id": ingest_run_id, "publish_run_id": publish_run_id}
     if settings.working_warehouse.exists():
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
             run = con.execute("select files_new, files_accepted, files_rejected, files_duplicate "
-                              "from raw.load_runs where load_id = ?", [run_id]).fetchone()
+                              "from raw.load_runs where load_id = ?", [ingest_run_id]).fetchone()
             total = con.execute("select count(*), count(*) filter (outcome = 'accepted'), "
                                 "count(*) filter (outcome = 'rejected'), count(*) filter (outcome = 'duplicate') "
                                 "from raw.received_files").fetchone()
@@ -59,7 +59,7 @@ def run_summary(settings: Settings, run_id: str) -> dict[str, object]:
             if has_audit:
                 gate = con.execute("select count(*), count(*) filter (not success and severity = 'critical'), "
                                    "count(*) filter (not success and severity = 'warning') "
-                                   "from audit.validation_results where run_id = ?", [run_id]).fetchone()
+                                   "from audit.validation_results where run_id = ?", [publish_run_id]).fetchone()
                 summary["gate"] = {"expectations": gate[0], "critical_failures": gate[1], "warnings": gate[2]}
     if settings.published_warehouse.exists():
         with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:

@@ -1,10 +1,11 @@
-"""Unit submissions -> raw -> dbt marts -> Great Expectations gate -> published warehouse.
+"""Build the marts with dbt, check them with Great Expectations, and publish them.
 
-Runs hourly and on demand. Each run pulls every new file from the landing zone (a local folder
-or any fsspec URL, QNWU_LANDING_URL) into the raw layer, rebuilds the marts with dbt, validates
-them with the suites in expectations/, and only if no critical expectation failed swaps a new
-published warehouse file in for analysts and BI tools. A failed gate fails the run and leaves
-the previously published file untouched. All logic lives in qnwu_warehouse.pipeline.
+Runs whenever qnwu_ingest announces new raw data (asset qnwu://warehouse/raw/submissions), and on
+demand. dbt builds the marts in the working warehouse; the quality gate validates them with the
+suites in expectations/; only if no critical expectation failed is a new published warehouse
+file swapped in for analysts and BI tools (asset qnwu://warehouse/published). A failed gate fails
+the run and leaves the previously published file untouched. All logic lives in
+qnwu_warehouse.pipeline.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
+from qnwu_warehouse.assets import PUBLISHED_WAREHOUSE, RAW_SUBMISSIONS
+
 
 @dag(
-    dag_id="qnwu_pipeline",
-    schedule="@hourly",
+    dag_id="qnwu_publish",
+    schedule=[RAW_SUBMISSIONS],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,  # one writer of the working warehouse at a time
@@ -24,15 +27,9 @@ from airflow.sdk import dag, get_current_context, task
     tags=["qnwu", "warehouse"],
     doc_md=__doc__,
 )
-def qnwu_pipeline():
+def qnwu_publish():
     @task
-    def ingest_submissions() -> dict:
-        from qnwu_warehouse.pipeline import ingest_stage
-
-        return ingest_stage(run_id=get_current_context()["run_id"])
-
-    @task
-    def build_marts(ingested: dict) -> dict:
+    def build_marts() -> dict:
         from qnwu_warehouse.pipeline import build_stage
 
         return build_stage()
@@ -43,13 +40,13 @@ def qnwu_pipeline():
 
         return gate_stage(run_id=get_current_context()["run_id"])
 
-    @task
+    @task(outlets=[PUBLISHED_WAREHOUSE])
     def publish_marts(gate: dict) -> dict:
         from qnwu_warehouse.pipeline import publish_stage
 
         return publish_stage(run_id=get_current_context()["run_id"], gate_summary=gate)
 
-    publish_marts(quality_gate(build_marts(ingest_submissions())))
+    publish_marts(quality_gate(build_marts()))
 
 
-qnwu_pipeline()
+qnwu_publish()
