@@ -105,6 +105,36 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    """What happened to a unit's files, as a letter the unit secretary can act on."""
+    import duckdb
+
+    settings = Settings.from_env()
+    if not settings.published_warehouse.exists():
+        raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
+    query = """select period, file_name, status, submission_version, duplicate_of_file_name, messages_vi, messages_en
+               from marts.fct_submission_feedback where unit_code = ? and (? is null or period = ?)
+               order by period nulls first, received_at, file_name"""
+    with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+        rows = con.execute(query, [args.unit, args.period, args.period]).fetchall()
+    print(f"Đơn vị / unit {args.unit}" + (f", kỳ / period {args.period}" if args.period else ""))
+    if not rows:
+        print("  Chưa nhận được báo cáo nào. / No report received.")
+    labels = {"accepted": "ĐÃ NHẬN / accepted", "superseded": "ĐÃ THAY THẾ bằng bản sau / superseded",
+              "rejected": "BỊ TỪ CHỐI, cần gửi lại / rejected, please resend",
+              "duplicate": "TRÙNG LẶP, không tính / duplicate, not counted"}
+    for period, name, status, version, duplicate_of, messages_vi, messages_en in rows:
+        version_text = f" (bản {version})" if version else ""
+        print(f"- {period or '?'}  {name}: {labels[status]}{version_text}")
+        if duplicate_of:
+            print(f"    trùng nội dung với tệp / same content as {duplicate_of}")
+        for message in (messages_vi or "").splitlines():
+            print(f"    {message}")
+        for message in (messages_en or "").splitlines():
+            print(f"    {message}")
+    return 0
+
+
 def _cmd_versions(args: argparse.Namespace) -> int:
     from qnwu_warehouse import publish
 
@@ -185,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=60)
     sql.set_defaults(handler=_cmd_sql)
+    feedback = commands.add_parser("feedback", help="what happened to a unit's files, with reasons (vi/en)")
+    feedback.add_argument("--unit", required=True)
+    feedback.add_argument("--period", help="YYYY-MM")
+    feedback.set_defaults(handler=_cmd_feedback)
     commands.add_parser("versions", help="list published versions (* = live)").set_defaults(handler=_cmd_versions)
     rollback = commands.add_parser("rollback", help="serve an earlier published version again")
     rollback.add_argument("version")

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import fsspec
 import pandas as pd
 
-from qnwu_warehouse.contract import CONTRACT_VERSION, Problem, UnreadableFile, validate
+from qnwu_warehouse.contract import CONTRACT_VERSION, Problem, UnreadableFile, clean_text, parse_period, validate
 from qnwu_warehouse.readers import read_document
 from qnwu_warehouse.reference import load_reference
 from qnwu_warehouse.settings import Settings
@@ -38,7 +38,8 @@ create table if not exists raw.load_runs (
 create table if not exists raw.received_files (
     file_hash varchar, source_path varchar, file_name varchar, file_format varchar,
     size_bytes bigint, received_at timestamptz, load_id varchar, outcome varchar,
-    duplicate_of_hash varchar, archive_path varchar, error_count integer, warning_count integer
+    duplicate_of_hash varchar, archive_path varchar, error_count integer, warning_count integer,
+    claimed_unit_code varchar, claimed_period varchar
 );
 create table if not exists raw.submissions (
     file_hash varchar primary key, unit_code varchar, period varchar, submitted_at timestamptz,
@@ -87,6 +88,9 @@ class _Outcome:
     archive_path: str | None = None
     submission: object = None
     problems: tuple[Problem, ...] = ()
+    # What the file says it is, even when it is rejected: feedback must reach the right unit.
+    claimed_unit_code: str | None = None
+    claimed_period: str | None = None
 
 
 def _landing_files(settings: Settings) -> tuple[fsspec.AbstractFileSystem, list[str]]:
@@ -148,6 +152,9 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
                                archive_path=str(_archive(settings, file_hash, name, content)))
             try:
                 outcome.file_format, document = read_document(name, content)
+                outcome.claimed_unit_code = clean_text(document.header.get("unit_code", ("",))[0]) or None
+                claimed_period = parse_period(document.header.get("period", ("",))[0])
+                outcome.claimed_period = claimed_period.strftime("%Y-%m") if claimed_period else None
                 outcome.submission, problems = validate(document, reference, today)
                 outcome.problems = tuple(problems)
             except UnreadableFile as unreadable:
@@ -184,7 +191,8 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, settings: 
         name = PurePosixPath(o.source_path).name
         errors = sum(p.severity == "error" for p in o.problems)
         files.append((o.file_hash, o.source_path, name, o.file_format, o.size, started_at, load_id,
-                      o.outcome, o.duplicate_of, o.archive_path, errors, len(o.problems) - errors))
+                      o.outcome, o.duplicate_of, o.archive_path, errors, len(o.problems) - errors,
+                      o.claimed_unit_code, o.claimed_period))
         for p in o.problems:
             problems.append((o.file_hash, load_id, p.code, p.severity, p.location.sheet, p.location.row,
                              p.location.column, p.message(name, "vi"), p.message(name, "en")))
@@ -199,7 +207,7 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, settings: 
     tables = {
         "received_files": (files, ["file_hash", "source_path", "file_name", "file_format", "size_bytes",
                                    "received_at", "load_id", "outcome", "duplicate_of_hash", "archive_path",
-                                   "error_count", "warning_count"]),
+                                   "error_count", "warning_count", "claimed_unit_code", "claimed_period"]),
         "submissions": (submissions, ["file_hash", "unit_code", "period", "submitted_at", "reporter",
                                       "template_version", "load_id", "loaded_at"]),
         "submission_values": (values, ["file_hash", "source_row", "indicator_code", "category", "value"]),

@@ -123,3 +123,24 @@ def test_csv_missing_column_is_reported():
     _, document = read_document("r.csv", b"section,code\nheader,unit_code\n")
     _, problems = validate(document, load_reference(), TODAY)
     assert "COLUMN_MISSING" in {p.code for p in problems}
+
+
+def test_every_reason_code_is_documented():
+    from pathlib import Path
+
+    from qnwu_warehouse.contract import REASONS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "submission_contract.md").read_text(encoding="utf-8")
+    assert [code for code in REASONS if f"`{code}`" not in doc] == []
+
+
+def test_json_schema_accepts_what_the_contract_accepts():
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "schemas" /
+                         "submission-v1.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(_json_submission(), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"header": {}, "values": [], "clubs": []}, schema)

@@ -15,7 +15,9 @@ final as (
         duplicate_of_hash,
         archive_path,
         error_count,
-        warning_count
+        warning_count,
+        claimed_unit_code,
+        claimed_period
     from received_files
 )
 
