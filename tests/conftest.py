@@ -3,7 +3,9 @@ throw-away home before any test imports it; nothing a test does touches ./data."
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 _session_home = Path(tempfile.mkdtemp(prefix="qnwu-tests-"))
+atexit.register(shutil.rmtree, _session_home, ignore_errors=True)
 os.environ["QNWU_DATA_DIR"] = str(_session_home)
 os.environ.pop("QNWU_LANDING_URL", None)
 from qnwu_warehouse.settings import Settings  # noqa: E402
