@@ -1,0 +1,128 @@
+"""The README's first command, for real: `qnwu run --demo` through Airflow on a fresh data
+directory, then the gate refusing a bad batch while a reader holds the published file open.
+
+Runs in subprocesses, as an operator would, so each run gets Airflow configured from scratch on
+its own SQLite metadata under the test's data directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def qnwu(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
+    environment["QNWU_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", *args], env=environment,
+                          capture_output=True, text=True, timeout=900)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e")
+    done = qnwu(data_dir, "run", "--demo")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return data_dir, done.stdout
+
+
+def test_demo_run_prints_the_summary(demo):
+    data_dir, out = demo
+    landing = data_dir / "landing"
+    received = sum(1 for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
+    assert "Pipeline success in " in out
+    assert f"files this run : received {received}," in out
+    assert "quality gate   : passed" in out
+    assert f"published      : {data_dir / 'published' / 'warehouse.duckdb'}" in out
+    for table in ("fct_indicator_values", "fct_club_snapshots", "agg_indicators_yearly"):
+        assert f"marts.{table}" in out
+
+
+def test_every_file_is_accounted_for_with_its_expected_outcome(demo):
+    data_dir, _ = demo
+    expected = {row["file_name"]: row for row in
+                csv.DictReader((data_dir / "landing" / ".expected_outcomes.csv").open(encoding="utf-8"))}
+    with duckdb.connect(str(data_dir / "warehouse" / "working.duckdb"), read_only=True) as con:
+        ledger = dict(con.execute("select file_name, outcome from raw.received_files").fetchall())
+        reasons = con.execute("""select f.file_name, list(distinct p.reason_code) from raw.received_files f
+                                 join raw.submission_problems p using (file_hash)
+                                 where p.severity = 'error' group by all""").fetchall()
+    landing_files = {p.name for p in (data_dir / "landing").iterdir() if not p.name.startswith(".")}
+    assert set(ledger) == landing_files
+    assert set(ledger.values()) == {"accepted", "rejected", "duplicate"}
+    reasons = dict(reasons)
+    for name, row in expected.items():
+        assert ledger[name] == row["expected_outcome"], name
+        if row["expected_outcome"] == "rejected":
+            assert row["reason_code"] in reasons[name], (name, reasons[name])
+
+
+def test_published_warehouse_reproduces_article_stocks(demo):
+    data_dir, _ = demo
+    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
+        clubs = dict(con.execute("""select club_type_code, clubs_open_at_year_end from marts.agg_clubs_yearly
+                                    where scope_level = 'province' and report_year = 2023""").fetchall())
+        children = con.execute("""select sum(value) from marts.agg_indicators_yearly
+                                  where scope_level = 'province' and report_year = 2023
+                                    and indicator_code = 'godmother_children_new'""").fetchone()[0]
+    assert clubs["air_volleyball"] == 513  # a stock: year-end register, not 12 months added up
+    assert clubs["folk_dance"] == 854
+    assert children == 211  # a flow: months added up
+
+
+def test_failed_gate_blocks_publish_and_leaves_readers_on_the_last_good_version(demo):
+    data_dir, _ = demo
+    published = data_dir / "published" / "warehouse.duckdb"
+    before_hash, before_inode = sha256(published), published.stat().st_ino
+    versions_before = sorted((data_dir / "published" / "versions").iterdir())
+
+    reader = duckdb.connect(str(published), read_only=True)  # an analyst with the file open
+    rows_before = reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
+
+    # A bad batch that got past ingestion (as a loader defect would let it): a negative amount
+    # of money in a current submission. Only the quality gate stands between it and readers.
+    working = data_dir / "warehouse" / "working.duckdb"
+    with duckdb.connect(str(working)) as con:
+        file_hash = con.execute("select file_hash from intermediate.int_submissions_current_placed "
+                                "order by file_hash limit 1").fetchone()[0]
+        con.execute("insert into raw.submission_values values (?, 999, 'godmother_funds_vnd', 'total', -5000000)",
+                    [file_hash])
+        con.execute("delete from raw.submission_values where file_hash = ? and indicator_code = 'godmother_funds_vnd' "
+                    "and source_row <> 999", [file_hash])
+
+    done = qnwu(data_dir, "run")
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "quality gate   : FAILED" in done.stdout
+    assert sha256(published) == before_hash and published.stat().st_ino == before_inode
+    assert sorted((data_dir / "published" / "versions").iterdir()) == versions_before
+    assert reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] == rows_before
+    with duckdb.connect(str(working), read_only=True) as con:
+        failed = con.execute("""select suite_name, expectation_type, column_name from audit.validation_results
+                                where not success and severity = 'critical'""").fetchall()
+    assert ("fct_indicator_values", "expect_column_values_to_be_between", "value") in failed
+
+    # Repair the batch: the next run publishes while the reader still has the old file open.
+    with duckdb.connect(str(working)) as con:
+        con.execute("delete from raw.submission_values where source_row = 999")
+        con.execute("insert into raw.submission_values values (?, 998, 'godmother_funds_vnd', 'total', 5000000)",
+                    [file_hash])
+    done = qnwu(data_dir, "run")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert published.stat().st_ino != before_inode
+    assert reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] == rows_before
+    reader.close()
+    versions = qnwu(data_dir, "versions").stdout.splitlines()
+    assert len(versions) == len(versions_before) + 1 and versions[-1].startswith("* ")
