@@ -30,6 +30,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings.ensure_landing()
     if not args.verbose:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         # Task logs still go to the log folder under the data directory; the terminal gets the summary.
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     from qnwu_warehouse.airflow_runner import run_pipeline
