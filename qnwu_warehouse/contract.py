@@ -55,6 +55,8 @@ REASONS: dict[str, tuple[str, str, str]] = {
                      "The file is damaged or unreadable ({detail}). Save it again and resend it."),
     "FILE_TYPE_MISMATCH": ("error", "Nội dung tệp không đúng định dạng {detail}. Hãy dùng mẫu báo cáo.",
                            "The file content is not {detail} as its name says. Use the report template."),
+    "FILE_ENCODING_NOT_UTF8": ("error", "Tệp không phải mã UTF-8. Trong Excel chọn Lưu thành > CSV UTF-8 rồi gửi lại.",
+                               "The file is not UTF-8 text. In Excel use Save As > CSV UTF-8 and send it again."),
     "FILE_FORMAT_UNSUPPORTED": ("error", "Định dạng tệp không được hỗ trợ ({detail}). Gửi XLSX, CSV hoặc JSON.",
                                 "Unsupported file type ({detail}). Send XLSX, CSV or JSON."),
     "SECTION_MISSING": ("error", "Thiếu phần/trang tính '{detail}'. Hãy dùng đúng mẫu báo cáo.",
@@ -65,6 +67,10 @@ REASONS: dict[str, tuple[str, str, str]] = {
                              "The header field '{detail}' is missing or empty."),
     "TEMPLATE_VERSION_UNSUPPORTED": ("error", "Phiên bản mẫu '{detail}' không được hỗ trợ. Tải mẫu mới nhất.",
                                      "Template version '{detail}' is not supported. Use the current template."),
+    "UNIT_CODE_ZERO_PADDED": ("warning", "Mã đơn vị '{detail}' bị mất số 0 ở đầu (Excel coi là số); "
+                                         "đã đọc thành mã 5 chữ số. Hãy định dạng ô là văn bản.",
+                              "Unit code '{detail}' lost its leading zero (Excel stored it as a number); it was read as "
+                              "the 5-digit code. Format the cell as text."),
     "UNIT_UNKNOWN": ("error", "Mã đơn vị '{detail}' không có trong danh mục. Kiểm tra lại mã đơn vị.",
                      "Unit code '{detail}' is not in the unit list. Check the unit code."),
     "UNIT_NOT_VALID_IN_PERIOD": ("error", "Đơn vị '{detail}' không tồn tại trong kỳ báo cáo này.",
@@ -258,6 +264,21 @@ def parse_timestamp(raw: object) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+GRASSROOTS_CODE_DIGITS = 5
+
+
+def _unit_code(raw: object, text: str) -> str:
+    """GSO commune codes have 5 digits. Excel drops the leading zero when it stores one as a
+    number (6817.0 for 06817); a whole number with fewer digits can only be that, so restore it."""
+    if isinstance(raw, float) and raw.is_integer():
+        text = str(int(raw))
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        text = str(raw)
+    if text.isdigit() and len(text) == GRASSROOTS_CODE_DIGITS - 1:
+        return text.zfill(GRASSROOTS_CODE_DIGITS)
+    return text
+
+
 def validate(document: Document, reference: ReferenceData, today: date) -> tuple[Submission | None, list[Problem]]:
     """Check a read document against the contract.
 
@@ -285,11 +306,15 @@ def validate(document: Document, reference: ReferenceData, today: date) -> tuple
             problems.append(Problem("PERIOD_IN_FUTURE", where, period_start.strftime("%Y-%m")))
 
     if "unit_code" in header_values:
-        code = str(header_values["unit_code"])
         where = document.header["unit_code"][1]
+        code = _unit_code(document.header["unit_code"][0], str(header_values["unit_code"]))
+        if code != str(header_values["unit_code"]):
+            problems.append(Problem("UNIT_CODE_ZERO_PADDED", where, str(header_values["unit_code"])))
+            header_values["unit_code"] = code
+        period_is_usable = period_start is not None and not any(p.code == "PERIOD_IN_FUTURE" for p in problems)
         if code not in reference.units:
             problems.append(Problem("UNIT_UNKNOWN", where, code))
-        elif period_start is not None and reference.grassroots_unit_on(code, period_start) is None:
+        elif period_is_usable and reference.grassroots_unit_on(code, period_start) is None:
             problems.append(Problem("UNIT_NOT_VALID_IN_PERIOD", where, f"{code} @ {period_start:%Y-%m}"))
 
     submitted_at = None

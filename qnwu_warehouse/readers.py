@@ -41,7 +41,10 @@ _CSV_SECTION_FIELDS = {
              "value": "members"},
 }
 
-FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}
+# .xls (Excel 97-2003) is what older office computers still save; calamine reads it like XLSX.
+FORMATS = {".xlsx": "xlsx", ".xls": "xlsx", ".csv": "csv", ".json": "json"}
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def detect_format(file_name: str) -> str | None:
@@ -62,13 +65,14 @@ def read_document(file_name: str, content: bytes) -> tuple[str, Document]:
 
 # --- XLSX -------------------------------------------------------------------------------------
 def read_xlsx(content: bytes) -> Document:
-    if not content.startswith(b"PK\x03\x04"):
+    if not content.startswith((XLSX_MAGIC, XLS_MAGIC)):
         raise UnreadableFile(Problem("FILE_TYPE_MISMATCH", Location("(file)"), "XLSX"))
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            broken = archive.testzip()
-            if broken is not None:
-                raise zipfile.BadZipFile(f"damaged member {broken}")
+        if content.startswith(XLSX_MAGIC):
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                broken = archive.testzip()
+                if broken is not None:
+                    raise zipfile.BadZipFile(f"damaged member {broken}")
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheets = {clean_text(name): name for name in workbook.sheet_names}
         document = Document()
@@ -135,12 +139,12 @@ def _table_rows(sheet: str, rows: list[list[object]], columns: dict[str, str],
 
 # --- CSV --------------------------------------------------------------------------------------
 def _decode_text(content: bytes, fmt: str) -> str:
-    if content.startswith(b"PK\x03\x04") or b"\x00" in content[:4096]:
+    if content.startswith((XLSX_MAGIC, XLS_MAGIC)) or b"\x00" in content[:4096]:
         raise UnreadableFile(Problem("FILE_TYPE_MISMATCH", Location("(file)"), fmt))
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UnreadableFile(Problem("FILE_CORRUPT", Location("(file)"), "not UTF-8 text")) from None
+        raise UnreadableFile(Problem("FILE_ENCODING_NOT_UTF8", Location("(file)"))) from None
 
 
 def read_csv(content: bytes) -> Document:

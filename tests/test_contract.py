@@ -144,3 +144,25 @@ def test_json_schema_accepts_what_the_contract_accepts():
     jsonschema.validate(_json_submission(), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"header": {}, "values": [], "clubs": []}, schema)
+
+
+def test_unit_code_that_lost_its_leading_zero_is_restored_with_a_warning():
+    payload = _json_submission()
+    payload["header"]["unit_code"] = 6649  # what Excel makes of 06649 in a number cell
+    submission, problems = _check(payload)
+    assert submission.unit_code == "06649"
+    assert [(p.code, p.severity) for p in problems] == [("UNIT_CODE_ZERO_PADDED", "warning")]
+
+
+def test_future_period_is_one_error_not_two():
+    submission, problems = _check(_json_submission(period="2031-01"))
+    assert [p.code for p in problems] == ["PERIOD_IN_FUTURE"]
+
+
+def test_csv_in_a_legacy_code_page_gets_advice_about_utf8():
+    # Windows-1258, the Vietnamese code page, writes tone marks as separate combining characters.
+    content = unicodedata.normalize("NFD", "section,code,category,value\nheader,reporter,,Chủ tịch\n").encode("cp1258")
+    with pytest.raises(UnreadableFile) as caught:
+        read_document("r.csv", content)
+    assert caught.value.problem.code == "FILE_ENCODING_NOT_UTF8"
+    assert "CSV UTF-8" in caught.value.problem.message("r.csv")
