@@ -14,9 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import re
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 import fsspec
@@ -59,6 +62,10 @@ create table if not exists raw.submission_problems (
 """
 
 
+# Below this many files a batch is examined in-process: forking workers would cost more.
+PARALLEL_THRESHOLD = 200
+
+
 class LedgerImbalance(Exception):
     """Files went in that did not come out as accepted, rejected or duplicate."""
 
@@ -99,21 +106,74 @@ def _landing_files(settings: Settings) -> tuple[fsspec.AbstractFileSystem, list[
     return fs, paths
 
 
-def _archive(settings: Settings, file_hash: str, name: str, content: bytes) -> Path:
-    """Content-addressed copy: writing it twice is harmless, so a rerun after a crash is safe."""
-    target = settings.archive_dir / file_hash[:2] / f"{file_hash}{PurePosixPath(name).suffix.lower()}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".partial")
-        partial.write_bytes(content)
-        os.replace(partial, target)
+def _examine(name: str, content: bytes, today: date) -> tuple:
+    """Read and check one file: (format, claimed unit, claimed period, submission or None, problems).
+
+    A pure function of the bytes, so batches of files can be examined in worker processes."""
+    file_format = claimed_unit = claimed_period = submission = None
+    try:
+        file_format, document = read_document(name, content)
+        claimed_unit = clean_text(document.header.get("unit_code", ("",))[0]) or None
+        period = parse_period(document.header.get("period", ("",))[0])
+        claimed_period = period.strftime("%Y-%m") if period else None
+        submission, problems = validate(document, load_reference(), today)
+    except UnreadableFile as unreadable:
+        problems = [unreadable.problem]
+    return file_format, claimed_unit, claimed_period, submission, tuple(problems)
+
+
+def _examine_item(item: tuple[str, bytes, date]) -> tuple:
+    return _examine(*item)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: if the ingesting process is killed (kill -9), its workers go too,
+    instead of lingering as orphans."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _worker_pool(settings: Settings, file_count: int) -> ProcessPoolExecutor | None:
+    """Worker processes for reading and checking files, started before the writer lock is taken
+    and the warehouse opened, so no worker ever inherits the lock or the database handle."""
+    if settings.ingest_workers < 2 or file_count < PARALLEL_THRESHOLD:
+        return None
+    return ProcessPoolExecutor(settings.ingest_workers, mp_context=get_context("fork"), initializer=_die_with_parent)
+
+
+def _archive_batch(settings: Settings, load_id: str, batch_number: int,
+                   files: list[tuple[str, str, bytes]]) -> Path:
+    """Every new file of a batch, byte for byte, in one zip named after the load, made durable
+    before the batch is committed. One file per batch, not per submission: creating thousands of
+    small files costs more than reading them. A crash before the commit leaves an unreferenced
+    zip that the rerun's own archive supersedes."""
+    folder = settings.archive_dir / re.sub(r"[^A-Za-z0-9_.-]", "_", load_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"batch-{batch_number:05d}.zip"
+    partial = target.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+        for file_hash, name, content in files:
+            archive.writestr(f"{file_hash}{PurePosixPath(name).suffix.lower()}", content)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
     return target
 
 
-def _quarantine(settings: Settings, outcome: _Outcome, name: str) -> None:
+def read_archived(archive_path: str) -> bytes:
+    """The bytes of a received file from its ledger entry's archive_path ('<zip>#<member>')."""
+    zip_path, member = archive_path.split("#", 1)
+    with zipfile.ZipFile(zip_path) as archive:
+        return archive.read(member)
+
+
+def _quarantine(settings: Settings, outcome: _Outcome, name: str, content: bytes) -> None:
     """A rejected file sits in quarantine byte for byte, beside the reasons it was refused."""
     stem = settings.quarantine_dir / outcome.file_hash
-    shutil.copyfile(outcome.archive_path, stem.with_suffix(PurePosixPath(name).suffix.lower() or ".bin"))
+    stem.with_suffix(PurePosixPath(name).suffix.lower() or ".bin").write_bytes(content)
     reasons = [{"reason_code": p.code, "severity": p.severity, "message_vi": p.message(name, "vi"),
                 "message_en": p.message(name, "en")} for p in outcome.problems]
     stem.with_suffix(".reasons.json").write_text(
@@ -122,68 +182,93 @@ def _quarantine(settings: Settings, outcome: _Outcome, name: str) -> None:
 
 
 def ingest(settings: Settings, load_id: str, today: date | None = None) -> IngestSummary:
-    """Pull every new file from the landing zone into the raw layer; returns the ledger counts."""
+    """Pull every new file from the landing zone into the raw layer; returns the ledger counts.
+
+    Files go through in batches; each batch is archived and then committed in one transaction
+    (its ledger rows, submissions, values and problems together), so a crash loses at most the
+    batch in flight, never half of a submission, and the next run picks its files up again.
+    """
     settings.ensure_landing()
     today = today or date.today()
-    reference = load_reference()
+    load_reference()  # read the seeds once, before any worker process is forked
     started_at = datetime.now(UTC)
     fs, paths = _landing_files(settings)
+    pool = _worker_pool(settings, len(paths))
+    totals = IngestSummary(load_id=load_id, files_seen=len(paths), files_new=0, accepted=0, rejected=0,
+                           duplicates=0, warnings=0)
 
     with working_connection(settings) as con:
         con.execute(RAW_DDL)
-        seen = set(con.execute("select source_path || '|' || file_hash from raw.received_files").fetchall())
-        seen = {row[0] for row in seen}
+        seen = {row[0] for row in con.execute("select source_path || '|' || file_hash from raw.received_files")
+                .fetchall()}
         known_hashes = {row[0] for row in con.execute("select distinct file_hash from raw.received_files")
                         .fetchall()}
+        try:
+            for batch_number, start in enumerate(range(0, len(paths), settings.ingest_batch_size)):
+                batch_paths = paths[start:start + settings.ingest_batch_size]
+                outcomes, fresh = [], []
+                for path in batch_paths:
+                    content = fs.cat_file(path)
+                    file_hash = hashlib.sha256(content).hexdigest()
+                    if f"{path}|{file_hash}" in seen:
+                        continue  # this very file was accounted for by an earlier run
+                    seen.add(f"{path}|{file_hash}")
+                    if file_hash in known_hashes:
+                        outcomes.append(_Outcome(file_hash, path, len(content), "duplicate", duplicate_of=file_hash))
+                        continue
+                    known_hashes.add(file_hash)
+                    fresh.append((file_hash, path, content))
+                if not outcomes and not fresh:
+                    continue
+                items = [(PurePosixPath(path).name, content, today) for _, path, content in fresh]
+                if pool is not None and len(items) >= PARALLEL_THRESHOLD:
+                    examined = list(pool.map(_examine_item, items, chunksize=64))
+                else:
+                    examined = [_examine_item(item) for item in items]
+                archive = _archive_batch(settings, load_id, batch_number,
+                                         [(h, PurePosixPath(p).name, c) for h, p, c in fresh])
+                for (file_hash, path, content), result in zip(fresh, examined, strict=True):
+                    file_format, claimed_unit, claimed_period, submission, problems = result
+                    suffix = PurePosixPath(path).suffix.lower()
+                    outcome = _Outcome(file_hash, path, len(content),
+                                       "accepted" if submission is not None else "rejected",
+                                       file_format=file_format, archive_path=f"{archive}#{file_hash}{suffix}",
+                                       submission=submission, problems=problems,
+                                       claimed_unit_code=claimed_unit, claimed_period=claimed_period)
+                    if submission is None:
+                        _quarantine(settings, outcome, PurePosixPath(path).name, content)
+                    outcomes.append(outcome)
+                batch = _count(load_id, outcomes)
+                _write_raw(con, outcomes, batch, started_at)
+                for name in ("files_new", "accepted", "rejected", "duplicates", "warnings"):
+                    setattr(totals, name, getattr(totals, name) + getattr(batch, name))
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [load_id, started_at, datetime.now(UTC), settings.landing_url, totals.files_new,
+                     totals.accepted, totals.rejected, totals.duplicates, CONTRACT_VERSION])
+    return totals
 
-        outcomes: list[_Outcome] = []
-        for path in paths:
-            content = fs.cat_file(path)
-            file_hash = hashlib.sha256(content).hexdigest()
-            if f"{path}|{file_hash}" in seen:
-                continue  # this very file was accounted for by an earlier run
-            seen.add(f"{path}|{file_hash}")
-            if file_hash in known_hashes:
-                outcomes.append(_Outcome(file_hash, path, len(content), "duplicate", duplicate_of=file_hash))
-                continue
-            known_hashes.add(file_hash)
-            name = PurePosixPath(path).name
-            outcome = _Outcome(file_hash, path, len(content), "rejected",
-                               archive_path=str(_archive(settings, file_hash, name, content)))
-            try:
-                outcome.file_format, document = read_document(name, content)
-                outcome.claimed_unit_code = clean_text(document.header.get("unit_code", ("",))[0]) or None
-                claimed_period = parse_period(document.header.get("period", ("",))[0])
-                outcome.claimed_period = claimed_period.strftime("%Y-%m") if claimed_period else None
-                outcome.submission, problems = validate(document, reference, today)
-                outcome.problems = tuple(problems)
-            except UnreadableFile as unreadable:
-                outcome.problems = (unreadable.problem,)
-            if outcome.submission is not None:
-                outcome.outcome = "accepted"
-            else:
-                _quarantine(settings, outcome, name)
-            outcomes.append(outcome)
 
-        summary = IngestSummary(
-            load_id=load_id,
-            files_seen=len(paths),
-            files_new=len(outcomes),
-            accepted=sum(o.outcome == "accepted" for o in outcomes),
-            rejected=sum(o.outcome == "rejected" for o in outcomes),
-            duplicates=sum(o.outcome == "duplicate" for o in outcomes),
-            warnings=sum(p.severity == "warning" for o in outcomes for p in o.problems),
-        )
-        if summary.accepted + summary.rejected + summary.duplicates != summary.files_new:
-            raise LedgerImbalance(f"load {load_id}: {summary.files_new} new files but "
-                                  f"{summary.accepted} accepted + {summary.rejected} rejected + "
-                                  f"{summary.duplicates} duplicate")
-        _write_raw(con, outcomes, summary, settings, started_at)
+def _count(load_id: str, outcomes: list[_Outcome]) -> IngestSummary:
+    """The ledger of a batch; it must balance before anything is committed."""
+    summary = IngestSummary(
+        load_id=load_id,
+        files_seen=len(outcomes),
+        files_new=len(outcomes),
+        accepted=sum(o.outcome == "accepted" for o in outcomes),
+        rejected=sum(o.outcome == "rejected" for o in outcomes),
+        duplicates=sum(o.outcome == "duplicate" for o in outcomes),
+        warnings=sum(p.severity == "warning" for o in outcomes for p in o.problems),
+    )
+    if summary.accepted + summary.rejected + summary.duplicates != summary.files_new:
+        raise LedgerImbalance(f"load {load_id}: {summary.files_new} new files but {summary.accepted} accepted + "
+                              f"{summary.rejected} rejected + {summary.duplicates} duplicate")
     return summary
 
 
-def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, settings: Settings,
-               started_at: datetime) -> None:
+def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at: datetime) -> None:
     loaded_at = datetime.now(UTC)
     load_id = summary.load_id
     files, submissions, values, clubs, problems = [], [], [], [], []
@@ -225,9 +310,6 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, settings: 
                 con.execute(f"insert into raw.{table} ({', '.join(columns)}) "
                             f"select {', '.join(columns)} from incoming")
                 con.unregister("incoming")
-        con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [load_id, started_at, datetime.now(UTC), settings.landing_url, summary.files_new,
-                     summary.accepted, summary.rejected, summary.duplicates, CONTRACT_VERSION])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

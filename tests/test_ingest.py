@@ -17,7 +17,7 @@ import fsspec
 import pytest
 
 from qnwu_warehouse.generator import EXPECTED_OUTCOMES_FILE, generate
-from qnwu_warehouse.ingest import ingest
+from qnwu_warehouse.ingest import ingest, read_archived
 from qnwu_warehouse.settings import Settings
 
 
@@ -51,15 +51,16 @@ def _ingest_process(data_dir: Path, run_id: str) -> subprocess.Popen:
 
 
 def _assert_consistent(settings: Settings) -> None:
-    """No partial load: every raw row belongs to a committed load of a ledgered file."""
+    """No partial load: every raw row belongs to a ledgered file, every accepted file has its
+    submission, and every finished run's ledger balances."""
     orphans = _query(settings, """
         select
             (select count(*) from raw.submissions s where not exists
                 (select 1 from raw.received_files f where f.file_hash = s.file_hash and f.outcome = 'accepted')),
+            (select count(*) from raw.received_files f where f.outcome = 'accepted' and not exists
+                (select 1 from raw.submissions s where s.file_hash = f.file_hash)),
             (select count(*) from raw.submission_values v where not exists
                 (select 1 from raw.submissions s where s.file_hash = v.file_hash)),
-            (select count(*) from raw.received_files f where not exists
-                (select 1 from raw.load_runs r where r.load_id = f.load_id)),
             (select count(*) from raw.load_runs r where files_new <>
                 (select count(*) from raw.received_files f where f.load_id = r.load_id))
     """)[0]
@@ -80,6 +81,10 @@ def test_fault_set_outcomes_and_a_balanced_ledger(data_dir: Path):
     reasons = dict(_query(settings, """select f.file_name, list(p.reason_code) from raw.received_files f
                                        join raw.submission_problems p using (file_hash)
                                        where p.severity = 'error' group by all"""))
+    archived = dict(_query(settings, "select file_name, archive_path from raw.received_files "
+                                     "where outcome <> 'duplicate'"))
+    for name, archive_path in archived.items():
+        assert read_archived(archive_path) == (landing / name).read_bytes(), name
     for name, row in expected.items():
         assert ledger[name] == row["expected_outcome"], name
         if row["reason_code"]:
@@ -91,6 +96,29 @@ def test_fault_set_outcomes_and_a_balanced_ledger(data_dir: Path):
             kept = [p for p in settings.quarantine_dir.glob(f"{file_hash}.*") if not p.name.endswith(".reasons.json")]
             assert kept and kept[0].read_bytes() == (landing / name).read_bytes()
             assert (settings.quarantine_dir / f"{file_hash}.reasons.json").exists()
+
+
+def test_batches_and_worker_processes_give_the_same_ledger(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    _landing(data_dir, units=120, months=3, faults=True)
+    monkeypatch.setenv("QNWU_INGEST_BATCH_SIZE", "250")
+    monkeypatch.setenv("QNWU_INGEST_WORKERS", "2")
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    summary = ingest(settings, load_id="batched")
+    _assert_consistent(settings)
+    assert summary.files_new > 250  # two batches, the first big enough for the worker pool
+    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir / "serial"))
+    (data_dir / "serial").mkdir()
+    monkeypatch.setenv("QNWU_LANDING_URL", str(data_dir / "landing"))
+    monkeypatch.setenv("QNWU_INGEST_WORKERS", "1")
+    monkeypatch.setenv("QNWU_INGEST_BATCH_SIZE", "100000")
+    serial_settings = Settings.from_env()
+    serial_settings.ensure_data_dir()
+    serial = ingest(serial_settings, load_id="serial")
+    assert (serial.accepted, serial.rejected, serial.duplicates) == (summary.accepted, summary.rejected,
+                                                                     summary.duplicates)
+    query = "select file_name, outcome from raw.received_files order by file_name"
+    assert _query(settings, query) == _query(serial_settings, query)
 
 
 def test_a_rerun_changes_nothing(data_dir: Path):
