@@ -78,6 +78,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return generator.main(args.generator_args)
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from qnwu_warehouse import benchmark
+
+    return benchmark.main(args.bench_args)
+
+
 def _cmd_stage(args: argparse.Namespace) -> int:
     from qnwu_warehouse import pipeline
 
@@ -204,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    add_help=False)
     generate.add_argument("generator_args", nargs=argparse.REMAINDER)
     generate.set_defaults(handler=_cmd_generate)
+
+    bench = commands.add_parser("bench", help="benchmarks that print figures (see --help)", add_help=False)
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(handler=_cmd_bench)
 
     for stage, text in (("ingest", "pull new files from the landing zone into raw"),
                         ("build", "dbt build of the marts"), ("gate", "run the quality gate"),

@@ -106,7 +106,7 @@ def _landing_files(settings: Settings) -> tuple[fsspec.AbstractFileSystem, list[
     return fs, paths
 
 
-def _examine(name: str, content: bytes, today: date) -> tuple:
+def _examine(name: str, content: bytes, today: date, seeds_dir: Path) -> tuple:
     """Read and check one file: (format, claimed unit, claimed period, submission or None, problems).
 
     A pure function of the bytes, so batches of files can be examined in worker processes."""
@@ -116,13 +116,13 @@ def _examine(name: str, content: bytes, today: date) -> tuple:
         claimed_unit = clean_text(document.header.get("unit_code", ("",))[0]) or None
         period = parse_period(document.header.get("period", ("",))[0])
         claimed_period = period.strftime("%Y-%m") if period else None
-        submission, problems = validate(document, load_reference(), today)
+        submission, problems = validate(document, load_reference(seeds_dir), today)
     except UnreadableFile as unreadable:
         problems = [unreadable.problem]
     return file_format, claimed_unit, claimed_period, submission, tuple(problems)
 
 
-def _examine_item(item: tuple[str, bytes, date]) -> tuple:
+def _examine_item(item: tuple[str, bytes, date, Path]) -> tuple:
     return _examine(*item)
 
 
@@ -190,7 +190,7 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
     """
     settings.ensure_landing()
     today = today or date.today()
-    load_reference()  # read the seeds once, before any worker process is forked
+    load_reference(settings.seeds_dir)  # read the seeds once, before any worker process is forked
     started_at = datetime.now(UTC)
     fs, paths = _landing_files(settings)
     pool = _worker_pool(settings, len(paths))
@@ -220,7 +220,7 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
                     fresh.append((file_hash, path, content))
                 if not outcomes and not fresh:
                     continue
-                items = [(PurePosixPath(path).name, content, today) for _, path, content in fresh]
+                items = [(PurePosixPath(path).name, content, today, settings.seeds_dir) for _, path, content in fresh]
                 if pool is not None and len(items) >= PARALLEL_THRESHOLD:
                     examined = list(pool.map(_examine_item, items, chunksize=64))
                 else:

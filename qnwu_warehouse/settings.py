@@ -24,6 +24,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_DATA_DIR": "folder holding all state (warehouse, published files, Airflow home, logs)",
     "QNWU_LANDING_URL": "where unit submissions arrive: a local folder or an fsspec URL",
     "QNWU_PUBLISHED_VERSIONS_KEPT": "how many published warehouse versions to keep for rollback",
+    "QNWU_SEEDS_DIR": "reference data (units, indicators...) read by the contract checks and dbt seeds; default ./seeds",
     "QNWU_INGEST_WORKERS": "processes that read and check submission files in parallel (default: CPU count)",
     "QNWU_INGEST_BATCH_SIZE": "files committed to raw per transaction (bounds memory and crash loss)",
 }
@@ -54,6 +55,7 @@ class Settings:
     published_versions_kept: int
     ingest_workers: int
     ingest_batch_size: int
+    seeds_dir: Path
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,6 +68,7 @@ class Settings:
             published_versions_kept=_positive_int("QNWU_PUBLISHED_VERSIONS_KEPT", 5),
             ingest_workers=_positive_int("QNWU_INGEST_WORKERS", os.cpu_count() or 1),
             ingest_batch_size=_positive_int("QNWU_INGEST_BATCH_SIZE", 5000),
+            seeds_dir=Path(os.environ.get("QNWU_SEEDS_DIR") or SEEDS_DIR).resolve(),
         )
 
     # --- paths under the data directory -------------------------------------------------
