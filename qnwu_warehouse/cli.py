@@ -68,8 +68,8 @@ def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> Non
         print(f"  published      : {published['path']}{stale}")
         for table, rows in json.loads(published["tables"]).items():
             print(f"      marts.{table:<28} {rows:>9,} rows")
-        print(f"  open it        : .venv/bin/qnwu sql \"select * from marts.agg_indicators_yearly\"   "
-              f"(or duckdb.connect('{published['path']}', read_only=True))")
+        print('  query it       : .venv/bin/qnwu sql "select * from marts.agg_indicators_by_period limit 20"')
+        print(f"  or, read-only  : duckdb.connect('{published['path']}', read_only=True)")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:

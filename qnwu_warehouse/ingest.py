@@ -25,7 +25,15 @@ from pathlib import Path, PurePosixPath
 import fsspec
 import pandas as pd
 
-from qnwu_warehouse.contract import CONTRACT_VERSION, Problem, UnreadableFile, clean_text, parse_period, validate
+from qnwu_warehouse.contract import (
+    CONTRACT_VERSION,
+    VIETNAM_TIME,
+    Problem,
+    UnreadableFile,
+    clean_text,
+    parse_period,
+    validate,
+)
 from qnwu_warehouse.readers import read_document
 from qnwu_warehouse.reference import load_reference
 from qnwu_warehouse.settings import Settings
@@ -46,7 +54,8 @@ create table if not exists raw.received_files (
 );
 create table if not exists raw.submissions (
     file_hash varchar primary key, unit_code varchar, period varchar, submitted_at timestamptz,
-    reporter varchar, template_version varchar, load_id varchar, loaded_at timestamptz
+    reporter varchar, template_version varchar, load_id varchar, loaded_at timestamptz,
+    submitted_date_vn date
 );
 create table if not exists raw.submission_values (
     file_hash varchar, source_row integer, indicator_code varchar, category varchar, value bigint
@@ -285,7 +294,7 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
         if s is None:
             continue
         submissions.append((o.file_hash, s.unit_code, s.period, s.submitted_at, s.reporter,
-                            s.template_version, load_id, loaded_at))
+                            s.template_version, load_id, loaded_at, s.submitted_at.astimezone(VIETNAM_TIME).date()))
         values.extend((o.file_hash, *row) for row in s.values)
         clubs.extend((o.file_hash, *row) for row in s.clubs)
 
@@ -294,7 +303,7 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
                                    "received_at", "load_id", "outcome", "duplicate_of_hash", "archive_path",
                                    "error_count", "warning_count", "claimed_unit_code", "claimed_period"]),
         "submissions": (submissions, ["file_hash", "unit_code", "period", "submitted_at", "reporter",
-                                      "template_version", "load_id", "loaded_at"]),
+                                      "template_version", "load_id", "loaded_at", "submitted_date_vn"]),
         "submission_values": (values, ["file_hash", "source_row", "indicator_code", "category", "value"]),
         "submission_clubs": (clubs, ["file_hash", "source_row", "club_id", "club_type", "club_name",
                                      "club_status", "members"]),

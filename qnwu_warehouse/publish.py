@@ -67,7 +67,8 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             con.execute(f"attach '{settings.working_warehouse}' as working (read_only)")
             tables = [row[0] for row in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'working' and schema_name = ? "
-                "order by table_name", [PUBLISHED_SCHEMA]).fetchall()]
+                "union all select view_name from duckdb_views() where database_name = 'working' and schema_name = ? "
+                "order by table_name", [PUBLISHED_SCHEMA, PUBLISHED_SCHEMA]).fetchall()]
             if not tables:
                 raise NothingToPublish(f"no tables in {PUBLISHED_SCHEMA} of {settings.working_warehouse}: "
                                        "run the transformation first.")

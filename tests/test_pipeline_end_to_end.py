@@ -47,7 +47,7 @@ def test_demo_run_prints_the_summary(demo):
     assert f"files this run : received {received}," in out
     assert "quality gate   : passed" in out
     assert f"published      : {data_dir / 'published' / 'warehouse.duckdb'}" in out
-    for table in ("fct_indicator_values", "fct_club_snapshots", "agg_indicators_yearly"):
+    for table in ("fct_beneficiaries", "fct_funds", "fct_activities", "fct_club_snapshots", "agg_indicators_by_period"):
         assert f"marts.{table}" in out
 
 
@@ -73,10 +73,11 @@ def test_every_file_is_accounted_for_with_its_expected_outcome(demo):
 def test_published_warehouse_reproduces_article_stocks(demo):
     data_dir, _ = demo
     with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
-        clubs = dict(con.execute("""select club_type_code, clubs_open_at_year_end from marts.agg_clubs_yearly
-                                    where scope_level = 'province' and report_year = 2023""").fetchall())
-        children = con.execute("""select sum(value) from marts.agg_indicators_yearly
-                                  where scope_level = 'province' and report_year = 2023
+        clubs = dict(con.execute("""select club_category_code, clubs_open_at_period_end from marts.agg_clubs_by_period
+                                    where scope_level = 'province' and period_grain = 'year' and period_label = '2023'
+                                      and club_category_level = 'type'""").fetchall())
+        children = con.execute("""select sum(value) from marts.agg_indicators_by_period
+                                  where scope_level = 'province' and period_grain = 'year' and period_label = '2023'
                                     and indicator_code = 'godmother_children_new'""").fetchone()[0]
     assert clubs["air_volleyball"] == 513  # a stock: year-end register, not 12 months added up
     assert clubs["folk_dance"] == 854
@@ -92,16 +93,28 @@ def test_failed_gate_blocks_publish_and_leaves_readers_on_the_last_good_version(
     reader = duckdb.connect(str(published), read_only=True)  # an analyst with the file open
     rows_before = reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
 
-    # A bad batch that got past ingestion (as a loader defect would let it): a negative amount
-    # of money in a current submission. Only the quality gate stands between it and readers.
+    # A bad batch that got past ingestion (as a loader defect would let it): a resubmission whose
+    # amount of money is negative. Only the quality gate stands between it and readers.
     working = data_dir / "warehouse" / "working.duckdb"
+
+    def resubmit(con, new_hash: str, amount: int, days_later: int) -> None:
+        con.execute("""insert into raw.submissions
+                       select ?, unit_code, period, submitted_at + to_days(?), reporter, template_version,
+                              'bad-batch', now(), submitted_date_vn + ?
+                       from raw.submissions where file_hash = ?""", [new_hash, days_later, days_later, file_hash])
+        con.execute("""insert into raw.submission_values
+                       select ?, source_row, indicator_code, category,
+                              case when indicator_code = 'godmother_funds_vnd' then ? else value end
+                       from raw.submission_values where file_hash = ?""", [new_hash, amount, file_hash])
+        con.execute("insert into raw.submission_clubs select ?, source_row, club_id, club_type, club_name, "
+                    "club_status, members from raw.submission_clubs where file_hash = ?", [new_hash, file_hash])
+
     with duckdb.connect(str(working)) as con:
-        file_hash = con.execute("select file_hash from intermediate.int_submissions_current_placed "
-                                "order by file_hash limit 1").fetchone()[0]
-        con.execute("insert into raw.submission_values values (?, 999, 'godmother_funds_vnd', 'total', -5000000)",
-                    [file_hash])
-        con.execute("delete from raw.submission_values where file_hash = ? and indicator_code = 'godmother_funds_vnd' "
-                    "and source_row <> 999", [file_hash])
+        file_hash = con.execute("""select v.file_hash from intermediate.int_submissions_current_placed v
+                                   join raw.submission_values s using (file_hash)
+                                   where s.indicator_code = 'godmother_funds_vnd'
+                                   order by v.file_hash limit 1""").fetchone()[0]
+        resubmit(con, "f" * 64, -5_000_000, 1)
 
     done = qnwu(data_dir, "run")
     assert done.returncode == 1, done.stdout[-2000:]
@@ -114,11 +127,10 @@ def test_failed_gate_blocks_publish_and_leaves_readers_on_the_last_good_version(
                                 where not success and severity = 'critical'""").fetchall()
     assert ("fct_indicator_values", "expect_column_values_to_be_between", "value") in failed
 
-    # Repair the batch: the next run publishes while the reader still has the old file open.
+    # Repair the batch with a corrected version: the next run publishes while the reader still
+    # has the old file open.
     with duckdb.connect(str(working)) as con:
-        con.execute("delete from raw.submission_values where source_row = 999")
-        con.execute("insert into raw.submission_values values (?, 998, 'godmother_funds_vnd', 'total', 5000000)",
-                    [file_hash])
+        resubmit(con, "e" * 64, 5_000_000, 2)
     done = qnwu(data_dir, "run")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert published.stat().st_ino != before_inode

@@ -1,12 +1,19 @@
 -- The current version of each unit's monthly report, placed in the hierarchy as it stood in
 -- the report's month: a report keeps the unit and district it was filed under, even after the
--- 2025 merges reuse the code.
+-- 2025 merges reuse the code. Also carries the first version's date, which timeliness uses
+-- (a unit that reported on time and corrected later was on time).
 with versions as (
     select * from {{ ref('int_submissions_versioned') }}
 ),
 
 units as (
     select * from {{ ref('dim_units') }}
+),
+
+first_versions as (
+    select submission_id, submitted_date_vn as first_submitted_date_vn
+    from versions
+    where submission_version = 1
 ),
 
 final as (
@@ -19,13 +26,16 @@ final as (
         units.district_code,
         versions.period,
         versions.period_start_date,
-        versions.submitted_at
+        versions.submitted_at,
+        first_versions.first_submitted_date_vn,
+        versions.loaded_at
     from versions
     inner join units
         on versions.unit_code = units.unit_code
         and units.unit_level = 'grassroots'
         and versions.period_start_date >= units.valid_from
         and (units.valid_to is null or versions.period_start_date < units.valid_to)
+    inner join first_versions on versions.submission_id = first_versions.submission_id
     where versions.is_current
 )
 

@@ -24,6 +24,7 @@ final as (
         period,
         period_start_date,
         submitted_at,
+        submitted_date_vn,
         reporter,
         template_version,
         load_id,

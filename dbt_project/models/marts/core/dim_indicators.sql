@@ -19,7 +19,8 @@ final as (
         indicators.unit_aggregation,
         indicators.disaggregation,
         indicators.allowed_categories,
-        indicators.is_sensitive
+        indicators.is_sensitive,
+        indicators.fund_source
     from indicators
     left join programmes on indicators.programme_code = programmes.programme_code
 )

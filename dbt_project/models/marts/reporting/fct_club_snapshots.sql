@@ -1,8 +1,11 @@
 -- One row per club or model per month, from the register in the current version of each report:
--- a monthly snapshot of a stock. Counting clubs over a year means taking each unit's last
--- register of the year, never adding the months up.
+-- a monthly snapshot of a stock. Counting clubs over a period means taking each unit's last
+-- register of the period, never adding the months up. Incremental like fct_indicator_values.
 with current_submissions as (
     select * from {{ ref('int_submissions_current_placed') }}
+    {% if is_incremental() %}
+    where loaded_at > (select max(loaded_at) from {{ this }})
+    {% endif %}
 ),
 
 submission_clubs as (
@@ -10,7 +13,7 @@ submission_clubs as (
 ),
 
 club_types as (
-    select * from {{ ref('club_types') }}
+    select * from {{ ref('dim_club_types') }}
 ),
 
 final as (
@@ -21,6 +24,7 @@ final as (
         current_submissions.submission_version,
         current_submissions.file_hash,
         submission_clubs.source_row,
+        current_submissions.loaded_at,
         current_submissions.unit_code,
         current_submissions.unit_version_id,
         current_submissions.district_code,

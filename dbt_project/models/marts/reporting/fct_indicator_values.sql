@@ -1,8 +1,14 @@
 -- One row per unit x month x indicator x category, from the current version of each report.
--- Values are as reported; aggregating them over time must follow dim_indicators.time_aggregation
--- (flows are summed, stocks are taken at period end): see agg_indicators_yearly.
+-- Values are as reported; aggregating them over time must follow time_aggregation (flows are
+-- summed, stocks are taken at period end): see agg_indicators_by_period.
+-- Incremental: a run only rewrites the reports whose current version was loaded since the last
+-- run, replacing all rows of such a report (delete+insert on submission_id), so a resubmission
+-- for an old month is picked up without recomputing years of history.
 with current_submissions as (
     select * from {{ ref('int_submissions_current_placed') }}
+    {% if is_incremental() %}
+    where loaded_at > (select max(loaded_at) from {{ this }})
+    {% endif %}
 ),
 
 submission_values as (
@@ -21,6 +27,7 @@ final as (
         current_submissions.submission_version,
         current_submissions.file_hash,
         submission_values.source_row,
+        current_submissions.loaded_at,
         current_submissions.unit_code,
         current_submissions.unit_version_id,
         current_submissions.district_code,
@@ -28,6 +35,7 @@ final as (
         current_submissions.period_start_date,
         submission_values.indicator_code,
         indicators.fact,
+        indicators.programme_code,
         indicators.time_aggregation,
         submission_values.category,
         submission_values.value

@@ -9,6 +9,7 @@ final as (
         period,
         cast(period || '-01' as date) as period_start_date,
         submitted_at,
+        submitted_date_vn,
         reporter,
         template_version,
         load_id,

@@ -1,0 +1,173 @@
+-- Clubs and models for the province and each district, by month, quarter and year, per club
+-- type and per club group (e.g. environment = waste-sorting + waste-to-money models).
+-- A club count is a stock: it comes from each unit's last register in the period (clubs still
+-- open then). New clubs are counted once each, in the period they were founded. Units are
+-- counted distinct, against the grassroots units that existed at the end of the period.
+with snapshots as (
+    select * from {{ ref('fct_club_snapshots') }}
+),
+
+periods as (
+    select * from {{ ref('dim_periods') }}
+),
+
+units as (
+    select * from {{ ref('dim_units') }}
+),
+
+province as (
+    select unit_code from units where unit_level = 'province' and valid_to is null
+),
+
+categorised as (
+    select snapshots.*, 'type' as club_category_level, club_type_code as club_category_code from snapshots
+    union all
+    select snapshots.*, 'group' as club_category_level, club_group as club_category_code from snapshots
+),
+
+bucketed as (
+    {{ period_buckets('categorised', 'periods') }}
+),
+
+last_registers as (
+    select
+        period_grain,
+        period_label,
+        unit_code,
+        max(period_start_date) as last_period_start_date
+    from bucketed
+    group by period_grain, period_label, unit_code
+),
+
+at_period_end as (
+    select bucketed.*
+    from bucketed
+    inner join last_registers
+        on bucketed.period_grain = last_registers.period_grain
+        and bucketed.period_label = last_registers.period_label
+        and bucketed.unit_code = last_registers.unit_code
+        and bucketed.period_start_date = last_registers.last_period_start_date
+    where bucketed.is_open_at_period_end
+),
+
+scoped_open as (
+    select at_period_end.*, 'province' as scope_level, province.unit_code as scope_code
+    from at_period_end cross join province
+    union all
+    select at_period_end.*, 'district' as scope_level, district_code as scope_code
+    from at_period_end where district_code is not null
+),
+
+scoped_new as (
+    select bucketed.*, 'province' as scope_level, province.unit_code as scope_code
+    from bucketed cross join province where is_new
+    union all
+    select bucketed.*, 'district' as scope_level, district_code as scope_code
+    from bucketed where is_new and district_code is not null
+),
+
+open_totals as (
+    select
+        period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code,
+        count(*) as clubs_open_at_period_end,
+        cast(sum(members) as bigint) as members_at_period_end,
+        count(distinct unit_code) as units_with_open_clubs
+    from scoped_open
+    group by period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code
+),
+
+new_totals as (
+    select
+        period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code,
+        count(distinct unit_code || ':' || club_id) as clubs_new_in_period
+    from scoped_new
+    group by period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code
+),
+
+period_ends as (
+    -- the last month of each bucket, to know which units existed then
+    select 'month' as period_grain, period as period_label, period_start_date as last_month_start_date
+    from periods
+    union all
+    select 'quarter' as period_grain, quarter_label as period_label, max(period_start_date) as last_month_start_date
+    from periods group by quarter_label
+    union all
+    select 'year' as period_grain, cast(report_year as {{ dbt.type_string() }}) as period_label,
+        max(period_start_date) as last_month_start_date
+    from periods group by report_year
+),
+
+expected_units as (
+    select
+        period_ends.period_grain,
+        period_ends.period_label,
+        units.district_code,
+        count(*) as units_expected
+    from period_ends
+    inner join units
+        on units.unit_level = 'grassroots'
+        and units.valid_from <= period_ends.last_month_start_date
+        and (units.valid_to is null or units.valid_to > period_ends.last_month_start_date)
+    group by period_ends.period_grain, period_ends.period_label, units.district_code
+),
+
+expected_scoped as (
+    select period_grain, period_label, 'province' as scope_level, province.unit_code as scope_code,
+        sum(units_expected) as units_expected
+    from expected_units cross join province
+    group by period_grain, period_label, province.unit_code
+    union all
+    select period_grain, period_label, 'district' as scope_level, district_code as scope_code,
+        sum(units_expected) as units_expected
+    from expected_units where district_code is not null
+    group by period_grain, period_label, district_code
+),
+
+combined as (
+    select
+        coalesce(open_totals.period_grain, new_totals.period_grain) as period_grain,
+        coalesce(open_totals.period_label, new_totals.period_label) as period_label,
+        coalesce(open_totals.scope_level, new_totals.scope_level) as scope_level,
+        coalesce(open_totals.scope_code, new_totals.scope_code) as scope_code,
+        coalesce(open_totals.club_category_level, new_totals.club_category_level) as club_category_level,
+        coalesce(open_totals.club_category_code, new_totals.club_category_code) as club_category_code,
+        coalesce(open_totals.clubs_open_at_period_end, 0) as clubs_open_at_period_end,
+        coalesce(open_totals.members_at_period_end, 0) as members_at_period_end,
+        coalesce(open_totals.units_with_open_clubs, 0) as units_with_open_clubs,
+        coalesce(new_totals.clubs_new_in_period, 0) as clubs_new_in_period
+    from open_totals
+    full outer join new_totals
+        on open_totals.period_grain = new_totals.period_grain
+        and open_totals.period_label = new_totals.period_label
+        and open_totals.scope_level = new_totals.scope_level
+        and open_totals.scope_code = new_totals.scope_code
+        and open_totals.club_category_level = new_totals.club_category_level
+        and open_totals.club_category_code = new_totals.club_category_code
+),
+
+final as (
+    select
+        combined.period_grain || ':' || combined.period_label || ':' || combined.scope_level || ':'
+            || combined.scope_code || ':' || combined.club_category_level || ':'
+            || combined.club_category_code as club_total_id,
+        combined.period_grain,
+        combined.period_label,
+        combined.scope_level,
+        combined.scope_code,
+        combined.club_category_level,
+        combined.club_category_code,
+        cast(combined.clubs_open_at_period_end as bigint) as clubs_open_at_period_end,
+        cast(combined.members_at_period_end as bigint) as members_at_period_end,
+        cast(combined.clubs_new_in_period as bigint) as clubs_new_in_period,
+        cast(combined.units_with_open_clubs as bigint) as units_with_open_clubs,
+        cast(expected_scoped.units_expected as bigint) as units_expected,
+        100.0 * combined.units_with_open_clubs / nullif(expected_scoped.units_expected, 0) as units_with_open_clubs_pct
+    from combined
+    left join expected_scoped
+        on combined.period_grain = expected_scoped.period_grain
+        and combined.period_label = expected_scoped.period_label
+        and combined.scope_level = expected_scoped.scope_level
+        and combined.scope_code = expected_scoped.scope_code
+)
+
+select * from final
