@@ -56,6 +56,8 @@ def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> Non
               f"rejected {run['rejected']}, duplicate {run['duplicate']}")
         print(f"  files all runs : received {total['received']}, accepted {total['accepted']}, "
               f"rejected {total['rejected']}, duplicate {total['duplicate']}")
+    if "dbt" in summary:
+        print("  dbt build      : " + ", ".join(f"{count} {status}" for status, count in sorted(summary["dbt"].items())))
     if "gate" in summary:
         gate = summary["gate"]
         verdict = "passed" if gate["critical_failures"] == 0 else "FAILED"
@@ -91,7 +93,10 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     if args.stage == "ingest":
         result = pipeline.ingest_stage(run_id)
     elif args.stage == "build":
-        result = pipeline.build_stage()
+        from qnwu_warehouse import transform
+
+        output = transform.build(Settings.from_env())
+        result = {"dbt": next((line.split("Done. ", 1)[1] for line in output.splitlines() if "Done. PASS=" in line), "")}
     elif args.stage == "gate":
         result = pipeline.gate_stage(run_id)
     else:

@@ -6,6 +6,9 @@ the scheduler, or a Celery worker) and returns a small JSON-able dict for XCom.
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
 from datetime import date
 
 import duckdb
@@ -24,10 +27,21 @@ def ingest_stage(run_id: str, today: date | None = None) -> dict[str, object]:
     return ingest.ingest(_settings(), load_id=run_id, today=today).as_dict()
 
 
-def build_stage() -> dict[str, object]:
-    output = transform.build(_settings())
-    done = next((line for line in output.splitlines() if "Done. PASS=" in line), "")
-    return {"dbt": done.split("Done. ", 1)[-1].strip()}
+def build_stage(run_id: str) -> dict[str, object]:
+    summary, results_dir = transform.build_for_run(_settings(), run_id)
+    return {"dbt": summary, "results_dir": str(results_dir)}
+
+
+def model_stage(results_dir: str, model: str) -> str:
+    """One dbt model's outcome in this run; raises (failing the model's task) if it or a test failed."""
+    from pathlib import Path
+
+    from qnwu_warehouse.dbt_graph import model_outcome
+
+    ok, explanation = model_outcome(Path(results_dir), model)
+    if not ok:
+        raise transform.DbtFailed(explanation)
+    return explanation
 
 
 def gate_stage(run_id: str) -> dict[str, object]:
@@ -61,6 +75,10 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
                                    "count(*) filter (not success and severity = 'warning') "
                                    "from audit.validation_results where run_id = ?", [publish_run_id]).fetchone()
                 summary["gate"] = {"expectations": gate[0], "critical_failures": gate[1], "warnings": gate[2]}
+    results = settings.data_dir / "dbt" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", publish_run_id) / "run_results.json"
+    if results.exists():
+        statuses = Counter(r["status"] for r in json.loads(results.read_text(encoding="utf-8"))["results"])
+        summary["dbt"] = dict(statuses)
     if settings.published_warehouse.exists():
         with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
             row = con.execute("select run_id, published_at, table_row_counts from meta.publication").fetchone()

@@ -9,6 +9,8 @@ dominate a run whose SQL takes well under a second.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,18 +40,40 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def run_dbt(settings: Settings, *args: str) -> str:
+# dbt's exit codes: 1 = some model or test failed (its results say which), 2 = dbt itself could
+# not run (bad project, no database): only the second leaves nothing to report per model.
+DBT_NODES_FAILED = 1
+
+
+def run_dbt(settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] = (0,)) -> str:
     """Run one dbt command under the writer lock; raise DbtFailed with its output if it fails."""
-    command = [dbt_executable(), *args]
+    command = [dbt_executable(), "--no-use-colors", *args]
     with writer_lock(settings):
         completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=dbt_environment(settings),
                                    capture_output=True, text=True)
     output = completed.stdout + completed.stderr
-    if completed.returncode != 0:
+    if completed.returncode not in allowed_exit_codes:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise DbtFailed(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}):\n{tail}")
     return output
 
 
 def build(settings: Settings) -> str:
+    """`dbt build`, failing on the first failed model or test (operators and tests)."""
     return run_dbt(settings, "build", "--fail-fast")
+
+
+def build_for_run(settings: Settings, run_id: str) -> tuple[str, Path]:
+    """`dbt build` of every model the pipeline can build, for a pipeline run.
+
+    Failed models and tests do not fail this step: each model's own Airflow task reports them
+    (see dbt_graph.py). dbt's results are kept per run, since the next dbt command overwrites
+    them in the target folder. Returns (dbt's summary line, the folder holding the results).
+    """
+    output = run_dbt(settings, "build", allowed_exit_codes=(0, DBT_NODES_FAILED))
+    results_dir = settings.data_dir / "dbt" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for artifact in ("run_results.json", "manifest.json"):
+        shutil.copyfile(settings.dbt_target_dir / artifact, results_dir / artifact)
+    summary = next((line.split("Done. ", 1)[1].strip() for line in output.splitlines() if "Done. PASS=" in line), "")
+    return summary, results_dir
