@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from qnwu_warehouse import ingest, publish, quality, transform
+from qnwu_warehouse import alerts, ingest, publish, quality, transform
 from qnwu_warehouse.settings import Settings
 
 
@@ -45,8 +45,12 @@ def model_stage(results_dir: str, model: str) -> str:
 
 
 def gate_stage(run_id: str) -> dict[str, object]:
-    gate = quality.run_gate(_settings(), run_id)
-    quality.enforce(gate)  # raises, failing the task, before anything is published
+    settings = _settings()
+    gate = quality.run_gate(settings, run_id)
+    if not gate.passed:
+        message = quality.failure_message(gate)
+        alerts.notify_gate_failure(settings, run_id, message)
+        raise quality.QualityGateFailed(message)  # fails the task before anything is published
     return gate.summary()
 
 

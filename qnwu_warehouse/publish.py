@@ -77,14 +77,22 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             for table in tables:
                 con.execute(f"create table {PUBLISHED_SCHEMA}.{table} as select * from working.{PUBLISHED_SCHEMA}.{table}")
                 counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
-            submissions = con.execute(
-                "select count(distinct file_hash) from working.intermediate.int_submissions_current_placed"
-            ).fetchone()[0]
+            suppressed = suppress_small_cells(con, tables, settings.small_cell_threshold)
             con.execute("create schema meta")
+            # what this version contains and why it was allowed out: its submissions and its checks
+            con.execute("""create table meta.published_submissions as
+                select submission_id, file_hash, submission_version, unit_code, period, submitted_at, loaded_at
+                from working.intermediate.int_submissions_current_placed""")
+            submissions = con.execute("select count(*) from meta.published_submissions").fetchone()[0]
+            if con.execute("select count(*) from duckdb_tables() where database_name = 'working' "
+                           "and schema_name = 'audit'").fetchone()[0]:
+                con.execute("create table meta.validation_results as select * from working.audit.validation_results "
+                            "where run_id = ?", [run_id])
             con.execute("""create table meta.publication as select
                 ? as run_id, ?::timestamptz as published_at, ? as current_submissions,
-                ? as table_row_counts, ? as quality_gate""",
-                        [run_id, datetime.now(UTC), submissions, json.dumps(counts), json.dumps(gate_summary)])
+                ? as table_row_counts, ? as quality_gate, ? as small_cell_threshold, ? as cells_suppressed""",
+                        [run_id, datetime.now(UTC), submissions, json.dumps(counts), json.dumps(gate_summary),
+                         settings.small_cell_threshold, suppressed])
             con.execute("detach working")
             con.execute("checkpoint")
         finally:
@@ -94,6 +102,37 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
         _swap_in(settings, version_file)
         _prune(settings)
     return Publication(settings.published_warehouse, version_file, counts)
+
+
+def suppress_small_cells(con, tables: list[str], threshold: int) -> int:
+    """Small-cell protection for sensitive counts (victims of violence or trafficking).
+
+    In the published copy, a sensitive indicator's value from 1 to threshold-1 for a unit or a
+    district is blanked and flagged (value_is_suppressed), so nobody can single a victim out of
+    a commune's monthly figure. Zeros and province totals stay: they identify no one and the
+    province reports them. The working warehouse keeps the exact figures. See docs/privacy.md.
+    """
+    if threshold <= 1:
+        return 0
+    sensitive = [row[0] for row in con.execute(
+        f"select indicator_code from {PUBLISHED_SCHEMA}.dim_indicators where is_sensitive").fetchall()]
+    suppressed = 0
+    for table in tables:
+        columns = {row[0] for row in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+            "and database_name = current_database()", [PUBLISHED_SCHEMA, table]).fetchall()}
+        if not {"indicator_code", "value"} <= columns or not sensitive:
+            continue
+        target = f"{PUBLISHED_SCHEMA}.{table}"
+        not_province = "and scope_level <> 'province'" if "scope_level" in columns else ""
+        condition = (f"indicator_code in ({', '.join('?' for _ in sensitive)}) and value > 0 and value < ? "
+                     f"{not_province}")
+        con.execute(f"alter table {target} add column value_is_suppressed boolean default false")
+        count = con.execute(f"select count(*) from {target} where {condition}", [*sensitive, threshold]).fetchone()[0]
+        con.execute(f"update {target} set value = null, value_is_suppressed = true where {condition}",
+                    [*sensitive, threshold])
+        suppressed += count
+    return suppressed
 
 
 def versions(settings: Settings) -> list[Path]:

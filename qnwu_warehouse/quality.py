@@ -108,48 +108,89 @@ def _resolve_kwargs(kwargs: dict, con) -> dict:
     return resolved
 
 
-def run_gate(settings: Settings, run_id: str) -> GateResult:
-    """Validate every suite against the working warehouse and record the results."""
+def _gx_context(settings: Settings):
+    """A file-backed GX context under the data directory: suites, results and Data Docs persist,
+    so the HTML site shows every run's results."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("working_warehouse")
+    return context
+
+
+def _frame_for(suite_spec: dict, con):
+    source = suite_spec.get("table")
+    sql = f"select * from {source}" if source else suite_spec["query"]
+    return con.execute(sql).df()
+
+
+def run_gate(settings: Settings, run_id: str) -> GateResult:
+    """Validate every suite against the working warehouse, record the results as data, and
+    rebuild the Data Docs site."""
+    import great_expectations as gx
+    context = _gx_context(settings)
+    source = context.data_sources.add_or_update_pandas("working_warehouse")
     results: list[ExpectationResult] = []
     with working_connection(settings) as con:
         for suite_spec in load_suites():
-            table = suite_spec["table"]
-            frame = con.execute(f"select * from {table}").df()
-            asset = source.add_dataframe_asset(name=suite_spec["name"])
-            batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
-            suite = context.suites.add(gx.ExpectationSuite(name=suite_spec["name"]))
+            frame = _frame_for(suite_spec, con)
+            name = suite_spec["name"]
+            try:
+                asset = source.get_asset(name)
+            except LookupError:
+                asset = source.add_dataframe_asset(name=name)
+            try:
+                batch_definition = asset.get_batch_definition("whole_table")
+            except KeyError:
+                batch_definition = asset.add_batch_definition_whole_dataframe("whole_table")
+            suite = gx.ExpectationSuite(name=name)
             specs = suite_spec["expectations"]
             for spec in specs:
                 kwargs = _resolve_kwargs(spec.get("kwargs", {}), con)
                 suite.add_expectation(_expectation_class(spec["type"])(**kwargs, meta={"severity": spec["severity"]}))
-            validation = context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite_spec["name"], data=batch_definition, suite=suite))
-            outcome = validation.run(batch_parameters={"dataframe": frame},
-                                     result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
-            for item in outcome.results:
-                config = item.expectation_config
-                detail = item.result or {}
-                results.append(ExpectationResult(
-                    suite_name=suite_spec["name"],
-                    table_name=table,
-                    expectation_type=config.type,
-                    column_name=config.kwargs.get("column"),
-                    severity=(config.meta or {}).get("severity", "critical"),
-                    success=bool(item.success),
-                    element_count=detail.get("element_count"),
-                    unexpected_count=detail.get("unexpected_count"),
-                    unexpected_sample=list(detail.get("partial_unexpected_list") or [])[:5],
-                    kwargs={k: v for k, v in spec.get("kwargs", {}).items() if k != "column"},
-                ))
+            suite = context.suites.add_or_update(suite)
+            validation = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
+            checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+                name=name, validation_definitions=[validation], actions=[],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}))
+            outcome = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=gx.RunIdentifier(run_name=run_id))
+            for validation_result in outcome.run_results.values():
+                for item in validation_result.results:
+                    config = item.expectation_config
+                    detail = item.result or {}
+                    results.append(ExpectationResult(
+                        suite_name=name,
+                        table_name=suite_spec.get("table", "(query)"),
+                        expectation_type=config.type,
+                        column_name=config.kwargs.get("column"),
+                        severity=(config.meta or {}).get("severity", "critical"),
+                        success=bool(item.success),
+                        element_count=detail.get("element_count"),
+                        unexpected_count=detail.get("unexpected_count"),
+                        unexpected_sample=_offending_rows(frame, config.kwargs.get("column"),
+                                                          detail.get("partial_unexpected_list")),
+                        kwargs={k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id", "value_set")},
+                    ))
         gate = GateResult(run_id=run_id, results=tuple(results))
         _record(con, gate)
+    context.build_data_docs()  # once for all suites: per-checkpoint rebuilds cost seconds each
     return gate
+
+
+def _offending_rows(frame, column: str | None, unexpected: list | None, limit: int = 5) -> list:
+    """Whole rows, not bare values: 'is_outlier = true' says nothing, the unit and month do."""
+    if not unexpected:
+        return []
+    if column is None or column not in frame.columns:
+        return list(unexpected)[:limit]
+    rows = frame[frame[column].isin(unexpected)].head(limit)
+    return json.loads(rows.to_json(orient="records", date_format="iso", force_ascii=False))
+
+
+def data_docs_index(settings: Settings) -> Path:
+    return settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 def _record(con, gate: GateResult) -> None:
@@ -171,8 +212,3 @@ def failure_message(gate: GateResult) -> str:
         lines.append(f"  - {r.suite_name}: {r.expectation_type}({r.column_name or ''}) "
                      f"{r.unexpected_count} unexpected of {r.element_count}; sample {r.unexpected_sample}")
     return "\n".join(lines)
-
-
-def enforce(gate: GateResult) -> None:
-    if not gate.passed:
-        raise QualityGateFailed(failure_message(gate))

@@ -25,6 +25,10 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_LANDING_URL": "where unit submissions arrive: a local folder or an fsspec URL",
     "QNWU_PUBLISHED_VERSIONS_KEPT": "how many published warehouse versions to keep for rollback",
     "QNWU_SEEDS_DIR": "reference data (units, indicators...) read by the contract checks and dbt seeds; default ./seeds",
+    "QNWU_SMALL_CELL_THRESHOLD": "sensitive counts below this are suppressed in the published marts (default 5)",
+    "QNWU_ALERT_WEBHOOK_URL": "a failed quality gate is posted here as JSON (e.g. a Slack incoming webhook); off if unset",
+    "QNWU_ALERT_EMAIL_TO": "who is emailed when the quality gate fails (with QNWU_SMTP_HOST); off if unset",
+    "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",
     "QNWU_INGEST_WORKERS": "processes that read and check submission files in parallel (default: CPU count)",
     "QNWU_INGEST_BATCH_SIZE": "files committed to raw per transaction (bounds memory and crash loss)",
 }
@@ -56,6 +60,10 @@ class Settings:
     ingest_workers: int
     ingest_batch_size: int
     seeds_dir: Path
+    small_cell_threshold: int
+    alert_webhook_url: str | None
+    alert_email_to: str | None
+    smtp_host: str | None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,6 +77,10 @@ class Settings:
             ingest_workers=_positive_int("QNWU_INGEST_WORKERS", os.cpu_count() or 1),
             ingest_batch_size=_positive_int("QNWU_INGEST_BATCH_SIZE", 5000),
             seeds_dir=Path(os.environ.get("QNWU_SEEDS_DIR") or SEEDS_DIR).resolve(),
+            small_cell_threshold=_positive_int("QNWU_SMALL_CELL_THRESHOLD", 5),
+            alert_webhook_url=os.environ.get("QNWU_ALERT_WEBHOOK_URL") or None,
+            alert_email_to=os.environ.get("QNWU_ALERT_EMAIL_TO") or None,
+            smtp_host=os.environ.get("QNWU_SMTP_HOST") or None,
         )
 
     # --- paths under the data directory -------------------------------------------------
@@ -116,8 +128,9 @@ class Settings:
         return self.data_dir / "dbt" / "logs"
 
     @property
-    def data_docs_dir(self) -> Path:
-        return self.data_dir / "gx" / "data_docs"
+    def gx_dir(self) -> Path:
+        """Great Expectations' project: suites, validation results and the Data Docs site."""
+        return self.data_dir / "gx"
 
     @property
     def is_local_landing(self) -> bool:
@@ -134,7 +147,7 @@ class Settings:
         try:
             for folder in (self.working_warehouse.parent, self.published_versions_dir, self.archive_dir,
                            self.quarantine_dir, self.airflow_home, self.dbt_target_dir, self.dbt_log_dir,
-                           self.data_docs_dir):
+                           self.gx_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             probe = self.data_dir / ".write-test"
             probe.write_text("ok")

@@ -55,7 +55,7 @@ def test_state_stays_under_the_data_directory(data_dir: Path):
     settings = Settings.from_env()
     paths = [settings.working_warehouse, settings.published_warehouse, settings.archive_dir,
              settings.quarantine_dir, settings.airflow_home, settings.dbt_target_dir, settings.dbt_log_dir,
-             settings.data_docs_dir, Path(settings.landing_url)]
+             settings.gx_dir, Path(settings.landing_url)]
     outside = [p for p in paths if data_dir.resolve() not in p.parents]
     assert outside == []
     airflow = settings.airflow_environment()

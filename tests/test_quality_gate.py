@@ -1,0 +1,260 @@
+"""Write-audit-publish: bad batches are stopped by the gate and readers stay on the last good
+version; good batches publish; kill -9 while publishing harms nothing; rollback works; results
+are data; alerts go out; Data Docs render in a real browser.
+
+One small warehouse is built once (real ingestion, real dbt build); each test works on its own
+copy of that data directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from qnwu_warehouse import pipeline, publish, quality, transform
+from qnwu_warehouse.generator import generate
+from qnwu_warehouse.ingest import ingest
+from qnwu_warehouse.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A data directory with a built working warehouse and one good published version."""
+    data_dir = tmp_path_factory.mktemp("gate-template")
+    generate(data_dir / "landing", units=40, months=12, faults=True)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QNWU_DATA_DIR", str(data_dir))
+    mp.delenv("QNWU_LANDING_URL", raising=False)
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    ingest(settings, load_id="template")
+    transform.build(settings)
+    summary = pipeline.gate_stage("good-run")
+    pipeline.publish_stage("good-run", summary)
+    mp.undo()
+    return data_dir
+
+
+@pytest.fixture
+def warehouse(built, tmp_path, monkeypatch):
+    """This test's own copy of the built data directory."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(built, data_dir, symlinks=True)
+    # the published file is a hard link to its version; copytree made two files: link them again
+    live = data_dir / "published" / "warehouse.duckdb"
+    version = sorted((data_dir / "published" / "versions").glob("*.duckdb"))[-1]
+    live.unlink()
+    os.link(version, live)
+    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("QNWU_LANDING_URL", raising=False)
+    return Settings.from_env()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def working(settings: Settings):
+    return duckdb.connect(str(settings.working_warehouse))
+
+
+def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str | None = None) -> None:
+    """A new version of a current report, as a defective loader would let it through."""
+    with working(settings) as con:
+        file_hash = con.execute("""select s.file_hash from intermediate.int_submissions_current_placed s
+                                   join raw.submission_values v using (file_hash)
+                                   where v.indicator_code = ? order by s.file_hash limit 1""", [indicator]).fetchone()[0]
+        new_hash = hashlib.sha256(f"{file_hash}{indicator}{value}{unit_code}".encode()).hexdigest()
+        con.execute("""insert into raw.submissions select ?, coalesce(?, unit_code), period, submitted_at + interval 1 day,
+                       reporter, template_version, 'bad-batch', now(), submitted_date_vn + 1
+                       from raw.submissions where file_hash = ?""", [new_hash, unit_code, file_hash])
+        con.execute("""insert into raw.submission_values select ?, source_row, indicator_code, category,
+                       case when indicator_code = ? then ? else value end
+                       from raw.submission_values where file_hash = ?""", [new_hash, indicator, value, file_hash])
+
+
+def assert_gate_blocks(settings: Settings, *failing_suites: str) -> None:
+    live = settings.published_warehouse
+    before = (sha256(live), live.stat().st_ino, publish.versions(settings))
+    reader = duckdb.connect(str(live), read_only=True)  # an analyst who has the file open
+    rows = reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
+    with pytest.raises(quality.QualityGateFailed) as refused:
+        pipeline.gate_stage("bad-run")
+    for suite in failing_suites:
+        assert f"- {suite}:" in str(refused.value), str(refused.value)
+    assert "sample [" in str(refused.value)
+    assert (sha256(live), live.stat().st_ino, publish.versions(settings)) == before
+    assert reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] == rows
+    reader.close()
+    with working(settings) as con:
+        failed = {row[0] for row in con.execute("select suite_name from audit.validation_results "
+                                                "where run_id = 'bad-run' and not success and severity = 'critical'")
+                  .fetchall()}
+    assert set(failing_suites) <= failed
+
+
+def test_negative_funds_are_blocked(warehouse):
+    resubmit_with(warehouse, "godmother_funds_vnd", -5_000_000)
+    transform.build(warehouse)
+    assert_gate_blocks(warehouse, "fct_funds", "raw_submission_values")
+
+
+def test_a_unit_outside_the_hierarchy_is_blocked(warehouse):
+    resubmit_with(warehouse, "news_items", 3, unit_code="99999")
+    transform.build(warehouse)  # dbt builds; the unknown unit silently falls out of the facts...
+    assert_gate_blocks(warehouse, "raw_submissions", "reconcile_submissions_to_facts")  # ...which the gate sees
+
+
+def test_totals_that_do_not_reconcile_are_blocked(warehouse):
+    with working(warehouse) as con:  # a model that drops rows
+        con.execute("delete from marts.fct_indicator_values where indicator_code = 'news_items' and period = '2023-06'")
+    assert_gate_blocks(warehouse, "reconcile_raw_to_facts", "reconcile_facts_to_rollups")
+
+
+def test_a_stock_summed_over_months_is_blocked(warehouse):
+    with working(warehouse) as con:  # a roll-up that adds up twelve registers instead of taking December
+        con.execute("""update marts.agg_indicators_by_period a set value = (
+                           select sum(m.value) from marts.agg_indicators_by_period m
+                           where m.period_grain = 'month' and m.scope_level = a.scope_level and m.scope_code = a.scope_code
+                             and m.indicator_code = a.indicator_code and m.category = a.category
+                             and m.period_label like a.period_label || '-%')
+                       where a.period_grain = 'year' and a.time_aggregation = 'last'""")
+        con.execute("""update marts.agg_clubs_by_period a set clubs_open_at_period_end = 12 * clubs_open_at_period_end
+                       where a.period_grain = 'year'""")
+    assert_gate_blocks(warehouse, "reconcile_facts_to_rollups", "reconcile_club_stocks")
+
+
+def test_a_good_batch_publishes_with_its_submissions_and_checks(warehouse):
+    resubmit_with(warehouse, "news_items", 4)  # an ordinary correction
+    transform.build(warehouse)
+    summary = pipeline.gate_stage("next-run")
+    result = pipeline.publish_stage("next-run", summary)
+    assert result["version"].endswith("next-run.duckdb")
+    with duckdb.connect(str(warehouse.published_warehouse), read_only=True) as con:
+        assert con.execute("select run_id from meta.publication").fetchone()[0] == "next-run"
+        assert con.execute("select count(*) from meta.published_submissions").fetchone()[0] > 400
+        assert con.execute("select count(*) from meta.validation_results where run_id = 'next-run'").fetchone()[0] \
+            == summary["expectations"]
+    with working(warehouse) as con:
+        runs = dict(con.execute("select run_id, count(*) from audit.validation_results group by run_id").fetchall())
+    assert runs["good-run"] == runs["next-run"] == summary["expectations"]
+
+
+def test_an_outlier_is_a_warning_and_publishes(warehouse):
+    resubmit_with(warehouse, "news_items", 9_000)
+    transform.build(warehouse)
+    summary = pipeline.gate_stage("outlier-run")
+    assert summary["passed"] and summary["warnings"] >= 1
+    with working(warehouse) as con:
+        sample = con.execute("""select unexpected_sample from audit.validation_results where run_id = 'outlier-run'
+                                and suite_name = 'outlier_unit_values'""").fetchone()[0]
+    assert '"value":9000' in sample.replace(" ", "")
+
+
+def test_sensitive_small_counts_are_suppressed_only_in_the_published_copy(warehouse):
+    with duckdb.connect(str(warehouse.published_warehouse), read_only=True) as con:
+        published = con.execute("""select count(*) filter (where value_is_suppressed),
+                                          count(*) filter (where value > 0 and value < 5)
+                                   from marts.fct_beneficiaries where indicator_code like 'violence_victims_%'""").fetchone()
+    with duckdb.connect(str(warehouse.working_warehouse), read_only=True) as con:
+        exact = con.execute("""select count(*) filter (where value > 0 and value < 5) from marts.fct_beneficiaries
+                               where indicator_code like 'violence_victims_%'""").fetchone()[0]
+    assert published == (exact, 0) and exact > 0
+
+
+def test_kill_9_while_publishing_leaves_the_old_version_readable(warehouse):
+    live = warehouse.published_warehouse
+    environment = {**os.environ, "QNWU_DATA_DIR": str(warehouse.data_dir)}
+    killed = 0
+    for delay in (0.6, 0.9, 1.2, 1.5, 1.8):
+        process = subprocess.Popen([sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", f"k{delay}"],
+                                   env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        with duckdb.connect(str(live), read_only=True) as con:  # old or new, never a torn file
+            assert con.execute("select count(*) from meta.publication").fetchone()[0] == 1
+            assert con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] > 0
+    assert killed >= 1
+    done = subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", "after-kill"],
+                          env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with duckdb.connect(str(live), read_only=True) as con:
+        assert con.execute("select run_id from meta.publication").fetchone()[0] == "after-kill"
+    assert not list(warehouse.published_versions_dir.glob("*.partial"))
+
+
+def test_rollback_serves_an_earlier_version(warehouse):
+    first = publish.current_version(warehouse)
+    pipeline.publish_stage("second-run", {"passed": True})
+    assert publish.current_version(warehouse) != first
+    publish.rollback(warehouse, first.name)
+    assert publish.current_version(warehouse) == first
+    with duckdb.connect(str(warehouse.published_warehouse), read_only=True) as con:
+        assert con.execute("select run_id from meta.publication").fetchone()[0] == "good-run"
+    with pytest.raises(FileNotFoundError):
+        publish.rollback(warehouse, "no-such-version")
+
+
+def test_a_failed_gate_is_posted_to_the_webhook(warehouse, monkeypatch):
+    received: list[dict] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    monkeypatch.setenv("QNWU_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    resubmit_with(warehouse, "godmother_funds_vnd", -1)
+    transform.build(warehouse)
+    with pytest.raises(quality.QualityGateFailed):
+        pipeline.gate_stage("alerting-run")
+    server.server_close()
+    assert received and received[0]["run_id"] == "alerting-run"
+    assert "fct_funds" in received[0]["text"]
+
+
+def test_data_docs_render_in_a_headless_browser(warehouse, tmp_path):
+    index = quality.data_docs_index(warehouse)
+    assert index.exists()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is missing: bin/setup installs it (Debian package chromium)"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", index.as_uri()], capture_output=True, text=True, timeout=120)
+    for suite in ("fct_indicator_values", "reconcile_raw_to_facts", "outlier_unit_values"):
+        assert suite in dom.stdout, suite
+    # A validation result page: static HTML with the run's verdict (the site's CSS and JavaScript
+    # come from CDNs these machines cannot reach, so pages render unstyled but complete).
+    page = next((index.parent / "validations" / "reconcile_raw_to_facts").rglob("*.html"))
+    page_dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                              timeout=120).stdout
+    assert "Succeeded" in page_dom and "Run Name" in page_dom
+    screenshot = tmp_path / "data_docs.png"
+    subprocess.run([chromium, *flags, f"--screenshot={screenshot}", "--window-size=1400,1100", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert screenshot.exists() and screenshot.stat().st_size > 20_000
+    shutil.copyfile(screenshot, warehouse.data_dir / "data_docs.png")
