@@ -18,7 +18,9 @@ numbered as (
 
 final as (
     select
-        unit_code || ':' || period as submission_id,
+        -- varchar, as the marts' contracts declare it (on PostgreSQL, || yields text, which the
+        -- incremental facts would see as a schema change)
+        cast(unit_code || ':' || period as varchar) as submission_id,
         file_hash,
         unit_code,
         period,

@@ -14,9 +14,9 @@ problems as (
         file_hash,
         count(*) filter (where severity = 'error') as error_count,
         count(*) filter (where severity = 'warning') as warning_count,
-        string_agg(reason_code, ', ' order by source_row nulls first, reason_code) as reason_codes,
-        string_agg(message_vi, chr(10) order by source_row nulls first, reason_code) as messages_vi,
-        string_agg(message_en, chr(10) order by source_row nulls first, reason_code) as messages_en
+        {{ dbt.listagg('reason_code', "', '", 'order by source_row nulls first, reason_code') }} as reason_codes,
+        {{ dbt.listagg('message_vi', 'chr(10)', 'order by source_row nulls first, reason_code') }} as messages_vi,
+        {{ dbt.listagg('message_en', 'chr(10)', 'order by source_row nulls first, reason_code') }} as messages_en
     from {{ ref('stg_raw__submission_problems') }}
     group by file_hash
 ),

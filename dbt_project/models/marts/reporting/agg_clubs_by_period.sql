@@ -161,7 +161,9 @@ final as (
         cast(combined.clubs_new_in_period as bigint) as clubs_new_in_period,
         cast(combined.units_with_open_clubs as bigint) as units_with_open_clubs,
         cast(expected_scoped.units_expected as bigint) as units_expected,
-        100.0 * combined.units_with_open_clubs / nullif(expected_scoped.units_expected, 0) as units_with_open_clubs_pct
+        -- double precision on both engines (PostgreSQL would divide in numeric)
+        100.0 * cast(combined.units_with_open_clubs as double precision) / nullif(expected_scoped.units_expected, 0)
+            as units_with_open_clubs_pct
     from combined
     left join expected_scoped
         on combined.period_grain = expected_scoped.period_grain

@@ -34,8 +34,9 @@ final as (
         count(*) as reports_expected,
         count(*) filter (where is_received) as reports_received,
         count(*) filter (where is_on_time) as reports_on_time,
-        100.0 * count(*) filter (where is_received) / count(*) as completeness_pct,
-        100.0 * count(*) filter (where is_on_time) / count(*) as timeliness_pct
+        -- double precision on both engines (PostgreSQL would divide in numeric)
+        100.0 * cast(count(*) filter (where is_received) as double precision) / count(*) as completeness_pct,
+        100.0 * cast(count(*) filter (where is_on_time) as double precision) / count(*) as timeliness_pct
     from scoped
     group by period_grain, period_label, scope_level, scope_code
 )

@@ -29,9 +29,10 @@ final as (
         targets.unit_of_measure,
         cast(numerators.value as bigint) as numerator_value,
         cast(denominators.value as bigint) as denominator_value,
+        -- double precision on both engines (PostgreSQL would compute in numeric)
         case
-            when targets.denominator_indicator_code is null then 1.0 * numerators.value
-            else 100.0 * numerators.value / nullif(denominators.value, 0)
+            when targets.denominator_indicator_code is null then cast(numerators.value as double precision)
+            else 100.0 * cast(numerators.value as double precision) / nullif(denominators.value, 0)
         end as achieved_value
     from targets
     cross join years

@@ -51,9 +51,11 @@ final as (
         current_submissions.first_submitted_date_vn,
         current_submissions.submission_id is not null as is_received,
         coalesce(current_submissions.first_submitted_date_vn <= expected.report_deadline_date, false) as is_on_time,
+        -- bigint on both engines (PostgreSQL's date difference is an integer)
         case
             when current_submissions.first_submitted_date_vn > expected.report_deadline_date
-                then {{ dbt.datediff('expected.report_deadline_date', 'current_submissions.first_submitted_date_vn', 'day') }}
+                then cast({{ dbt.datediff('expected.report_deadline_date', 'current_submissions.first_submitted_date_vn', 'day') }}
+                    as {{ dbt.type_bigint() }})
         end as days_late
     from expected
     left join current_submissions

@@ -4,6 +4,8 @@ with received_files as (
 
 final as (
     select
+        -- the same content found at two paths is two ledger rows
+        file_hash || ':' || source_path as received_file_id,
         file_hash,
         source_path,
         file_name,

@@ -4,6 +4,8 @@ with submission_clubs as (
 
 final as (
     select
+        -- the contract rejects a register that repeats a club id (CLUB_DUPLICATE)
+        file_hash || ':' || club_id as submission_club_id,
         file_hash,
         source_row,
         club_id,

@@ -4,6 +4,8 @@ with submission_values as (
 
 final as (
     select
+        -- the contract rejects a submission that repeats an indicator and category (ROW_DUPLICATE)
+        file_hash || ':' || indicator_code || ':' || category as submission_value_id,
         file_hash,
         source_row,
         indicator_code,
