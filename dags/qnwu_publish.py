@@ -6,7 +6,9 @@ group mirrors dbt's graph with one task per model that reports that model's outc
 model is visible here without paying dbt's start-up per model. The quality gate then validates
 the marts with the suites in expectations/; only if every model passed and no critical
 expectation failed is a new published warehouse file swapped in for analysts and BI tools (asset
-qnwu://warehouse/published). A failure leaves the previously published file untouched.
+qnwu://warehouse/published), and, with QNWU_SERVE_POSTGRES=true, the same version is served from
+PostgreSQL's marts schema; `write_report` writes its static HTML report (published/reports/).
+A failure leaves the previously published version untouched.
 All logic lives in qnwu_warehouse.pipeline.
 """
 
@@ -55,6 +57,18 @@ def qnwu_publish():
 
         return publish_stage(run_id=get_current_context()["run_id"], gate_summary=gate)
 
+    @task
+    def serve_postgres(published: dict) -> dict:
+        from qnwu_warehouse.pipeline import serve_postgres_stage
+
+        return serve_postgres_stage(version_file=published["version"])
+
+    @task
+    def write_report(published: dict) -> dict:
+        from qnwu_warehouse.pipeline import report_stage
+
+        return report_stage(run_id=get_current_context()["run_id"], version_file=published["version"])
+
     built = build_marts()
     with TaskGroup("dbt") as dbt_models:
         graph = model_dependencies()
@@ -64,7 +78,9 @@ def qnwu_publish():
                 tasks[dependency] >> tasks[model]
     gate = quality_gate()
     dbt_models >> gate
-    publish_marts(gate)
+    published = publish_marts(gate)
+    serve_postgres(published)
+    write_report(published)
 
 
 qnwu_publish()

@@ -71,7 +71,9 @@ def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> Non
         for table, rows in json.loads(published["tables"]).items():
             print(f"      marts.{table:<28} {rows:>9,} rows")
         print('  query it       : .venv/bin/qnwu sql "select * from marts.agg_indicators_by_period limit 20"')
-        print(f"  or, read-only  : duckdb.connect('{published['path']}', read_only=True)")
+        print(f"  or, read-only  : .venv/bin/duckdb -readonly {published['path']}")
+        if published.get("report"):
+            print(f"  HTML report    : {published['report']}")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -114,6 +116,33 @@ def _cmd_sql(args: argparse.Namespace) -> int:
         raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
     with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
         con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    """A ready analyst query (qnwu_warehouse/queries/*.sql) on the published warehouse, read-only."""
+    from qnwu_warehouse import analyst_queries
+
+    if args.name is None:
+        for name in analyst_queries.names():
+            print(f"{name:<34} {analyst_queries.description(name)}")
+        return 0
+    if args.name not in analyst_queries.names():
+        print(f"qnwu: no query {args.name!r}; ready queries: {', '.join(analyst_queries.names())}", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    if not settings.published_warehouse.exists():
+        raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
+    analyst_queries.print_query(settings.published_warehouse, args.name, args.format)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """The static HTML report of the live published version."""
+    from qnwu_warehouse import report
+
+    path = report.write_live_report(Settings.from_env(), Path(args.out) if args.out else None)
+    print(f"report written to {path}")
     return 0
 
 
@@ -160,8 +189,23 @@ def _cmd_versions(args: argparse.Namespace) -> int:
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from qnwu_warehouse import publish
 
-    version = publish.rollback(Settings.from_env(), args.version)
+    settings = Settings.from_env()
+    version = publish.rollback(settings, args.version)
     print(f"published warehouse now serves {version.name}")
+    from qnwu_warehouse import postgres_serving
+
+    if postgres_serving.enabled():  # BI users on PostgreSQL go back to the same version
+        served = postgres_serving.publish_to_postgres(settings, version)
+        print(f"PostgreSQL {served['host']}/{served['database']} schema marts now serves {version.name}")
+    return 0
+
+
+def _cmd_serve_postgres(args: argparse.Namespace) -> int:
+    from qnwu_warehouse import postgres_serving
+
+    served = postgres_serving.publish_to_postgres(Settings.from_env())
+    print(f"PostgreSQL {served['host']}/{served['database']}: marts and meta now serve the live published "
+          f"version ({len(served['tables'])} tables); analysts log in as {served['analyst_role']}")
     return 0
 
 
@@ -187,15 +231,40 @@ def _cmd_webui(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_deploy_local(args: argparse.Namespace) -> int:
+    """docker-compose.yml's deployment as local processes, until Ctrl-C."""
+    import time
+
+    from qnwu_warehouse.deployment import CeleryDeployment
+
+    settings = Settings.from_env()
+    deployment = CeleryDeployment(settings, metadata_database=args.metadata_database, broker_url=args.broker_url,
+                                  api_port=args.port)
+    deployment.prepare()
+    with deployment.running(worker_concurrency=args.workers):
+        print(f"Airflow (CeleryExecutor, metadata in PostgreSQL {args.metadata_database}, broker {args.broker_url}) "
+              f"on http://localhost:{args.port}: user {deployment.admin_user}, password in "
+              f"{deployment.passwords_file}; logs in {deployment.home / 'logs'}. Ctrl-C stops it.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopping the services")
+    return 0
+
+
 def _operator_errors() -> tuple[type[Exception], ...]:
     """Failures an operator acts on from the message alone; anything else keeps its traceback."""
+    from qnwu_warehouse.deployment import DeploymentFailed
     from qnwu_warehouse.ingest import LedgerImbalance
+    from qnwu_warehouse.postgres_serving import MirrorError, ServingCheckFailed
     from qnwu_warehouse.publish import NothingToPublish
     from qnwu_warehouse.quality import QualityGateFailed
     from qnwu_warehouse.transform import DbtFailed
     from qnwu_warehouse.warehouse import WarehouseBusy
 
-    return (LedgerImbalance, NothingToPublish, QualityGateFailed, DbtFailed, WarehouseBusy, FileNotFoundError)
+    return (LedgerImbalance, NothingToPublish, QualityGateFailed, DbtFailed, WarehouseBusy, FileNotFoundError,
+            MirrorError, ServingCheckFailed, DeploymentFailed)
 
 
 OPERATOR_ERRORS = _operator_errors()
@@ -231,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=60)
     sql.set_defaults(handler=_cmd_sql)
+    query = commands.add_parser("query", help="run a ready analyst query on the published warehouse (no NAME: list)")
+    query.add_argument("name", nargs="?")
+    query.add_argument("--format", choices=("table", "csv"), default="table")
+    query.set_defaults(handler=_cmd_query)
+    report = commands.add_parser("report", help="write the HTML report of the live published version")
+    report.add_argument("--out", help="default: published/reports/<version>.html under the data directory")
+    report.set_defaults(handler=_cmd_report)
     feedback = commands.add_parser("feedback", help="what happened to a unit's files, with reasons (vi/en)")
     feedback.add_argument("--unit", required=True)
     feedback.add_argument("--period", help="YYYY-MM")
@@ -239,6 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="serve an earlier published version again")
     rollback.add_argument("version")
     rollback.set_defaults(handler=_cmd_rollback)
+    commands.add_parser("serve-postgres", help="serve the live published version from PostgreSQL (QNWU_PG_*)"
+                        ).set_defaults(handler=_cmd_serve_postgres)
+    deploy = commands.add_parser("deploy-local", help="run docker-compose.yml's Celery deployment as local "
+                                 "processes (PostgreSQL metadata, Redis broker, a worker)")
+    deploy.add_argument("--metadata-database", default="airflow")
+    deploy.add_argument("--broker-url", default="redis://127.0.0.1:6379/0")
+    deploy.add_argument("--port", type=int, default=8080)
+    deploy.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    deploy.set_defaults(handler=_cmd_deploy_local)
     template = commands.add_parser("template", help="write the blank XLSX template units fill in")
     template.add_argument("path")
     template.set_defaults(handler=_cmd_template)
@@ -247,7 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that hand every argument to a parser of their own. argparse's REMAINDER refuses a first
+# argument that starts with "-" (so `qnwu generate --help` would fail); these bypass it.
+PASS_THROUGH = {"generate": _cmd_generate, "bench": _cmd_bench}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PASS_THROUGH:
+        passed = argparse.Namespace(generator_args=argv[1:], bench_args=argv[1:])
+        return PASS_THROUGH[argv[0]](passed)
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -207,7 +207,10 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
                            duplicates=0, warnings=0)
 
     with working_connection(settings) as con:
+        # One transaction, so a crash while creating the raw layer leaves all of it or none of it.
+        con.execute("begin transaction")
         con.execute(RAW_DDL)
+        con.execute("commit")
         seen = {row[0] for row in con.execute("select source_path || '|' || file_hash from raw.received_files")
                 .fetchall()}
         known_hashes = {row[0] for row in con.execute("select distinct file_hash from raw.received_files")

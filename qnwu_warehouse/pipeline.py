@@ -60,6 +60,29 @@ def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, obj
             "tables": publication.tables}
 
 
+def report_stage(run_id: str, version_file: str) -> dict[str, object]:
+    """The static HTML report of the version just published (published/reports/<version>.html)."""
+    from qnwu_warehouse import report
+
+    settings = _settings()
+    version = settings.published_versions_dir / version_file
+    written = report.write_report(version, report.default_report_path(settings, version), version.name, run_id)
+    return {"report": str(written)}
+
+
+def serve_postgres_stage(version_file: str) -> dict[str, object]:
+    """Serve the version just published from PostgreSQL too, if QNWU_SERVE_POSTGRES is on."""
+    from pathlib import Path
+
+    from qnwu_warehouse import postgres_serving
+
+    settings = _settings()
+    if not postgres_serving.enabled():
+        return {"postgres": "off (set QNWU_SERVE_POSTGRES=true to serve the marts from PostgreSQL)"}
+    return {"postgres": postgres_serving.publish_to_postgres(settings, settings.published_versions_dir /
+                                                             Path(version_file).name)}
+
+
 def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> dict[str, object]:
     """What one run did, read back from the warehouse itself rather than from Airflow's memory."""
     summary: dict[str, object] = {"ingest_run_id": ingest_run_id, "publish_run_id": publish_run_id}
@@ -88,4 +111,8 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
             row = con.execute("select run_id, published_at, table_row_counts from meta.publication").fetchone()
             summary["published"] = {"path": str(settings.published_warehouse), "run_id": row[0],
                                     "published_at": str(row[1]), "tables": row[2]}
+        live = publish.current_version(settings)
+        report = settings.published_dir / "reports" / f"{live.stem}.html" if live else None
+        if report is not None and report.exists():
+            summary["published"]["report"] = str(report)
     return summary

@@ -24,6 +24,11 @@ from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import writer_lock
 
 PUBLISHED_SCHEMA = "marts"
+# The published file is written in the storage format of DuckDB 1.4, which every later DuckDB
+# reads: BI tools' DuckDB drivers (JDBC, Metabase, DBeaver) and the DuckDB command line lag the
+# Python package by a major version, and a reader must never be locked out by a format bump.
+# The working warehouse stays in the engine's own format.
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
 
 class NothingToPublish(Exception):
@@ -62,7 +67,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
     partial = version_file.with_suffix(".partial")
     with writer_lock(settings):
         partial.unlink(missing_ok=True)
-        con = duckdb.connect(str(partial))
+        con = duckdb.connect(str(partial), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
         try:
             con.execute(f"attach '{settings.working_warehouse}' as working (read_only)")
             tables = [row[0] for row in con.execute(
@@ -150,6 +155,8 @@ def current_version(settings: Settings) -> Path | None:
 def _prune(settings: Settings) -> None:
     for stale in versions(settings)[: -settings.published_versions_kept]:
         stale.unlink()
+        # its HTML report (qnwu_warehouse/report.py) goes with it
+        (settings.published_dir / "reports" / f"{stale.stem}.html").unlink(missing_ok=True)
     for leftover in settings.published_versions_dir.glob("*.partial"):
         leftover.unlink()  # a publish that died before its rename
 

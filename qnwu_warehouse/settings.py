@@ -31,11 +31,33 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",
     "QNWU_INGEST_WORKERS": "processes that read and check submission files in parallel (default: CPU count)",
     "QNWU_INGEST_BATCH_SIZE": "files committed to raw per transaction (bounds memory and crash loss)",
+    "QNWU_SERVE_POSTGRES": "true: also serve each published version from PostgreSQL's marts schema (default false)",
+    "QNWU_PG_HOST": "PostgreSQL server of the served marts and of dbt's postgres target (default 127.0.0.1)",
+    "QNWU_PG_PORT": "its port (default 5432)",
+    "QNWU_PG_USER": "the role that loads the marts (default postgres)",
+    "QNWU_PG_PASSWORD": "its password (empty: none, e.g. trust or peer authentication)",
+    "QNWU_PG_DATABASE": "the database (default qnwu; created if missing)",
+    "QNWU_PG_SCHEMA": "schema prefix of dbt's postgres target (default public)",
+    "QNWU_PG_ANALYST_ROLE": "the read-only role analysts and BI tools log in as (default qnwu_analyst)",
+    "QNWU_PG_ANALYST_PASSWORD": "its password (set it in .env for a deployment)",
 }
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
 class ConfigError(Exception):
     """A setting is missing, malformed or points somewhere unusable; the message says what to do."""
+
+
+def env_flag(name: str) -> bool:
+    """A yes/no setting; anything but a clear yes or no is an error, not a silent no."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} is neither true nor false: set it to true or false, or unset it.")
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import using_data_dir
 
 from qnwu_warehouse import transform
-from qnwu_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+from qnwu_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 BOUNCER_CONFIG = DBT_PROJECT_DIR / "dbt-bouncer.yml"
 
@@ -25,16 +26,8 @@ BOUNCER_CONFIG = DBT_PROJECT_DIR / "dbt-bouncer.yml"
 @pytest.fixture(scope="module")
 def manifest_dir(tmp_path_factory) -> Path:
     """A folder holding target/manifest.json of the project, as `dbt parse` writes it."""
-    data_dir = tmp_path_factory.mktemp("conventions")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QNWU_DATA_DIR", str(data_dir))
-    mp.delenv("QNWU_LANDING_URL", raising=False)
-    try:
-        settings = Settings.from_env()
-        settings.ensure_data_dir()
+    with using_data_dir(tmp_path_factory.mktemp("conventions")) as settings:
         transform.run_dbt(settings, "parse")
-    finally:
-        mp.undo()
     assert (settings.dbt_target_dir / "manifest.json").is_file()
     return settings.dbt_target_dir.parent
 

@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import build_warehouse, using_data_dir
 
 from qnwu_warehouse import transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
 
 pytestmark = pytest.mark.slow
@@ -24,19 +23,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory) -> tuple[Settings, dict, dict]:
     """(settings, manifest, catalog) after a build of the demo warehouse and `dbt docs generate`."""
-    data_dir = tmp_path_factory.mktemp("docs")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QNWU_DATA_DIR", str(data_dir))
-    mp.delenv("QNWU_LANDING_URL", raising=False)
-    try:
-        settings = Settings.from_env()
-        settings.ensure_data_dir()
-        generate(data_dir / "landing", units=30, months=3, faults=True)
-        ingest(settings, load_id="docs")
-        transform.build(settings)
+    settings = build_warehouse(tmp_path_factory.mktemp("docs"), "docs", units=30, months=3, faults=True)
+    with using_data_dir(settings.data_dir):
         transform.run_dbt(settings, "docs", "generate")
-    finally:
-        mp.undo()
     target = settings.dbt_target_dir
     assert (target / "index.html").is_file()
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from qnwu_warehouse.deployment import AIRFLOW_SERVICES, DEPLOYMENT_VARIABLES
 from qnwu_warehouse.settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,14 +38,28 @@ def _variables_read_by_code() -> set[str]:
     return names
 
 
-def test_airflow_3_services_on_postgres():
+def test_the_celery_deployment_runs_the_services_and_settings_of_the_local_one():
     services = COMPOSE["services"]
-    for name in ("postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                 "airflow-triggerer"):
-        assert name in services, name
-    commands = {services[name].get("command") for name in services if isinstance(services[name].get("command"), str)}
-    assert {"api-server", "scheduler", "dag-processor", "triggerer"} <= commands
-    assert _env_example()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+    for name, arguments in AIRFLOW_SERVICES.items():  # the commands qnwu_warehouse.deployment runs
+        assert services[name]["command"] == " ".join(arguments), name
+    assert {"postgres", "redis", "airflow-init"} <= set(services)
+    environment = COMPOSE["x-airflow-common"]["environment"]
+    missing = sorted(set(DEPLOYMENT_VARIABLES) - set(environment))
+    assert missing == [], f"docker-compose.yml does not set {missing}, which the local deployment does"
+    assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+    assert environment["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+    assert services["metabase"]["profiles"] == ["bi"]
+
+
+def test_no_secret_is_written_in_the_compose_file():
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    environment = COMPOSE["x-airflow-common"]["environment"]
+    for name in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY"):
+        assert re.fullmatch(r"\$\{[A-Z_]+\}", environment[name]), name
+    assert re.search(r"PASSWORD:\s*(?!\$\{)\S", text) is None, "a password is written in docker-compose.yml"
+    example = _env_example()
+    assert example["AIRFLOW_ADMIN_PASSWORD"] != "admin"  # the UI is never left on admin/admin
 
 
 def test_mounted_paths_exist_and_match_the_package_layout():
@@ -60,7 +75,8 @@ def test_mounted_paths_exist_and_match_the_package_layout():
 
 def test_every_variable_the_code_reads_is_set_or_documented():
     documented = set(_env_example())
-    compose_env = set(COMPOSE["x-airflow-common"].get("environment", {}))
+    compose_env = set(COMPOSE["x-airflow-common"].get("environment", {})) | {
+        name for service in COMPOSE["services"].values() for name in (service.get("environment") or {})}
     read = _variables_read_by_code()
     assert "QNWU_DATA_DIR" in read  # the scan itself works
     missing = sorted(name for name in read if name not in documented | compose_env)

@@ -13,11 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from qnwu_warehouse import transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
-from qnwu_warehouse.settings import Settings
+from support import build_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -114,19 +110,10 @@ def meets(computed: float, value: float, comparator: str) -> bool:
 
 @pytest.fixture(scope="module")
 def marts(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("marts")
-    generate(data_dir / "landing", faults=True)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QNWU_DATA_DIR", str(data_dir))
-    mp.delenv("QNWU_LANDING_URL", raising=False)
-    settings = Settings.from_env()
-    settings.ensure_data_dir()
-    ingest(settings, load_id="figures")
-    transform.build(settings)
+    settings = build_warehouse(tmp_path_factory.mktemp("marts"), "figures", faults=True)
     connection = duckdb.connect(str(settings.working_warehouse), read_only=True)
     yield connection
     connection.close()
-    mp.undo()
 
 
 def test_every_figure_is_computed_or_explained():

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support import build_warehouse
 
 from qnwu_warehouse import pipeline, publish, quality, transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
 from qnwu_warehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -35,17 +34,7 @@ pytestmark = pytest.mark.slow
 def built(tmp_path_factory):
     """A data directory with a built working warehouse and one good published version."""
     data_dir = tmp_path_factory.mktemp("gate-template")
-    generate(data_dir / "landing", units=40, months=12, faults=True)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QNWU_DATA_DIR", str(data_dir))
-    mp.delenv("QNWU_LANDING_URL", raising=False)
-    settings = Settings.from_env()
-    settings.ensure_data_dir()
-    ingest(settings, load_id="template")
-    transform.build(settings)
-    summary = pipeline.gate_stage("good-run")
-    pipeline.publish_stage("good-run", summary)
-    mp.undo()
+    build_warehouse(data_dir, "good-run", publish=True, units=40, months=12, faults=True)
     return data_dir
 
 

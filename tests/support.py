@@ -1,0 +1,51 @@
+"""What several test modules need: a data directory to work in, and a warehouse built in it from
+generated submissions by the pipeline's own stages (ingest, dbt build, and optionally the gate
+and publish). Imported as `from support import ...` (pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qnwu_warehouse import pipeline, transform
+from qnwu_warehouse.generator import generate
+from qnwu_warehouse.ingest import ingest
+from qnwu_warehouse.settings import Settings
+
+
+@contextlib.contextmanager
+def using_data_dir(data_dir: Path, **environment: str) -> Iterator[Settings]:
+    """The settings of `data_dir` (and any extra variables), set in the environment for the block
+    only, as module-scoped fixtures need (the function-scoped monkeypatch is not available to them)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("QNWU_DATA_DIR", str(data_dir))
+    patch.delenv("QNWU_LANDING_URL", raising=False)
+    for name, value in environment.items():
+        patch.setenv(name, value)
+    try:
+        settings = Settings.from_env()
+        settings.ensure_data_dir()
+        yield settings
+    finally:
+        patch.undo()
+
+
+def build_warehouse(data_dir: Path, run_id: str, *, publish: bool = False, prepare_landing=None,
+                    **generate_options) -> Settings:
+    """Generate submissions into data_dir/landing, ingest them and build the marts; with
+    publish=True also pass the quality gate and publish. `prepare_landing(landing)` may edit the
+    generated files first (remove some, add bad ones)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    landing = data_dir / "landing"
+    generate(landing, **generate_options)
+    if prepare_landing is not None:
+        prepare_landing(landing)
+    with using_data_dir(data_dir) as settings:
+        ingest(settings, load_id=run_id)
+        transform.build(settings)
+        if publish:
+            pipeline.publish_stage(run_id, pipeline.gate_stage(run_id))
+    return settings
