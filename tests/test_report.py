@@ -25,6 +25,7 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -134,6 +135,19 @@ def test_every_query_runs_read_only_on_the_published_file(version_file, results)
     with analyst_queries.connect_published(version_file) as con, pytest.raises(duckdb.Error):
         con.execute("create table marts.scratch as select 1")
     assert hashlib.sha256(version_file.read_bytes()).hexdigest() == before
+
+
+def test_the_duckdb_command_line_reads_the_published_file_and_cannot_write_it(version_file, results):
+    """README: DuckDB 1.4+ clients (the CLI in .venv, BI drivers) open the published file read-only."""
+    cli = Path(sys.executable).with_name("duckdb")
+    query = (analyst_queries.QUERIES_DIR / "province_summary.sql").read_text(encoding="utf-8")
+    done = subprocess.run([str(cli), "-readonly", "-csv", str(version_file)], input=query, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.strip().splitlines()) == len(results["province_summary"]) + 1  # + the header
+    refused = subprocess.run([str(cli), "-readonly", str(version_file), "-c", "create table marts.scratch (x int)"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "read-only" in (refused.stdout + refused.stderr).lower()
 
 
 def test_province_summary_equals_the_exact_facts(results, exact):
