@@ -18,3 +18,29 @@
         union all select 'year' as period_grain
     ) as grains
 {% endmacro %}
+
+{#- The grassroots units that exist at the end of every month, quarter and year bucket (its last
+    month), with the district they then belong to: one row per bucket and unit version.
+    A stock is read at period end, so it counts only these units: a unit merged away during the
+    year handed its clubs and members to its successor, and counting its last register as well
+    would count them twice (and put units reporting above units expected). -#}
+{% macro grassroots_units_at_bucket_end(periods, units) %}
+    with bucket_ends as (
+        select 'month' as period_grain, period as period_label, period_start_date as last_month_start_date
+        from {{ periods }}
+        union all
+        select 'quarter' as period_grain, quarter_label as period_label, max(period_start_date) as last_month_start_date
+        from {{ periods }} group by quarter_label
+        union all
+        select 'year' as period_grain, cast(report_year as {{ dbt.type_string() }}) as period_label,
+            max(period_start_date) as last_month_start_date
+        from {{ periods }} group by report_year
+    )
+
+    select bucket_ends.period_grain, bucket_ends.period_label, {{ units }}.unit_code, {{ units }}.district_code
+    from bucket_ends
+    inner join {{ units }}
+        on {{ units }}.unit_level = 'grassroots'
+        and {{ units }}.valid_from <= bucket_ends.last_month_start_date
+        and ({{ units }}.valid_to is null or {{ units }}.valid_to > bucket_ends.last_month_start_date)
+{% endmacro %}

@@ -1,10 +1,15 @@
 -- Clubs and models for the province and each district, by month, quarter and year, per club
 -- type and per club group (e.g. environment = waste-sorting + waste-to-money models).
 -- A club count is a stock: it comes from each unit's last register in the period (clubs still
--- open then). New clubs are counted once each, in the period they were founded. Units are
--- counted distinct, against the grassroots units that existed at the end of the period.
+-- open then) among the units that still exist at the period's end. New clubs are counted once
+-- each, in the period they were founded. Units are counted distinct, against the grassroots units
+-- that existed at the end of the period.
 with snapshots as (
-    select * from {{ ref('fct_club_snapshots') }}
+    -- only the columns the roll-up reads: each row is copied six times below (type and group, times
+    -- month, quarter and year), and the ids, names and file hashes would be copied with it
+    select unit_code, district_code, period_start_date, club_id, club_type_code, club_group, is_new,
+        is_open_at_period_end, members
+    from {{ ref('fct_club_snapshots') }}
 ),
 
 periods as (
@@ -17,6 +22,10 @@ units as (
 
 province as (
     select unit_code from units where unit_level = 'province' and valid_to is null
+),
+
+units_at_period_end as (
+    {{ grassroots_units_at_bucket_end('periods', 'units') }}
 ),
 
 categorised as (
@@ -48,6 +57,14 @@ at_period_end as (
         and bucketed.unit_code = last_registers.unit_code
         and bucketed.period_start_date = last_registers.last_period_start_date
     where bucketed.is_open_at_period_end
+        -- only units that still exist at period end: a unit merged away mid-period handed its
+        -- clubs to its successor, whose register counts them
+        and exists (
+            select 1 from units_at_period_end
+            where units_at_period_end.period_grain = bucketed.period_grain
+                and units_at_period_end.period_label = bucketed.period_label
+                and units_at_period_end.unit_code = bucketed.unit_code
+        )
 ),
 
 scoped_open as (
@@ -84,31 +101,10 @@ new_totals as (
     group by period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code
 ),
 
-period_ends as (
-    -- the last month of each bucket, to know which units existed then
-    select 'month' as period_grain, period as period_label, period_start_date as last_month_start_date
-    from periods
-    union all
-    select 'quarter' as period_grain, quarter_label as period_label, max(period_start_date) as last_month_start_date
-    from periods group by quarter_label
-    union all
-    select 'year' as period_grain, cast(report_year as {{ dbt.type_string() }}) as period_label,
-        max(period_start_date) as last_month_start_date
-    from periods group by report_year
-),
-
 expected_units as (
-    select
-        period_ends.period_grain,
-        period_ends.period_label,
-        units.district_code,
-        count(*) as units_expected
-    from period_ends
-    inner join units
-        on units.unit_level = 'grassroots'
-        and units.valid_from <= period_ends.last_month_start_date
-        and (units.valid_to is null or units.valid_to > period_ends.last_month_start_date)
-    group by period_ends.period_grain, period_ends.period_label, units.district_code
+    select period_grain, period_label, district_code, count(*) as units_expected
+    from units_at_period_end
+    group by period_grain, period_label, district_code
 ),
 
 expected_scoped as (

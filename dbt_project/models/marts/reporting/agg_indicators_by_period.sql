@@ -1,17 +1,29 @@
 -- Totals per indicator and category for the province and each district, by month, quarter and
 -- year. Over time: flows (time_aggregation = 'sum') add up the months of the period; stocks
--- ('last') take each unit's last reported month in the period, never a sum of months.
+-- ('last') take each unit's last reported month in the period, never a sum of months, from the
+-- units that still exist at the period's end.
 -- Over units: summed; units_reporting counts distinct units, not rows.
 with indicator_values as (
-    select * from {{ ref('fct_indicator_values') }}
+    -- only the columns the roll-up reads: bucketing copies every row three times (month, quarter,
+    -- year), and the facts' ids and file hashes would be copied with it (2 million rows a national year)
+    select unit_code, district_code, indicator_code, category, time_aggregation, period_start_date, value
+    from {{ ref('fct_indicator_values') }}
 ),
 
 periods as (
     select * from {{ ref('dim_periods') }}
 ),
 
+units as (
+    select * from {{ ref('dim_units') }}
+),
+
 province as (
-    select unit_code from {{ ref('dim_units') }} where unit_level = 'province' and valid_to is null
+    select unit_code from units where unit_level = 'province' and valid_to is null
+),
+
+units_at_period_end as (
+    {{ grassroots_units_at_bucket_end('periods', 'units') }}
 ),
 
 bucketed as (
@@ -48,6 +60,15 @@ unit_totals as (
         per_unit.*,
         case when time_aggregation = 'last' then last_value else summed_value end as value
     from per_unit
+    -- a stock counts only units that still exist at period end (a unit merged away mid-period
+    -- handed its members to its successor); a flow counts every month of every unit
+    where time_aggregation <> 'last'
+        or exists (
+            select 1 from units_at_period_end
+            where units_at_period_end.period_grain = per_unit.period_grain
+                and units_at_period_end.period_label = per_unit.period_label
+                and units_at_period_end.unit_code = per_unit.unit_code
+        )
 ),
 
 scoped as (
