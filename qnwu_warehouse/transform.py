@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qnwu_warehouse.settings import DBT_PROJECT_DIR, Settings
+from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings
 from qnwu_warehouse.warehouse import writer_lock
 
 
@@ -23,11 +23,27 @@ class DbtFailed(Exception):
     """dbt build failed; the message carries the end of dbt's own output."""
 
 
+def seeds_path_for_dbt(settings: Settings) -> str:
+    """The seeds folder as dbt must be given it: relative to the dbt project.
+
+    dbt writes each seed's compiled SQL to target/run/<project>/<seed path>; given an absolute
+    seed path (QNWU_SEEDS_DIR=/somewhere/seeds), that join yields the seed file itself, and dbt
+    overwrites the reference data with SQL (seen with dbt-core 1.11). A relative path keeps its
+    copy under the data directory's dbt folder."""
+    relative = os.path.relpath(settings.seeds_dir, DBT_PROJECT_DIR)
+    landing = os.path.normpath(os.path.join(settings.dbt_target_dir, "run", "qnwu_warehouse", relative))
+    if Path(landing).resolve() == settings.seeds_dir.resolve():
+        raise ConfigError(f"QNWU_DATA_DIR={settings.data_dir} is too near the root of the filesystem: dbt would "
+                          f"overwrite the seeds in {settings.seeds_dir}; use a deeper data directory.")
+    return relative
+
+
 def dbt_environment(settings: Settings) -> dict[str, str]:
     """Everything dbt writes (target, logs) goes under the data directory, nothing elsewhere."""
     return {
         **os.environ,
         "QNWU_DATA_DIR": str(settings.data_dir),
+        "QNWU_SEEDS_DIR": seeds_path_for_dbt(settings),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
