@@ -1,9 +1,17 @@
-"""Benchmarks that print figures, not timed tests: `qnwu bench ingest ...`.
+"""Benchmarks that print figures, not timed tests: `qnwu bench ingest ...`, `qnwu bench pipeline ...`.
 
 Each measured stage runs in a child process of its own, so its wall time includes what an
 operator pays (imports, start-up) and its peak memory is the sum of the resident memory of the
 child and all its workers, sampled every 50 ms. Data comes from the generator, with synthetic
 units added to a copy of the seeds when a scale needs more than the real 177.
+
+`bench pipeline` runs the stages of the pipeline one by one (ingest, dbt build, quality gate,
+publish) and then the whole pipeline through Airflow, and compares each with a plain-DuckDB
+baseline run in the same invocation over the same raw data: bench/baseline.sql (the dbt models as
+ordinary SQL), the quality suites translated to one SQL query each, and a plain table copy for
+publishing. Its incremental scenario compares the cost of the newest month on top of all earlier
+months (preloaded straight into raw, as ingest would have written them) with the cost of the
+first month on an empty warehouse.
 """
 
 from __future__ import annotations
@@ -13,18 +21,21 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psutil
 
-from qnwu_warehouse.settings import SEEDS_DIR
+from qnwu_warehouse.settings import EXPECTATIONS_DIR, REPO_ROOT, SEEDS_DIR
 
 TARGET_SUBMISSIONS_PER_SECOND = {"csv": 1000, "json": 1000, "xlsx": 500}
+BASELINE_SQL = REPO_ROOT / "bench" / "baseline.sql"
 
 
 @dataclass
@@ -41,35 +52,67 @@ class Measurement:
         return self.items / self.seconds if self.seconds else 0.0
 
 
-def measure(command: list[str], env: dict[str, str], stage: str, scale: str, items: int) -> Measurement:
-    """Run a command, sampling the resident memory of its whole process tree."""
+# --- measuring a child process, with a progress display ------------------------------------------
+def _progress(message: str) -> None:
+    """Progress goes to stderr, so stdout keeps only the results table."""
+    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+def measure(command: list[str], env: dict[str, str], stage: str, scale: str, items: int,
+            log_path: Path | None = None) -> Measurement:
+    """Run a command, sampling the resident memory of its whole process tree.
+
+    The child's output goes to a log file (a pipe could fill up and stall a chatty child such as
+    Airflow); its tail is shown if it fails. While it runs, a ticker on stderr shows the time and
+    memory so far: every second on a terminal, every 30 s in a log.
+    """
+    log_path = log_path or Path(os.devnull)
+    interactive = sys.stderr.isatty()
+    ticker_every = 1.0 if interactive else 30.0
     started = time.perf_counter()
-    process = psutil.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    next_tick = started + ticker_every
     peak = 0
-    while process.poll() is None:
-        try:
-            tree = [process, *process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
+    with log_path.open("wb") as log:
+        process = psutil.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            try:
+                tree = [process, *process.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            now = time.perf_counter()
+            if now >= next_tick:
+                text = f"  {stage}: {now - started:6.0f} s, peak {peak / 2**20:,.0f} MB"
+                sys.stderr.write(f"\r{text}" if interactive else f"{text}\n")
+                sys.stderr.flush()
+                next_tick = now + ticker_every
+            time.sleep(0.05)
     seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.stderr.write(process.stderr.read().decode(errors="replace")[-3000:])
+    if interactive and seconds >= ticker_every:
+        sys.stderr.write("\n")
+    if process.returncode != 0 and log_path.exists() and str(log_path) != os.devnull:
+        sys.stderr.write(f"{stage} failed (exit {process.returncode}); end of {log_path}:\n")
+        sys.stderr.write(log_path.read_bytes().decode(errors="replace")[-3000:] + "\n")
     return Measurement(stage, scale, items, seconds, peak / 2**20, process.returncode)
 
 
-def seeds_with_synthetic_units(workdir: Path, synthetic_units_csv: Path) -> Path:
+def seeds_with_synthetic_units(workdir: Path, synthetic_units_csv: Path | list[dict[str, str]]) -> Path:
     """A copy of the seeds whose units.csv also lists the generator's synthetic units."""
     seeds = workdir / "seeds"
     if seeds.exists():
         shutil.rmtree(seeds)
     shutil.copytree(SEEDS_DIR, seeds)
-    if synthetic_units_csv.exists():
+    if isinstance(synthetic_units_csv, list):
+        rows = synthetic_units_csv
+    elif synthetic_units_csv.exists():
         with synthetic_units_csv.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
+    else:
+        rows = []
+    if rows:
         with (seeds / "units.csv").open("a", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writerows(rows)
     return seeds
 
@@ -91,7 +134,8 @@ def generate_landing(workdir: Path, submissions: int, file_format: str) -> tuple
 
 
 def _child_env(data_dir: Path, landing: Path, seeds: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QNWU_")}
+    # Airflow's own variables are left out too: `qnwu run` configures Airflow from the data directory.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
     env.update(QNWU_DATA_DIR=str(data_dir), QNWU_LANDING_URL=str(landing), QNWU_SEEDS_DIR=str(seeds))
     return env
 
@@ -108,7 +152,8 @@ def bench_ingest(workdir: Path, scales: list[int], formats: list[str]) -> list[M
                 shutil.rmtree(data_dir)
             data_dir.mkdir()
             command = [sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", "bench"]
-            result = measure(command, _child_env(data_dir, landing, seeds), f"ingest {file_format}", str(scale), files)
+            result = measure(command, _child_env(data_dir, landing, seeds), f"ingest {file_format}", str(scale), files,
+                             case / "ingest.log")
             results.append(result)
             print(_row(result, TARGET_SUBMISSIONS_PER_SECOND[file_format]), flush=True)
     return results
@@ -125,16 +170,750 @@ def _row(m: Measurement, target_per_second: float | None = None) -> str:
             f"{m.peak_mb:>8.0f}  {verdict}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="qnwu bench")
-    parser.add_argument("what", choices=["ingest"])
-    parser.add_argument("--workdir", default="data/bench", help="where generated data and results go")
-    parser.add_argument("--scales", default="2000,24000", help="submissions per case, comma-separated")
-    parser.add_argument("--formats", default="csv,json,xlsx")
-    parser.add_argument("--json", dest="json_path", help="also write the results as JSON here")
+# --- bench pipeline: scales ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    description: str
+    units: int | None          # None: the real units of the seeds (177 in 2023)
+    months: int
+    mix: dict[str, float]
+    # Every month through files (stages, Airflow and baseline on the whole load), or only the
+    # newest: then the earlier months are preloaded into raw and the load is the incremental scenario.
+    full_load_through_files: bool
+    incremental_scenario: bool
+
+    def first_year(self, today: date) -> int:
+        """The generator's calendar starts in 2023; a window longer than the months gone since then
+        starts earlier, so that its newest month is not in the future (the contract rejects that)."""
+        years = math.ceil(self.months / 12)
+        latest_full_year = today.year if today.month == 12 else today.year - 1
+        return min(2023, latest_full_year - years + 1)
+
+
+SCALES = {
+    "province": Scale("province", "province year: the 177 real units x 12 months of 2023, XLSX/CSV/JSON",
+                      units=None, months=12, mix={"xlsx": 0.4, "csv": 0.3, "json": 0.3},
+                      full_load_through_files=True, incremental_scenario=True),
+    "national-year": Scale("national-year", "national year: 10,000 units x 12 months, CSV/JSON",
+                           units=10_000, months=12, mix={"csv": 0.5, "json": 0.5},
+                           full_load_through_files=True, incremental_scenario=False),
+    "national-history": Scale("national-history", "national history: 10,000 units x 60 months, CSV/JSON; "
+                              "59 months preloaded into raw, the 60th through files",
+                              units=10_000, months=60, mix={"csv": 0.5, "json": 0.5},
+                              full_load_through_files=False, incremental_scenario=True),
+}
+
+
+# --- bench pipeline: data ---------------------------------------------------------------------------
+@dataclass
+class PreparedData:
+    seeds: Path
+    landing_all: Path | None            # every month, one subfolder per format
+    landing_first_month: Path | None
+    landing_newest_month: Path | None
+    history_warehouse: Path | None       # working.duckdb with every month but the newest in raw
+    facts: dict[str, int] = field(default_factory=dict)
+
+
+_PERIOD_IN_NAME = re.compile(r"_(\d{4}-\d{2})(?:_v\d+)?\.[a-z]+$")
+
+
+def prepare_data(scale: Scale, cache_dir: Path, regenerate: bool) -> PreparedData:
+    """Generate the scale's files (and preload its history) once; later runs reuse them, since
+    the generator gives the same bytes for the same arguments."""
+    marker = cache_dir / ".complete.json"
+    year = scale.first_year(date.today())
+    params = {"units": scale.units, "months": scale.months, "mix": scale.mix, "year": year,
+              "full": scale.full_load_through_files, "incremental": scale.incremental_scenario}
+    prepared = PreparedData(
+        seeds=cache_dir / "seeds",
+        landing_all=cache_dir / "landing" if scale.full_load_through_files else None,
+        landing_first_month=cache_dir / "landing-first-month" if scale.incremental_scenario else None,
+        landing_newest_month=cache_dir / "landing-newest-month" if scale.incremental_scenario else None,
+        history_warehouse=cache_dir / "history" / "warehouse" / "working.duckdb" if scale.incremental_scenario else None,
+    )
+    if not regenerate and marker.exists():
+        saved = json.loads(marker.read_text(encoding="utf-8"))
+        if saved["params"] == params:
+            _progress(f"reusing the generated data in {cache_dir} (--regenerate to make it again)")
+            prepared.facts = saved["facts"]
+            return prepared
+    if cache_dir.exists():
+        shutil.rmtree(cache_dir)
+    cache_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    prepared.facts = _generate(scale, year, prepared, cache_dir)
+    prepared.facts["preparation_seconds"] = round(time.perf_counter() - started, 1)
+    marker.write_text(json.dumps({"params": params, "facts": prepared.facts}, indent=1), encoding="utf-8")
+    return prepared
+
+
+def _generate(scale: Scale, year: int, prepared: PreparedData, cache_dir: Path) -> dict[str, int]:
+    """One pass of the generator feeds every destination: the full landing (by format), the
+    first and newest months' landings, and the raw layer of the history (all but the newest month)."""
+    from qnwu_warehouse import generator
+
+    months = generator._window(year, scale.months)
+    first_period = f"{months[0][0]:04d}-{months[0][1]:02d}"
+    newest_period = f"{months[-1][0]:04d}-{months[-1][1]:02d}"
+    for folder in (prepared.landing_all, prepared.landing_first_month, prepared.landing_newest_month):
+        if folder is not None:
+            folder.mkdir(parents=True)
+    preloader, synthetic_rows = None, []
+    if prepared.history_warehouse is not None:
+        # The history's units are only known once the generator has planned them: the preloader
+        # checks files against the real seeds plus every synthetic unit, which it is told up front.
+        synthetic_rows = generator.synthetic_unit_rows(_synthetic_units_for(scale, year))
+        seeds = seeds_with_synthetic_units(cache_dir, synthetic_rows)
+        preloader = HistoryPreloader(prepared.history_warehouse.parents[1], seeds)
+    counts = {"files": 0, "files_first_month": 0, "files_newest_month": 0, "files_preloaded": 0}
+    last_report = time.perf_counter()
+
+    def write_file(name: str, content: bytes) -> None:
+        nonlocal last_report
+        counts["files"] += 1
+        fmt = name.rsplit(".", 1)[-1]
+        found = _PERIOD_IN_NAME.search(name)
+        period = found.group(1) if found else ""
+        if prepared.landing_all is not None:
+            (prepared.landing_all / fmt).mkdir(exist_ok=True)
+            (prepared.landing_all / fmt / name).write_bytes(content)
+        if prepared.landing_first_month is not None and period == first_period:
+            (prepared.landing_first_month / name).write_bytes(content)
+            counts["files_first_month"] += 1
+        if preloader is not None:
+            if period == newest_period:
+                (prepared.landing_newest_month / name).write_bytes(content)
+                counts["files_newest_month"] += 1
+            else:
+                preloader.add(name, content)
+                counts["files_preloaded"] += 1
+        if time.perf_counter() - last_report > 30:
+            _progress(f"  generating: {counts['files']:,} files so far ({period})")
+            last_report = time.perf_counter()
+
+    _progress(f"generating {scale.description} from {first_period} to {newest_period}")
+    report = generator.generate(cache_dir / "unused", year=year, months=scale.months, units=scale.units,
+                                formats=scale.mix, write_file=write_file)
+    if preloader is not None:
+        preloader.finish()
+        counts.update(preloader.counts)
+    if preloader is None:
+        seeds_with_synthetic_units(cache_dir, report.synthetic_units)
+    elif synthetic_rows != report.synthetic_units:
+        raise BenchmarkFailed("the history was checked against other synthetic units than the generator made")
+    counts.update(submissions=report.submissions, resubmissions=report.resubmissions,
+                  synthetic_units=len(report.synthetic_units), first_year=year)
+    _progress(f"generated {report.summary()}")
+    return counts
+
+
+def _synthetic_units_for(scale: Scale, year: int) -> list:
+    """The synthetic units generate() will add, computed the way it does (same seed, same count)."""
+    from qnwu_warehouse import generator
+
+    if scale.units is None:
+        return []
+    real = generator.load_real_units(20231)
+    first_month_units = [u for u in real if u.valid_in(year, 1)]
+    if scale.units <= len(first_month_units):
+        return []
+    reference_units = [u for u in real if u.valid_in(generator.CALIBRATION_YEAR, 1)]
+    return generator.synthetic_units(scale.units - len(first_month_units), year, 20231, reference_units)
+
+
+class HistoryPreloader:
+    """Loads generated months straight into raw, in the very rows ingest writes for them.
+
+    Each file goes through ingest's own reading and contract check (in worker processes) and
+    its own raw writer, so the raw layer is the one `qnwu ingest` would leave; only the per-file
+    work nobody needs for history is skipped: listing a landing zone, hashing for duplicates
+    against the ledger, archiving and quarantine. Files come in batches to bound memory.
+    """
+
+    BATCH_FILES = 20_000
+
+    def __init__(self, data_dir: Path, seeds: Path):
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from qnwu_warehouse.ingest import RAW_DDL
+        from qnwu_warehouse.reference import load_reference
+        from qnwu_warehouse.settings import Settings
+
+        self.settings = replace(Settings.from_env(), data_dir=data_dir.resolve(), seeds_dir=seeds.resolve(),
+                                landing_url="history-preload")
+        self.settings.working_warehouse.parent.mkdir(parents=True, exist_ok=True)
+        load_reference(self.settings.seeds_dir)  # read once, before the workers fork
+        self.pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=get_context("fork"))
+        import duckdb
+
+        self.con = duckdb.connect(str(self.settings.working_warehouse))
+        self.con.execute(RAW_DDL)
+        self.started_at = datetime.now(UTC)
+        self.pending: list[tuple[str, bytes]] = []
+        self.counts = {"preloaded_accepted": 0, "preloaded_rejected": 0}
+
+    def add(self, name: str, content: bytes) -> None:
+        self.pending.append((name, content))
+        if len(self.pending) >= self.BATCH_FILES:
+            self._flush()
+
+    def _flush(self) -> None:
+        import hashlib
+        from pathlib import PurePosixPath
+
+        from qnwu_warehouse.ingest import _count, _examine_item, _Outcome, _write_raw
+
+        if not self.pending:
+            return
+        today = date.today()
+        items = [(name, content, today, self.settings.seeds_dir) for name, content in self.pending]
+        outcomes = []
+        for (name, content), examined in zip(self.pending, self.pool.map(_examine_item, items, chunksize=256),
+                                             strict=True):
+            file_format, claimed_unit, claimed_period, submission, problems = examined
+            outcomes.append(_Outcome(hashlib.sha256(content).hexdigest(), f"history-preload/{name}", len(content),
+                                     "accepted" if submission is not None else "rejected",
+                                     file_format=file_format, submission=submission, problems=problems,
+                                     claimed_unit_code=claimed_unit, claimed_period=claimed_period))
+        batch = _count("history-preload", outcomes)
+        _write_raw(self.con, outcomes, batch, self.started_at)
+        self.counts["preloaded_accepted"] += batch.accepted
+        self.counts["preloaded_rejected"] += batch.rejected
+        _progress(f"  preloaded {self.counts['preloaded_accepted']:,} history submissions into raw "
+                  f"(latest batch up to {PurePosixPath(self.pending[-1][0]).stem})")
+        self.pending = []
+
+    def finish(self) -> None:
+        from qnwu_warehouse.contract import CONTRACT_VERSION
+
+        self._flush()
+        self.pool.shutdown()
+        total = self.counts["preloaded_accepted"] + self.counts["preloaded_rejected"]
+        self.con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ["history-preload", self.started_at, datetime.now(UTC), "history-preload", total,
+                          self.counts["preloaded_accepted"], self.counts["preloaded_rejected"], 0, CONTRACT_VERSION])
+        self.con.execute("checkpoint")
+        self.con.close()
+
+
+# --- bench pipeline: the runs ---------------------------------------------------------------------
+STAGES = ("ingest", "build", "gate", "publish")
+STAGE_LABELS = {"ingest": "ingest", "build": "dbt build", "gate": "quality gate", "publish": "publish",
+                "airflow": "pipeline (Airflow)"}
+# The baseline of each stage: what the same work costs in plain DuckDB (ingest has none; see docs/benchmarks.md).
+BASELINE_OF = {"build": "transform", "gate": "checks", "publish": "copy"}
+
+
+@dataclass
+class StageResult:
+    phase: str          # which load: "full load", "first month", "history", "newest month"
+    stage: str
+    items: int
+    item_kind: str
+    seconds: float
+    peak_mb: float
+    exit_code: int
+    baseline_seconds: float | None = None
+    baseline_peak_mb: float | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+    @property
+    def ratio_to_baseline(self) -> float | None:
+        return self.seconds / self.baseline_seconds if self.baseline_seconds else None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self) | {"label": STAGE_LABELS[self.stage], "per_second": round(self.per_second, 1),
+                               "ratio_to_baseline": None if self.ratio_to_baseline is None
+                               else round(self.ratio_to_baseline, 2)}
+
+
+class PipelineBench:
+    def __init__(self, scale: Scale, workdir: Path, prepared: PreparedData):
+        self.scale = scale
+        self.workdir = workdir
+        self.prepared = prepared
+        self.logs = workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.results: list[StageResult] = []
+        self.baseline: dict[str, dict[str, float]] = {}
+        self.airflow_template = workdir / "airflow-template"
+        self.airflow_tasks: dict[str, dict[str, float]] = {}
+
+    # one fresh data directory per load, so no run sees another's state
+    def data_dir(self, name: str, history: bool = False) -> Path:
+        folder = self.workdir / "runs" / name
+        if folder.exists():
+            shutil.rmtree(folder)
+        (folder / "warehouse").mkdir(parents=True)
+        if history:
+            shutil.copyfile(self.prepared.history_warehouse, folder / "warehouse" / "working.duckdb")
+        return folder
+
+    def run_stage(self, phase: str, stage: str, data_dir: Path, landing: Path, items: int, item_kind: str,
+                  extra: list[str] = ()) -> StageResult:
+        label = f"{phase}: {STAGE_LABELS[stage]}{''.join(' ' + e for e in extra)}"
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        if stage == "airflow":
+            command = [sys.executable, "-m", "qnwu_warehouse.cli", "run"]
+        else:  # a run id of its own: each ingest is one load in the ledger
+            command = [sys.executable, "-m", "qnwu_warehouse.cli", stage, "--run-id", f"bench-{slug}"]
+        _progress(f"{label} ({items:,} {item_kind})")
+        log = self.logs / f"{slug}.log"
+        m = measure(command, _child_env(data_dir, landing, self.prepared.seeds), label, self.scale.name, items, log)
+        _progress(f"  done in {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB" + ("" if not m.exit_code else " (FAILED)"))
+        result = StageResult(phase, stage, items, item_kind, round(m.seconds, 2), round(m.peak_mb), m.exit_code)
+        if stage == "ingest" and extra:
+            result.stage = "ingest"
+            result.phase = f"{phase} ({extra[0]})"
+        self.results.append(result)
+        if m.exit_code:
+            raise BenchmarkFailed(f"{label} failed; see {log}")
+        return result
+
+    def prepare_airflow(self, data_dir: Path) -> None:
+        """Airflow's metadata database is created once per benchmark and copied into each run's
+        data directory: a one-off installation step is not part of a pipeline run."""
+        if not (self.airflow_template / "airflow" / ".migrated-for").exists():
+            _progress("creating Airflow's metadata database once (airflow db migrate)")
+            command = [sys.executable, "-c", "from qnwu_warehouse.airflow_runner import migrate_metadata; "
+                       "from qnwu_warehouse.settings import Settings; s = Settings.from_env(); "
+                       "s.ensure_data_dir(); migrate_metadata(s)"]
+            self.airflow_template.mkdir(parents=True, exist_ok=True)
+            m = measure(command, _child_env(self.airflow_template, self.airflow_template, self.prepared.seeds),
+                        "airflow db migrate", self.scale.name, 0, self.logs / "airflow-db-migrate.log")
+            if m.exit_code:
+                raise BenchmarkFailed("airflow db migrate failed")
+            self.baseline.setdefault("setup", {})["airflow_db_migrate_seconds"] = round(m.seconds, 1)
+        shutil.copytree(self.airflow_template / "airflow", data_dir / "airflow", dirs_exist_ok=True)
+
+    def counts(self, data_dir: Path) -> dict[str, int]:
+        import duckdb
+
+        with duckdb.connect(str(data_dir / "warehouse" / "working.duckdb"), read_only=True) as con:
+            row = con.execute("""select
+                (select count(*) from raw.received_files),
+                (select count(*) from (select distinct unit_code, period from raw.submissions)),
+                (select count(*) from raw.submission_values),
+                (select count(*) from raw.submission_clubs)""").fetchone()
+        return dict(zip(("files", "submissions", "value_rows", "club_rows"), row, strict=True))
+
+    def stages(self, phase: str, data_dir: Path, landing: Path, by_format: bool = False) -> dict[str, int]:
+        """ingest, dbt build, quality gate, publish, one after the other on one data directory."""
+        before = self.counts(data_dir) if (data_dir / "warehouse" / "working.duckdb").exists() else \
+            {"files": 0, "submissions": 0, "value_rows": 0, "club_rows": 0}
+        if by_format:
+            for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
+                files = sum(1 for _ in folder.iterdir())
+                self.run_stage(phase, "ingest", data_dir, folder, files, "files", extra=[folder.name])
+        else:
+            files = sum(1 for p in landing.iterdir() if not p.name.startswith("."))
+            self.run_stage(phase, "ingest", data_dir, landing, files, "files")
+        after = self.counts(data_dir)
+        new_submissions = after["submissions"] - before["submissions"]
+        for stage in ("build", "gate", "publish"):
+            self.run_stage(phase, stage, data_dir, landing, new_submissions, "submissions")
+        return after
+
+    def stages_without_ingest(self, phase: str, data_dir: Path) -> dict[str, int]:
+        totals = self.counts(data_dir)
+        for stage in ("build", "gate", "publish"):
+            self.run_stage(phase, stage, data_dir, data_dir, totals["submissions"], "submissions")
+        return totals
+
+    def airflow(self, phase: str, data_dir: Path, landing: Path, submissions: int) -> None:
+        self.prepare_airflow(data_dir)
+        self.run_stage(phase, "airflow", data_dir, landing, submissions, "submissions")
+        self.airflow_tasks[phase] = airflow_task_seconds(data_dir)
+
+
+    def run_baseline(self, data_dir: Path) -> None:
+        """The plain-DuckDB baseline over the raw data and marts of `data_dir`, in child processes
+        measured like the stages."""
+        scratch = self.workdir / "runs" / "baseline"
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
+        for step in ("transform", "checks", "copy"):
+            _progress(f"baseline: {step}")
+            command = [sys.executable, "-m", "qnwu_warehouse.benchmark", "_baseline", step,
+                       "--working", str(data_dir / "warehouse" / "working.duckdb"), "--seeds", str(self.prepared.seeds),
+                       "--scratch", str(scratch)]
+            m = measure(command, dict(os.environ), f"baseline {step}", self.scale.name, 0,
+                        self.logs / f"baseline-{step}.log")
+            if m.exit_code:
+                raise BenchmarkFailed(f"baseline {step} failed; see {self.logs / f'baseline-{step}.log'}")
+            _progress(f"  done in {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB")
+            self.baseline[step] = {"seconds": round(m.seconds, 2), "peak_mb": round(m.peak_mb)}
+        self.baseline["matches_marts"] = compare_baseline_with_marts(scratch / "baseline.duckdb",
+                                                                     data_dir / "warehouse" / "working.duckdb")
+
+    def attach_baseline(self, phase: str) -> None:
+        """Set each stage's baseline figures (the whole pipeline's is the sum of the baseline steps)."""
+        for result in self.results:
+            if result.phase != phase:
+                continue
+            step = BASELINE_OF.get(result.stage)
+            if step:
+                result.baseline_seconds = self.baseline[step]["seconds"]
+                result.baseline_peak_mb = self.baseline[step]["peak_mb"]
+            elif result.stage == "airflow":
+                result.baseline_seconds = round(sum(self.baseline[s]["seconds"] for s in BASELINE_OF.values()), 2)
+                result.baseline_peak_mb = max(self.baseline[s]["peak_mb"] for s in BASELINE_OF.values())
+
+    def run(self) -> dict[str, object]:
+        facts: dict[str, object] = {}
+        if self.scale.full_load_through_files:
+            data_dir = self.data_dir("full-load")
+            facts["full_load"] = self.stages("full load", data_dir, self.prepared.landing_all, by_format=True)
+            self.run_baseline(data_dir)
+            self.attach_baseline("full load")
+            airflow_dir = self.data_dir("full-load-airflow")
+            self.airflow("full load", airflow_dir, self.prepared.landing_all, facts["full_load"]["submissions"])
+            self.attach_baseline("full load")
+        if self.scale.incremental_scenario:
+            facts["incremental"] = self.incremental()
+        return facts
+
+    def incremental(self) -> dict[str, object]:
+        """The newest month on top of all earlier ones, against the first month on an empty warehouse."""
+        first_dir = self.data_dir("first-month")
+        first = self.stages("first month", first_dir, self.prepared.landing_first_month)
+        first_airflow_dir = self.data_dir("first-month-airflow")
+        self.airflow("first month", first_airflow_dir, self.prepared.landing_first_month, first["submissions"])
+
+        history_dir = self.data_dir("history", history=True)
+        history = self.stages_without_ingest(f"history ({self.scale.months - 1} months)", history_dir)
+        # the Airflow run of the newest month starts from this very state: a copy of it
+        newest_airflow_dir = self.workdir / "runs" / "newest-month-airflow"
+        if newest_airflow_dir.exists():
+            shutil.rmtree(newest_airflow_dir)
+        shutil.copytree(history_dir, newest_airflow_dir)
+        newest = self.stages("newest month", history_dir, self.prepared.landing_newest_month)
+        if not self.scale.full_load_through_files:
+            # the baseline of this scale runs over everything: the history and the newest month
+            self.run_baseline(history_dir)
+            self.attach_baseline("newest month")
+            self.attach_baseline(f"history ({self.scale.months - 1} months)")
+        self.airflow("newest month", newest_airflow_dir, self.prepared.landing_newest_month,
+                     newest["submissions"] - history["submissions"])
+        if not self.scale.full_load_through_files:
+            self.attach_baseline("newest month")
+
+        def cost(phase: str, stages: tuple[str, ...]) -> float:
+            return sum(r.seconds for r in self.results if r.phase == phase and r.stage in stages)
+
+        first_cost, newest_cost = cost("first month", STAGES), cost("newest month", STAGES)
+        first_airflow, newest_airflow = cost("first month", ("airflow",)), cost("newest month", ("airflow",))
+        return {
+            "history_months": self.scale.months - 1, "history": history, "after_newest_month": newest,
+            "first_month_submissions": first["submissions"],
+            "newest_month_submissions": newest["submissions"] - history["submissions"],
+            "first_month_stage_seconds": round(first_cost, 2), "newest_month_stage_seconds": round(newest_cost, 2),
+            "stage_cost_ratio": round(newest_cost / first_cost, 2),
+            "first_month_airflow_seconds": first_airflow, "newest_month_airflow_seconds": newest_airflow,
+            "airflow_cost_ratio": round(newest_airflow / first_airflow, 2),
+            "newest_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == "newest month"},
+            "first_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == "first month"},
+        }
+
+
+def airflow_task_seconds(data_dir: Path) -> dict[str, float]:
+    """Where an Airflow run's time went, task by task, from its own metadata database; the
+    run's wall time less their sum is Airflow's start-up and scheduling."""
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "airflow" / "airflow.db") as db:
+        rows = db.execute("select dag_id || '.' || task_id, duration from task_instance order by start_date").fetchall()
+    tasks = {name: round(seconds or 0.0, 2) for name, seconds in rows}
+    light = [name for name in tasks if name.startswith("qnwu_publish.dbt.")]
+    summary = {name: seconds for name, seconds in tasks.items() if name not in light}
+    summary["qnwu_publish.dbt.* (one light task per model)"] = round(sum(tasks[name] for name in light), 2)
+    return summary
+
+
+class BenchmarkFailed(Exception):
+    pass
+
+
+# --- the baseline steps (run as `python -m qnwu_warehouse.benchmark _baseline STEP`) -------------------
+def baseline_transform(working: Path, seeds: Path, scratch: Path) -> None:
+    import duckdb
+
+    sql = BASELINE_SQL.read_text(encoding="utf-8").replace("{seeds}", str(seeds))
+    # the same memory cap as dbt's connection (dbt_project/profiles.yml), so both work within the same means
+    with duckdb.connect(str(scratch / "baseline.duckdb"), config={"memory_limit": "2GB"}) as con:
+        con.execute(f"attach '{working}' as working (read_only)")
+        con.execute(sql)
+        con.execute("checkpoint")
+
+
+def baseline_checks(working: Path) -> None:
+    """Every expectation of expectations/*.yml as one SQL aggregate per suite, on the same marts."""
+    import duckdb
+
+    from qnwu_warehouse.quality import load_suites
+
+    with duckdb.connect(str(working), read_only=True) as con:
+        for suite in load_suites(EXPECTATIONS_DIR):
+            source = suite.get("table") or f"({suite['query']})"
+            checks = [expectation_as_sql(e["type"], e.get("kwargs", {}), source) for e in suite["expectations"]]
+            con.execute(f"select {', '.join(checks)} from {source} as checked").fetchall()
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def expectation_as_sql(kind: str, kwargs: dict, source: str) -> str:
+    """The number of rows failing one expectation, as an aggregate over the checked table."""
+    column = kwargs.get("column")
+    if kind == "expect_column_values_to_not_be_null":
+        return f"count(*) filter ({column} is null)"
+    if kind == "expect_column_values_to_be_unique":
+        return f"count({column}) - count(distinct {column})"
+    if kind == "expect_column_values_to_be_between":
+        bounds = [f"{column} < {_sql_literal(kwargs['min_value'])}" if kwargs.get("min_value") is not None else "",
+                  f"{column} > {_sql_literal(kwargs['max_value'])}" if kwargs.get("max_value") is not None else ""]
+        return f"count(*) filter ({' or '.join(b for b in bounds if b)})"
+    if kind == "expect_column_values_to_be_in_set":
+        values = kwargs["value_set"]
+        allowed = values["query"] if isinstance(values, dict) else ", ".join(_sql_literal(v) for v in values)
+        return f"count(*) filter ({column} is not null and {column} not in ({allowed}))"
+    if kind == "expect_column_values_to_match_regex":
+        return f"count(*) filter (not regexp_matches({column}, {_sql_literal(kwargs['regex'])}))"
+    if kind == "expect_table_columns_to_match_set":
+        table = source.split(".")
+        return (f"(select count(*) from duckdb_columns() where schema_name = {_sql_literal(table[0])} "
+                f"and table_name = {_sql_literal(table[-1])})")
+    raise ValueError(f"no SQL translation for {kind}")
+
+
+def baseline_copy(working: Path, scratch: Path) -> None:
+    """Publishing without the pipeline: copy every mart into a new file."""
+    import duckdb
+
+    target = scratch / "published-copy.duckdb"
+    target.unlink(missing_ok=True)
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach '{working}' as working (read_only)")
+        con.execute("create schema marts")
+        tables = [row[0] for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'marts' "
+            "union all select view_name from duckdb_views() where database_name = 'working' "
+            "and schema_name = 'marts'").fetchall()]
+        for table in tables:
+            con.execute(f"create table marts.{table} as select * from working.marts.{table}")
+        con.execute("detach working")
+        con.execute("checkpoint")
+
+
+def compare_baseline_with_marts(baseline: Path, working: Path) -> dict[str, int]:
+    """Rows that differ between each baseline table and the mart of the same name (0 = same rows):
+    the baseline is only a fair yardstick if it does the same work."""
+    import duckdb
+
+    differences = {}
+    with duckdb.connect(str(baseline), read_only=True) as con:
+        con.execute(f"attach '{working}' as working (read_only)")
+        marts = {row[0] for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'marts' "
+            "union all select view_name from duckdb_views() where database_name = 'working' "
+            "and schema_name = 'marts'").fetchall()}
+        for table in sorted(marts):
+            columns = [row[0] for row in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'working' and schema_name = 'marts' "
+                "and table_name = ? order by column_index", [table]).fetchall()]
+            exists = con.execute("select count(*) from duckdb_columns() where database_name = current_database() "
+                                 "and schema_name = 'baseline' and table_name = ?", [table]).fetchone()[0]
+            if not exists:
+                differences[table] = -1  # no baseline for this mart
+                continue
+            listed = ", ".join(columns)
+            differences[table] = con.execute(f"""select
+                (select count(*) from (select {listed} from working.marts.{table}
+                                       except all select {listed} from baseline.baseline.{table}))
+              + (select count(*) from (select {listed} from baseline.baseline.{table}
+                                       except all select {listed} from working.marts.{table}))""").fetchone()[0]
+    return differences
+
+
+# --- the report -------------------------------------------------------------------------------------
+TARGETS = {
+    # (scale, what, limit, description)
+    "province": [("airflow_full_load_seconds", 60, "province year end to end through Airflow < 60 s")],
+    "national-year": [("ingest_csv_per_second", -1000, "ingest CSV >= 1,000 submissions/s"),
+                      ("ingest_json_per_second", -1000, "ingest JSON >= 1,000 submissions/s"),
+                      ("build_ratio_to_baseline", 3, "dbt build within 3x of plain DuckDB"),
+                      ("airflow_full_load_seconds", 600, "whole pipeline (Airflow) < 10 min"),
+                      ("peak_mb", 4096, "peak memory < 4 GB")],
+    "national-history": [("newest_month_cost_ratio", 1.5, "new month on 5 years <= 1.5x the first month's cost"),
+                         ("peak_mb", 4096, "peak memory < 4 GB")],
+}
+
+
+def target_figures(results: list[StageResult], facts: dict) -> dict[str, float]:
+    figures: dict[str, float] = {"peak_mb": max((r.peak_mb for r in results), default=0)}
+    for r in results:
+        if r.stage == "ingest" and r.phase.startswith("full load ("):
+            figures[f"ingest_{r.phase[len('full load ('):-1]}_per_second"] = round(r.per_second)
+        if r.phase == "full load" and r.stage == "build" and r.ratio_to_baseline:
+            figures["build_ratio_to_baseline"] = round(r.ratio_to_baseline, 2)
+        if r.phase == "full load" and r.stage == "airflow":
+            figures["airflow_full_load_seconds"] = r.seconds
+    if "incremental" in facts:
+        figures["newest_month_cost_ratio"] = facts["incremental"]["stage_cost_ratio"]
+        figures["newest_month_airflow_cost_ratio"] = facts["incremental"]["airflow_cost_ratio"]
+    return figures
+
+
+def evaluate_targets(scale: str, figures: dict[str, float]) -> list[dict[str, object]]:
+    verdicts = []
+    for key, limit, description in TARGETS.get(scale, []):
+        if key not in figures:
+            continue
+        value = figures[key]
+        met = value >= -limit if limit < 0 else value <= limit
+        verdicts.append({"target": description, "figure": value, "limit": abs(limit), "met": met})
+    return verdicts
+
+
+def format_table(results: list[StageResult]) -> str:
+    lines = [f"{'load':<22} {'stage':<20} {'items':>9} {'kind':<11} {'seconds':>8} {'items/s':>9} "
+             f"{'peak MB':>8} {'baseline s':>10} {'x baseline':>10}"]
+    for r in results:
+        ratio = f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else "-"
+        base = f"{r.baseline_seconds:.2f}" if r.baseline_seconds else "-"
+        lines.append(f"{r.phase:<22} {STAGE_LABELS[r.stage]:<20} {r.items:>9,} {r.item_kind:<11} {r.seconds:>8.2f} "
+                     f"{r.per_second:>9,.0f} {r.peak_mb:>8,.0f} {base:>10} {ratio:>10}")
+    return "\n".join(lines)
+
+
+def format_markdown(results: list[StageResult]) -> str:
+    lines = ["| load | stage | items | seconds | items/s | peak MB | baseline s | × baseline |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        ratio = f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else "–"
+        base = f"{r.baseline_seconds:.2f}" if r.baseline_seconds else "–"
+        lines.append(f"| {r.phase} | {STAGE_LABELS[r.stage]} | {r.items:,} {r.item_kind} | {r.seconds:.2f} | "
+                     f"{r.per_second:,.0f} | {r.peak_mb:,.0f} | {base} | {ratio} |")
+    return "\n".join(lines)
+
+
+def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regenerate: bool) -> int:
+    scale = SCALES[scale_name]
+    workdir = workdir / scale.name
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    # the machine may be shared: the load it carried is part of the figures
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    print(f"{scale.description}\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+          "every stage runs as a fresh `qnwu` process (start-up included)", flush=True)
+    prepared = prepare_data(scale, workdir / "data", regenerate)
+    bench = PipelineBench(scale, workdir, prepared)
+    error = None
+    facts: dict[str, object] = {}
+    try:
+        facts = bench.run()
+    except BenchmarkFailed as failure:
+        error = str(failure)
+    figures = target_figures(bench.results, facts)
+    verdicts = evaluate_targets(scale.name, figures) if error is None else []
+    print()
+    print(format_table(bench.results))
+    if "matches_marts" in bench.baseline:
+        differing = {t: n for t, n in bench.baseline["matches_marts"].items() if n}
+        print("baseline = marts: " + ("yes, every table has the same rows" if not differing
+                                      else f"NO, differing rows: {differing}"))
+    if "incremental" in facts:
+        inc = facts["incremental"]
+        print(f"newest month on {inc['history_months']} months: stages {inc['newest_month_stage_seconds']:.1f} s vs "
+              f"first month {inc['first_month_stage_seconds']:.1f} s ({inc['stage_cost_ratio']:.2f}x); through Airflow "
+              f"{inc['newest_month_airflow_seconds']:.1f} s vs {inc['first_month_airflow_seconds']:.1f} s "
+              f"({inc['airflow_cost_ratio']:.2f}x)")
+    for verdict in verdicts:
+        print(f"target {'met   ' if verdict['met'] else 'MISSED'}: {verdict['target']}: {verdict['figure']:,}")
+    total = time.perf_counter() - started
+    print(f"benchmark wall time {total:.0f} s" + (f"; FAILED: {error}" if error else ""))
+    if json_path:
+        document = {
+            "scale": scale.name, "description": scale.description, "date": date.today().isoformat(),
+            "command": "qnwu bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:]),
+            "machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30)},
+            "load_average_1_5_15_min": {"start": load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
+            "data": prepared.facts, "facts": facts, "stages": [r.as_dict() for r in bench.results],
+            "airflow_task_seconds": bench.airflow_tasks,
+            "baseline": bench.baseline, "targets": verdicts, "figures": figures,
+            "markdown_table": format_markdown(bench.results), "error": error,
+            "benchmark_seconds": round(total, 1),
+        }
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+        print(f"results written to {json_path}")
+    return 1 if error else 0
+
+
+# --- command line -------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qnwu bench", description=(
+        "Benchmarks that print figures (wall time, throughput, peak memory). Every measured stage runs as "
+        "a fresh process; generated data is kept in the work folder and reused."))
+    commands = parser.add_subparsers(dest="what", required=True, metavar="{ingest,pipeline}")
+    ingest = commands.add_parser("ingest", help="ingest throughput per file format on generated data")
+    ingest.add_argument("--workdir", default="data/bench", help="where generated data and results go")
+    ingest.add_argument("--scales", default="2000,24000", help="submissions per case, comma-separated")
+    ingest.add_argument("--formats", default="csv,json,xlsx")
+    ingest.add_argument("--json", dest="json_path", help="also write the results as JSON here")
+
+    pipeline = commands.add_parser(
+        "pipeline", help="every stage and the whole pipeline through Airflow, against plain DuckDB",
+        description="Run ingest, dbt build, quality gate and publish one by one, then the whole pipeline "
+                    "through Airflow, and the same work in plain DuckDB (bench/baseline.sql). Scales: "
+                    + "; ".join(f"{s.name} = {s.description}" for s in SCALES.values()) + ".")
+    pipeline.add_argument("--scale", choices=list(SCALES), default="province")
+    pipeline.add_argument("--workdir", default="data/bench", help="where generated data, runs and logs go")
+    pipeline.add_argument("--json", dest="json_path", help="also write the results as JSON here")
+    pipeline.add_argument("--regenerate", action="store_true", help="generate the data again even if kept")
+
+    return parser
+
+
+def _baseline_step(argv: list[str]) -> int:
+    """One baseline step in a process of its own, so it is measured like a stage (internal)."""
+    parser = argparse.ArgumentParser(prog="python -m qnwu_warehouse.benchmark _baseline")
+    parser.add_argument("step", choices=["transform", "checks", "copy"])
+    parser.add_argument("--working", type=Path, required=True)
+    parser.add_argument("--seeds", type=Path, required=True)
+    parser.add_argument("--scratch", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.step == "transform":
+        baseline_transform(args.working, args.seeds, args.scratch)
+    elif args.step == "checks":
+        baseline_checks(args.working)
+    else:
+        baseline_copy(args.working, args.scratch)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_baseline"]:
+        return _baseline_step(argv[1:])
+    args = build_parser().parse_args(argv)
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.what == "pipeline":
+        return bench_pipeline(args.scale, workdir, Path(args.json_path).resolve() if args.json_path else None,
+                              args.regenerate)
     print(f"machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
           f"each case runs `qnwu ingest` in a fresh process on a fresh data directory")
     print(HEADER)

@@ -27,6 +27,7 @@ import csv
 import io
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -1099,15 +1100,22 @@ def _check_mix(mix: dict[str, float]) -> dict[str, float]:
 
 def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, months: int = 12,
              units: int | None = None, formats: dict[str, float] | None = None,
-             faults: bool = False) -> GenerationReport:
-    """Write the submissions of ``units`` grassroots units for ``months`` months from January of ``year``."""
+             faults: bool = False, write_file: Callable[[str, bytes], None] | None = None) -> GenerationReport:
+    """Write the submissions of ``units`` grassroots units for ``months`` months from January of ``year``.
+
+    ``write_file(name, content)``, if given, receives every file instead of ``out_dir``: the
+    benchmark loads years of history straight into the raw layer without a file per report."""
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError(f"months must be 1..{MAX_MONTHS}, not {months}")
     if units is not None and not 1 <= units <= MAX_UNITS:
         raise ValueError(f"units must be 1..{MAX_UNITS}, not {units}")
     mix = _check_mix(dict(formats or DEFAULT_MIX))
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if write_file is None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+        def write_file(name: str, content: bytes) -> None:
+            (out_dir / name).write_bytes(content)
     window = _window(year, months)
     years = sorted({y for y, _m in window})
 
@@ -1165,14 +1173,14 @@ def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, 
                     if plan.resubmission is not None:
                         resubmissions += 1
                         first = f"{stem}.{plan.fmt}"
-                        (out_dir / first).write_bytes(writer(_first_version(submission, plan)))
+                        write_file(first, writer(_first_version(submission, plan)))
                         outcomes.append((first, "accepted", ""))
                         files_per_format[plan.fmt] += 1
                         name = f"{stem}_v2.{plan.fmt}"
                     else:
                         name = f"{stem}.{plan.fmt}"
                     content = writer(submission)
-                    (out_dir / name).write_bytes(content)
+                    write_file(name, content)
                     outcomes.append((name, "accepted", ""))
                     files_per_format[plan.fmt] += 1
                     if faults and plan.resubmission is None:
@@ -1186,14 +1194,14 @@ def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, 
     fault_files = _make_faults(fault_rng, general.items, future_ready.items, money.items, known_codes,
                                year) if faults else []
     for name, content, outcome, reason in fault_files:
-        (out_dir / name).write_bytes(content)
+        write_file(name, content)
         outcomes.append((name, outcome, reason))
     if faults:
         buffer = io.StringIO()
         writer_csv = csv.writer(buffer, lineterminator="\n")
         writer_csv.writerow(("file_name", "expected_outcome", "reason_code"))
         writer_csv.writerows(sorted(outcomes))
-        (out_dir / EXPECTED_OUTCOMES_FILE).write_bytes(buffer.getvalue().encode("utf-8"))
+        write_file(EXPECTED_OUTCOMES_FILE, buffer.getvalue().encode("utf-8"))
     return GenerationReport(
         out_dir=out_dir, files_per_format=files_per_format, submissions=submissions,
         resubmissions=resubmissions, late=late, faults=len(fault_files),

@@ -1,0 +1,81 @@
+"""Smoke run of `qnwu bench pipeline --scale province`: the benchmark still works end to end.
+
+It checks that every stage ran and reported sane figures, that the plain-DuckDB baseline builds
+the very same rows as the dbt marts (otherwise the comparison would be meaningless), and that the
+incremental scenario ran. It does not check how fast anything is: that depends on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+EVERY_STAGE = {"ingest", "build", "gate", "publish", "airflow"}
+
+
+@pytest.fixture(scope="module")
+def province_bench(tmp_path_factory) -> tuple[dict, str]:
+    workdir = tmp_path_factory.mktemp("bench")
+    results = workdir / "province.json"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
+    done = subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "bench", "pipeline", "--scale", "province",
+                           "--workdir", str(workdir), "--json", str(results)],
+                          env=environment, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(results.read_text(encoding="utf-8")), done.stdout
+
+
+def test_every_stage_of_the_full_load_ran_with_sane_figures(province_bench):
+    report, _ = province_bench
+    full_load = [s for s in report["stages"] if s["phase"].startswith("full load")]
+    assert {s["stage"] for s in full_load} == EVERY_STAGE
+    for stage in report["stages"]:
+        assert stage["exit_code"] == 0, stage
+        assert stage["items"] > 0 and stage["seconds"] > 0 and stage["peak_mb"] > 0, stage
+        assert stage["per_second"] > 0, stage
+    ingested = sum(s["items"] for s in full_load if s["stage"] == "ingest")
+    assert ingested == report["data"]["files"]
+    assert {s["phase"] for s in full_load if s["stage"] == "ingest"} == {
+        "full load (csv)", "full load (json)", "full load (xlsx)"}
+
+
+def test_stages_with_a_baseline_carry_their_ratio(province_bench):
+    report, _ = province_bench
+    for stage in report["stages"]:
+        if stage["phase"] == "full load" and stage["stage"] in {"build", "gate", "publish", "airflow"}:
+            assert stage["baseline_seconds"] > 0 and stage["ratio_to_baseline"] > 0, stage
+    for step in ("transform", "checks", "copy"):
+        assert report["baseline"][step]["seconds"] > 0 and report["baseline"][step]["peak_mb"] > 0
+
+
+def test_the_baseline_builds_the_same_rows_as_the_marts(province_bench):
+    report, _ = province_bench
+    differences = report["baseline"]["matches_marts"]
+    assert {"fct_indicator_values", "fct_club_snapshots", "agg_indicators_by_period", "agg_clubs_by_period",
+            "agg_reporting_completeness", "fct_reporting_completeness"} <= set(differences)
+    assert differences == dict.fromkeys(differences, 0)
+
+
+def test_the_incremental_scenario_compares_the_newest_month_with_the_first(province_bench):
+    report, _ = province_bench
+    incremental = report["facts"]["incremental"]
+    assert incremental["history_months"] == 11
+    assert incremental["first_month_submissions"] > 0 and incremental["newest_month_submissions"] > 0
+    assert incremental["stage_cost_ratio"] > 0 and incremental["airflow_cost_ratio"] > 0
+    assert set(incremental["newest_month_per_stage"]) == EVERY_STAGE
+    phases = {s["phase"] for s in report["stages"]}
+    assert {"first month", "history (11 months)", "newest month"} <= phases
+
+
+def test_the_table_and_the_target_are_printed(province_bench):
+    report, out = province_bench
+    assert "pipeline (Airflow)" in out and "x baseline" in out
+    assert "baseline = marts: yes" in out
+    assert [t["target"] for t in report["targets"]] == ["province year end to end through Airflow < 60 s"]
+    assert report["airflow_task_seconds"]["full load"]["qnwu_publish.build_marts"] > 0
