@@ -33,6 +33,7 @@ from pathlib import Path
 import psutil
 
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, REPO_ROOT, SEEDS_DIR
+from qnwu_warehouse.warehouse import attached_tables
 
 TARGET_SUBMISSIONS_PER_SECOND = {"csv": 1000, "json": 1000, "xlsx": 500}
 BASELINE_SQL = REPO_ROOT / "bench" / "baseline.sql"
@@ -468,8 +469,7 @@ class PipelineBench:
         m = measure(command, _child_env(data_dir, landing, self.prepared.seeds), label, self.scale.name, items, log)
         _progress(f"  done in {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB" + ("" if not m.exit_code else " (FAILED)"))
         result = StageResult(phase, stage, items, item_kind, round(m.seconds, 2), round(m.peak_mb), m.exit_code)
-        if stage == "ingest" and extra:
-            result.stage = "ingest"
+        if stage == "ingest" and extra:  # one ingest per format: the format goes into the load's name
             result.phase = f"{phase} ({extra[0]})"
         self.results.append(result)
         if m.exit_code:
@@ -530,7 +530,6 @@ class PipelineBench:
         self.prepare_airflow(data_dir)
         self.run_stage(phase, "airflow", data_dir, landing, submissions, "submissions")
         self.airflow_tasks[phase] = airflow_task_seconds(data_dir)
-
 
     def run_baseline(self, data_dir: Path) -> None:
         """The plain-DuckDB baseline over the raw data and marts of `data_dir`, in child processes
@@ -707,11 +706,7 @@ def baseline_copy(working: Path, scratch: Path) -> None:
     with duckdb.connect(str(target)) as con:
         con.execute(f"attach '{working}' as working (read_only)")
         con.execute("create schema marts")
-        tables = [row[0] for row in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'marts' "
-            "union all select view_name from duckdb_views() where database_name = 'working' "
-            "and schema_name = 'marts'").fetchall()]
-        for table in tables:
+        for table in attached_tables(con, "working", "marts"):
             con.execute(f"create table marts.{table} as select * from working.marts.{table}")
         con.execute("detach working")
         con.execute("checkpoint")
@@ -725,11 +720,7 @@ def compare_baseline_with_marts(baseline: Path, working: Path) -> dict[str, int]
     differences = {}
     with duckdb.connect(str(baseline), read_only=True) as con:
         con.execute(f"attach '{working}' as working (read_only)")
-        marts = {row[0] for row in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'marts' "
-            "union all select view_name from duckdb_views() where database_name = 'working' "
-            "and schema_name = 'marts'").fetchall()}
-        for table in sorted(marts):
+        for table in attached_tables(con, "working", "marts"):
             columns = [row[0] for row in con.execute(
                 "select column_name from duckdb_columns() where database_name = 'working' and schema_name = 'marts' "
                 "and table_name = ? order by column_index", [table]).fetchall()]
@@ -787,25 +778,28 @@ def evaluate_targets(scale: str, figures: dict[str, float]) -> list[dict[str, ob
     return verdicts
 
 
+def _cells(r: StageResult, missing: str) -> tuple[str, ...]:
+    """One result as the table's cells: load, stage, items, kind, seconds, items/s, peak MB, baseline s, ratio."""
+    return (r.phase, STAGE_LABELS[r.stage], f"{r.items:,}", r.item_kind, f"{r.seconds:.2f}", f"{r.per_second:,.0f}",
+            f"{r.peak_mb:,.0f}", f"{r.baseline_seconds:.2f}" if r.baseline_seconds else missing,
+            f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else missing)
+
+
 def format_table(results: list[StageResult]) -> str:
-    lines = [f"{'load':<22} {'stage':<20} {'items':>9} {'kind':<11} {'seconds':>8} {'items/s':>9} "
-             f"{'peak MB':>8} {'baseline s':>10} {'x baseline':>10}"]
-    for r in results:
-        ratio = f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else "-"
-        base = f"{r.baseline_seconds:.2f}" if r.baseline_seconds else "-"
-        lines.append(f"{r.phase:<22} {STAGE_LABELS[r.stage]:<20} {r.items:>9,} {r.item_kind:<11} {r.seconds:>8.2f} "
-                     f"{r.per_second:>9,.0f} {r.peak_mb:>8,.0f} {base:>10} {ratio:>10}")
-    return "\n".join(lines)
+    header = ("load", "stage", "items", "kind", "seconds", "items/s", "peak MB", "baseline s", "x baseline")
+    widths = (-22, -20, 9, -11, 8, 9, 8, 10, 10)  # negative: left-aligned
+
+    def line(cells: tuple[str, ...]) -> str:
+        return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+    return "\n".join([line(header), *(line(_cells(r, "-")) for r in results)])
 
 
 def format_markdown(results: list[StageResult]) -> str:
     lines = ["| load | stage | items | seconds | items/s | peak MB | baseline s | × baseline |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
-        ratio = f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else "–"
-        base = f"{r.baseline_seconds:.2f}" if r.baseline_seconds else "–"
-        lines.append(f"| {r.phase} | {STAGE_LABELS[r.stage]} | {r.items:,} {r.item_kind} | {r.seconds:.2f} | "
-                     f"{r.per_second:,.0f} | {r.peak_mb:,.0f} | {base} | {ratio} |")
+        load, stage, items, kind, *figures = _cells(r, "–")
+        lines.append("| " + " | ".join((load, stage, f"{items} {kind}", *figures)) + " |")
     return "\n".join(lines)
 
 

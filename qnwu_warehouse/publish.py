@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from qnwu_warehouse.settings import Settings
-from qnwu_warehouse.warehouse import writer_lock
+from qnwu_warehouse.warehouse import attached_tables, writer_lock
 
 PUBLISHED_SCHEMA = "marts"
 # The published file is written in the storage format of DuckDB 1.4, which every later DuckDB
@@ -70,10 +70,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
         con = duckdb.connect(str(partial), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
         try:
             con.execute(f"attach '{settings.working_warehouse}' as working (read_only)")
-            tables = [row[0] for row in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'working' and schema_name = ? "
-                "union all select view_name from duckdb_views() where database_name = 'working' and schema_name = ? "
-                "order by table_name", [PUBLISHED_SCHEMA, PUBLISHED_SCHEMA]).fetchall()]
+            tables = attached_tables(con, "working", PUBLISHED_SCHEMA)
             if not tables:
                 raise NothingToPublish(f"no tables in {PUBLISHED_SCHEMA} of {settings.working_warehouse}: "
                                        "run the transformation first.")
