@@ -132,7 +132,7 @@ join units u on u.unit_level = 'grassroots' and u.valid_from <= e.last_month_sta
 create or replace table agg_indicators_by_period as
 with bucketed as (
     select f.unit_code, f.district_code, f.indicator_code, f.category, f.time_aggregation, f.period_start_date,
-           f.value, g.period_grain, period_label(g.period_grain, p) as period_label
+           f.value, f.loaded_at, g.period_grain, period_label(g.period_grain, p) as period_label
     from fct_indicator_values f join dim_periods p using (period_start_date) cross join grains g
 ),
 marked as (
@@ -144,7 +144,8 @@ marked as (
 ),
 per_unit as (
     select period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation,
-           case when time_aggregation = 'last' then max(value) filter (is_last_month) else sum(value) end as value
+           case when time_aggregation = 'last' then max(value) filter (is_last_month) else sum(value) end as value,
+           max(loaded_at) as latest_loaded_at
     from marked
     where time_aggregation <> 'last'
        or (period_grain, period_label, unit_code) in (select period_grain, period_label, unit_code from units_at_period_end)
@@ -158,14 +159,15 @@ scoped as (
 select period_grain || ':' || period_label || ':' || scope_level || ':' || scope_code || ':' || indicator_code || ':'
            || category as indicator_total_id,
        period_grain, period_label, scope_level, scope_code, indicator_code, category, time_aggregation,
-       cast(sum(value) as bigint) as value, count(distinct unit_code) as units_reporting
+       cast(sum(value) as bigint) as value, count(distinct unit_code) as units_reporting,
+       max(latest_loaded_at) as latest_loaded_at
 from scoped
 group by period_grain, period_label, scope_level, scope_code, indicator_code, category, time_aggregation;
 
 create or replace table agg_clubs_by_period as
 with slim as (
     select unit_code, district_code, period_start_date, club_id, is_new, is_open_at_period_end, members, club_type_code,
-           club_group
+           club_group, loaded_at
     from fct_club_snapshots
 ),
 categorised as (
@@ -198,12 +200,12 @@ scoped_new as (
 open_totals as (
     select period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code,
            count(*) as clubs_open_at_period_end, cast(sum(members) as bigint) as members_at_period_end,
-           count(distinct unit_code) as units_with_open_clubs
+           count(distinct unit_code) as units_with_open_clubs, max(loaded_at) as latest_loaded_at
     from scoped_open group by all
 ),
 new_totals as (
     select period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code,
-           count(distinct unit_code || ':' || club_id) as clubs_new_in_period
+           count(distinct unit_code || ':' || club_id) as clubs_new_in_period, max(loaded_at) as latest_loaded_at
     from scoped_new group by all
 ),
 expected_units as (
@@ -223,7 +225,9 @@ combined as (
            coalesce(o.clubs_open_at_period_end, 0) as clubs_open_at_period_end,
            coalesce(o.members_at_period_end, 0) as members_at_period_end,
            coalesce(o.units_with_open_clubs, 0) as units_with_open_clubs,
-           coalesce(n.clubs_new_in_period, 0) as clubs_new_in_period
+           coalesce(n.clubs_new_in_period, 0) as clubs_new_in_period,
+           case when n.latest_loaded_at is null or o.latest_loaded_at > n.latest_loaded_at
+                then o.latest_loaded_at else n.latest_loaded_at end as latest_loaded_at
     from open_totals o
     full outer join new_totals n
       using (period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code)
@@ -236,7 +240,8 @@ select c.period_grain || ':' || c.period_label || ':' || c.scope_level || ':' ||
        cast(c.clubs_new_in_period as bigint) as clubs_new_in_period,
        cast(c.units_with_open_clubs as bigint) as units_with_open_clubs,
        cast(e.units_expected as bigint) as units_expected,
-       100.0 * cast(c.units_with_open_clubs as double) / nullif(e.units_expected, 0) as units_with_open_clubs_pct
+       100.0 * cast(c.units_with_open_clubs as double) / nullif(e.units_expected, 0) as units_with_open_clubs_pct,
+       c.latest_loaded_at
 from combined c
 left join expected_scoped e using (period_grain, period_label, scope_level, scope_code);
 

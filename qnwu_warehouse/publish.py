@@ -1,8 +1,9 @@
 """Publishing: write-audit-publish for the readers' warehouse file.
 
 Analysts and BI tools open ``published/warehouse.duckdb`` read-only; the pipeline never writes
-to that path. A publish copies the checked marts from the working warehouse into a new file under
-``published/versions/``, makes it durable, and then swaps it in with one atomic rename. A reader
+to that path. A publish writes the checked marts into a new file under ``published/versions/``
+(a copy of the live version with the changed rows replaced, or every mart copied afresh), makes it
+durable, and then swaps it in with one atomic rename. A reader
 that already had the old file open keeps reading the old version (its inode lives on); a new
 reader gets the new one; nobody ever sees a half-written file, and a crash before the rename
 leaves the old version in place. The last N versions are kept so any of them can be rolled back
@@ -14,12 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from qnwu_warehouse import changes
 from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import attached_tables, writer_lock
 
@@ -60,41 +63,53 @@ def _swap_in(settings: Settings, version_file: Path) -> None:
 
 
 def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) -> Publication:
-    """Copy the marts into a new version file and swap it in; call only after the gate passed."""
+    """Write a new version file and swap it in; call only after the gate passed.
+
+    The new version starts as a copy of the live one, in which the rows of changed reports and
+    period buckets are replaced (changes.py); a new month on five years of history then copies one
+    month, not sixty. Without a live version, or when the rules changed since it was made, every
+    mart is copied from scratch. Either way each table must end with the working mart's row count."""
     settings.published_versions_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     version_file = settings.published_versions_dir / f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.duckdb"
     partial = version_file.with_suffix(".partial")
     with writer_lock(settings):
         partial.unlink(missing_ok=True)
-        con = duckdb.connect(str(partial), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+        live = current_version(settings)
+        if live is not None:
+            shutil.copyfile(live, partial)  # a plain file copy: far faster than copying rows
+        con = _open_version(partial, settings)
         try:
-            con.execute(f"attach '{settings.working_warehouse}' as working (read_only)")
+            change_set = changes.changes_since(con, settings, "working", _current_database(con) if live else None)
+            if change_set.whole and live is not None:
+                con.close()
+                partial.unlink()
+                con = _open_version(partial, settings)
             tables = attached_tables(con, "working", PUBLISHED_SCHEMA)
             if not tables:
                 raise NothingToPublish(f"no tables in {PUBLISHED_SCHEMA} of {settings.working_warehouse}: "
                                        "run the transformation first.")
-            con.execute(f"create schema {PUBLISHED_SCHEMA}")
-            counts = {}
-            for table in tables:
-                con.execute(f"create table {PUBLISHED_SCHEMA}.{table} as select * from working.{PUBLISHED_SCHEMA}.{table}")
-                counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
-            suppressed = suppress_small_cells(con, tables, settings.small_cell_threshold)
-            con.execute("create schema meta")
+            counts = _write_marts(con, tables, change_set, settings.small_cell_threshold)
+            suppressed = sum(con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table} where value_is_suppressed")
+                             .fetchone()[0] for table in tables if _has_column(con, table, "value_is_suppressed"))
+            con.execute("create schema if not exists meta")
             # what this version contains and why it was allowed out: its submissions and its checks
-            con.execute("""create table meta.published_submissions as
+            con.execute("""create or replace table meta.published_submissions as
                 select submission_id, file_hash, submission_version, unit_code, period, submitted_at, loaded_at
                 from working.intermediate.int_submissions_current_placed""")
             submissions = con.execute("select count(*) from meta.published_submissions").fetchone()[0]
+            con.execute("drop table if exists meta.validation_results")
             if con.execute("select count(*) from duckdb_tables() where database_name = 'working' "
                            "and schema_name = 'audit'").fetchone()[0]:
                 con.execute("create table meta.validation_results as select * from working.audit.validation_results "
                             "where run_id = ?", [run_id])
-            con.execute("""create table meta.publication as select
+            con.execute("""create or replace table meta.publication as select
                 ? as run_id, ?::timestamptz as published_at, ? as current_submissions,
-                ? as table_row_counts, ? as quality_gate, ? as small_cell_threshold, ? as cells_suppressed""",
+                ? as table_row_counts, ? as quality_gate, ? as small_cell_threshold, ? as cells_suppressed,
+                ? as copied, ? as rules_fingerprint""",
                         [run_id, datetime.now(UTC), submissions, json.dumps(counts), json.dumps(gate_summary),
-                         settings.small_cell_threshold, suppressed])
+                         settings.small_cell_threshold, suppressed, json.dumps(change_set.as_dict()),
+                         changes.rules_fingerprint(settings)])
             con.execute("detach working")
             con.execute("checkpoint")
         finally:
@@ -106,35 +121,71 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
     return Publication(settings.published_warehouse, version_file, counts)
 
 
-def suppress_small_cells(con, tables: list[str], threshold: int) -> int:
-    """Small-cell protection for sensitive counts (victims of violence or trafficking).
+class PublishMismatch(Exception):
+    """A published table did not end with the working mart's rows; nothing was swapped in."""
 
-    In the published copy, a sensitive indicator's value from 1 to threshold-1 for a unit or a
-    district is blanked and flagged (value_is_suppressed), so nobody can single a victim out of
-    a commune's monthly figure. Zeros and province totals stay: they identify no one and the
-    province reports them. The working warehouse keeps the exact figures. See docs/privacy.md.
-    """
-    if threshold <= 1:
-        return 0
+
+def _open_version(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+    con.execute(f"attach '{settings.working_warehouse}' as working (read_only)")
+    return con
+
+
+def _current_database(con) -> str:
+    return con.execute("select current_database()").fetchone()[0]
+
+
+def _has_column(con, table: str, column: str, database: str | None = None) -> bool:
+    return bool(con.execute(
+        "select count(*) from duckdb_columns() where database_name = coalesce(?, current_database()) "
+        "and schema_name = ? and table_name = ? and column_name = ?",
+        [database, PUBLISHED_SCHEMA, table, column]).fetchone()[0])
+
+
+def _write_marts(con, tables: list[str], change_set: changes.ChangeSet, threshold: int) -> dict[str, int]:
+    """Each working mart into the version: whole, or (for a large mart) its changed rows replaced.
+    Returns the row counts, which must equal the working marts'."""
+    con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
+    for stale in set(attached_tables(con, _current_database(con), PUBLISHED_SCHEMA)) - set(tables):
+        con.execute(f"drop table {PUBLISHED_SCHEMA}.{stale}")  # a mart that no longer exists
     sensitive = [row[0] for row in con.execute(
-        f"select indicator_code from {PUBLISHED_SCHEMA}.dim_indicators where is_sensitive").fetchall()]
-    suppressed = 0
+        f"select indicator_code from working.{PUBLISHED_SCHEMA}.dim_indicators where is_sensitive").fetchall()]
+    counts = {}
     for table in tables:
-        columns = {row[0] for row in con.execute(
-            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
-            "and database_name = current_database()", [PUBLISHED_SCHEMA, table]).fetchall()}
-        if not {"indicator_code", "value"} <= columns or not sensitive:
-            continue
-        target = f"{PUBLISHED_SCHEMA}.{table}"
-        not_province = "and scope_level <> 'province'" if "scope_level" in columns else ""
-        condition = (f"indicator_code in ({', '.join('?' for _ in sensitive)}) and value > 0 and value < ? "
-                     f"{not_province}")
-        con.execute(f"alter table {target} add column value_is_suppressed boolean default false")
-        count = con.execute(f"select count(*) from {target} where {condition}", [*sensitive, threshold]).fetchone()[0]
-        con.execute(f"update {target} set value = null, value_is_suppressed = true where {condition}",
-                    [*sensitive, threshold])
-        suppressed += count
-    return suppressed
+        rows = published_rows(con, table, sensitive, threshold)
+        changed = change_set.row_filter(table)
+        if changed:
+            con.execute(f"delete from {PUBLISHED_SCHEMA}.{table} where {changed}")
+            con.execute(f"insert into {PUBLISHED_SCHEMA}.{table} {rows} where {changed}")
+        else:
+            con.execute(f"create or replace table {PUBLISHED_SCHEMA}.{table} as {rows}")
+        counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
+        expected = con.execute(f"select count(*) from working.{PUBLISHED_SCHEMA}.{table}").fetchone()[0]
+        if counts[table] != expected:
+            raise PublishMismatch(f"{PUBLISHED_SCHEMA}.{table}: the new version would hold {counts[table]:,} rows, "
+                                  f"the working warehouse {expected:,}; nothing was published. Publish again after "
+                                  "`dbt build --full-refresh` if the marts were rebuilt outside the pipeline.")
+    return counts
+
+
+def published_rows(con, table: str, sensitive: list[str], threshold: int) -> str:
+    """The SELECT that gives a working mart's rows as readers get them.
+
+    Small-cell protection for sensitive counts (victims of violence or trafficking): a sensitive
+    indicator's value from 1 to threshold-1 for a unit or a district is blanked and flagged
+    (value_is_suppressed), so nobody can single a victim out of a commune's monthly figure. Zeros
+    and province totals stay: they identify no one and the province reports them. The working
+    warehouse keeps the exact figures. See docs/privacy.md.
+    """
+    source = f"working.{PUBLISHED_SCHEMA}.{table}"
+    has = {column: _has_column(con, table, column, "working") for column in ("indicator_code", "value", "scope_level")}
+    if threshold <= 1 or not sensitive or not (has["indicator_code"] and has["value"]):
+        return f"select * from {source}"
+    codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sensitive)
+    small = (f"indicator_code in ({codes}) and value > 0 and value < {int(threshold)}"
+             + (" and scope_level <> 'province'" if has["scope_level"] else ""))
+    return (f"select * replace (case when {small} then null else value end as value), "
+            f"coalesce({small}, false) as value_is_suppressed from {source}")
 
 
 def versions(settings: Settings) -> list[Path]:

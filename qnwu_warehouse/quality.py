@@ -1,5 +1,9 @@
 """The quality gate: Great Expectations suites from expectations/ run on the built marts.
 
+The large marts are validated on the rows that changed since the live published version (the
+rows readers have passed the gate already), the rest whole: see changes.py. The reconciliation
+suites, SQL over whole tables, still check all of history on every run.
+
 GX's SQL data source does not work on DuckDB (it fetches after closing the connection), so each
 table is read from the working warehouse into a pandas DataFrame and validated there; that is
 fast at this size (a million rows, a few expectations, well under a second). Results are written
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from qnwu_warehouse import changes
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
 from qnwu_warehouse.warehouse import working_connection
 
@@ -56,6 +61,7 @@ class ExpectationResult:
 class GateResult:
     run_id: str
     results: tuple[ExpectationResult, ...]
+    validated: dict[str, object] | None = None  # ChangeSet.as_dict(): whole marts, or the changed rows
 
     @property
     def critical_failures(self) -> list[ExpectationResult]:
@@ -71,7 +77,8 @@ class GateResult:
 
     def summary(self) -> dict[str, object]:
         return {"run_id": self.run_id, "passed": self.passed, "expectations": len(self.results),
-                "critical_failures": len(self.critical_failures), "warnings": len(self.warnings)}
+                "critical_failures": len(self.critical_failures), "warnings": len(self.warnings),
+                "validated": self.validated}
 
 
 def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
@@ -129,9 +136,12 @@ SHAPE_EXPECTATIONS = frozenset({"expect_table_columns_to_match_set", "expect_tab
                                 "expect_table_column_count_to_equal", "expect_column_to_exist"})
 
 
-def _suite_sql(suite_spec: dict) -> str:
+def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet) -> str:
     source = suite_spec.get("table")
-    return f"select * from {source}" if source else suite_spec["query"]
+    if not source:
+        return suite_spec["query"]
+    condition = change_set.row_filter(source)
+    return f"select * from {source}" + (f" where {condition}" if condition else "")
 
 
 def _columns_read(suite_spec: dict) -> set[str] | None:
@@ -148,7 +158,7 @@ def _columns_read(suite_spec: dict) -> set[str] | None:
     return columns
 
 
-def _frame_for(suite_spec: dict, con):
+def _frame_for(suite_spec: dict, con, change_set: changes.ChangeSet):
     """The DataFrame GX validates: the table or query result with all its columns, but values only
     in the columns an expectation reads.
 
@@ -159,7 +169,7 @@ def _frame_for(suite_spec: dict, con):
     import numpy as np
     import pandas as pd
 
-    sql = _suite_sql(suite_spec)
+    sql = _suite_sql(suite_spec, change_set)
     needed = _columns_read(suite_spec)
     if needed is None:
         return con.execute(sql).df()
@@ -189,8 +199,9 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
     source = context.data_sources.add_or_update_pandas("working_warehouse")
     results: list[ExpectationResult] = []
     with working_connection(settings) as con:
+        change_set = _changes_since_live_version(con, settings)
         for suite_spec in load_suites():
-            frame = _frame_for(suite_spec, con)
+            frame = _frame_for(suite_spec, con, change_set)
             name = suite_spec["name"]
             try:
                 asset = source.get_asset(name)
@@ -228,22 +239,42 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
                         success=bool(item.success),
                         element_count=detail.get("element_count"),
                         unexpected_count=detail.get("unexpected_count"),
-                        unexpected_sample=_offending_rows(con, suite_spec, config.kwargs.get("column"),
+                        unexpected_sample=_offending_rows(con, suite_spec, change_set, config.kwargs.get("column"),
                                                           detail.get("partial_unexpected_list")),
                         kwargs={k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id", "value_set")},
                     ))
-        gate = GateResult(run_id=run_id, results=tuple(results))
+        gate = GateResult(run_id=run_id, results=tuple(results), validated=change_set.as_dict())
         _record(con, gate)
     context.build_data_docs()  # once for all suites: per-checkpoint rebuilds cost seconds each
     return gate
 
 
-def _offending_rows(con, suite_spec: dict, column: str | None, unexpected: list | None, limit: int = 5) -> list:
+def _changes_since_live_version(con, settings: Settings) -> changes.ChangeSet:
+    """What changed since the live published version, read with that version attached read-only
+    (published files are never written after their rename, so this cannot disturb a reader)."""
+    from qnwu_warehouse.publish import current_version
+
+    live = current_version(settings)
+    if live is None:
+        return changes.changes_since(con, settings, "main", None)
+    con.execute("attach ? as live_version (read_only)", [str(live)])
+    try:
+        return changes.changes_since(con, settings, current_database(con), "live_version")
+    finally:
+        con.execute("detach live_version")
+
+
+def current_database(con) -> str:
+    return con.execute("select current_database()").fetchone()[0]
+
+
+def _offending_rows(con, suite_spec: dict, change_set: changes.ChangeSet, column: str | None,
+                    unexpected: list | None, limit: int = 5) -> list:
     """Whole rows, not bare values: 'is_outlier = true' says nothing, the unit and month do.
     Read from DuckDB, in table order, since the validated frame holds only the columns checked."""
     if not unexpected:
         return []
-    sql = _suite_sql(suite_spec)
+    sql = _suite_sql(suite_spec, change_set)
     all_columns = [row[0] for row in con.execute(f"describe {sql}").fetchall()]
     if column is None or column not in all_columns:
         return list(unexpected)[:limit]

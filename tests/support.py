@@ -5,9 +5,12 @@ and publish). Imported as `from support import ...` (pytest puts tests/ on the p
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from qnwu_warehouse import pipeline, transform
@@ -49,3 +52,26 @@ def build_warehouse(data_dir: Path, run_id: str, *, publish: bool = False, prepa
         if publish:
             pipeline.publish_stage(run_id, pipeline.gate_stage(run_id))
     return settings
+
+
+def marts_snapshot(warehouse: Path) -> dict[str, tuple[int, str]]:
+    """{table or view in schema marts of the DuckDB file: (rows, SHA-256 of its sorted rows)}."""
+    snapshot = {}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        tables = [name for (name,) in connection.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        for table in tables:
+            rows = sorted(repr(row) for row in connection.execute(f"select * from marts.{table}").fetchall())
+            snapshot[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+    return snapshot
+
+
+def snapshot_differences(first: dict, second: dict) -> list[str]:
+    return sorted(name for name in first.keys() | second.keys() if first.get(name) != second.get(name))
+
+
+def in_second_load(path: Path, last_month: str) -> bool:
+    """Files of the generator's output that arrive in a second load: the last month's reports and
+    every correction (_v2) of an earlier month."""
+    return "_v2" in path.stem or re.search(rf"_{last_month}(\b|_)", path.stem) is not None

@@ -9,13 +9,10 @@ only the reports loaded since its last run, delete+insert per report) must give 
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
-from pathlib import Path
 
-import duckdb
 import pytest
+from support import in_second_load, marts_snapshot, snapshot_differences
 
 from qnwu_warehouse import transform
 from qnwu_warehouse.generator import generate
@@ -23,27 +20,6 @@ from qnwu_warehouse.ingest import ingest
 from qnwu_warehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-def marts_snapshot(settings: Settings) -> dict[str, tuple[int, str]]:
-    """{table or view in schema marts: (rows, SHA-256 of its sorted rows)}."""
-    snapshot = {}
-    with duckdb.connect(str(settings.working_warehouse), read_only=True) as connection:
-        connection.execute("set TimeZone = 'UTC'")
-        tables = [name for (name,) in connection.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
-        for table in tables:
-            rows = sorted(repr(row) for row in connection.execute(f"select * from marts.{table}").fetchall())
-            snapshot[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
-    return snapshot
-
-
-def _differences(first: dict, second: dict) -> list[str]:
-    return sorted(name for name in first.keys() | second.keys() if first.get(name) != second.get(name))
-
-
-def _in_second_load(path: Path, last_month: str) -> bool:
-    return "_v2" in path.stem or re.search(rf"_{last_month}(\b|_)", path.stem) is not None
 
 
 def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, monkeypatch):
@@ -57,7 +33,7 @@ def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, m
     report = generate(incoming, units=30, months=3, faults=True)
     assert report.resubmissions >= 1
     files = sorted(p for p in incoming.iterdir() if p.is_file() and not p.name.startswith("."))
-    second = [p for p in files if _in_second_load(p, "2023-03")]
+    second = [p for p in files if in_second_load(p, "2023-03")]
     first = [p for p in files if p not in second]
     assert first and second and any("_v2" in p.stem for p in second)
 
@@ -67,18 +43,18 @@ def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, m
         shutil.copy2(path, landing / path.name)
     ingest(settings, load_id="first")
     transform.build(settings)
-    after_first_build = marts_snapshot(settings)
+    after_first_build = marts_snapshot(settings.working_warehouse)
     assert after_first_build["fct_indicator_values"][0] > 0
 
     transform.build(settings)  # nothing new arrived
-    assert _differences(after_first_build, marts_snapshot(settings)) == []
+    assert snapshot_differences(after_first_build, marts_snapshot(settings.working_warehouse)) == []
 
     for path in second:
         shutil.copy2(path, landing / path.name)
     ingest(settings, load_id="second")
     transform.build(settings)  # the incremental facts take in the second load only
-    incremental = marts_snapshot(settings)
-    assert "fct_indicator_values" in _differences(after_first_build, incremental)
+    incremental = marts_snapshot(settings.working_warehouse)
+    assert "fct_indicator_values" in snapshot_differences(after_first_build, incremental)
 
     transform.run_dbt(settings, "run", "--full-refresh")
-    assert _differences(incremental, marts_snapshot(settings)) == []
+    assert snapshot_differences(incremental, marts_snapshot(settings.working_warehouse)) == []

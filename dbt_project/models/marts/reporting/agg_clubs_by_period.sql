@@ -4,16 +4,27 @@
 -- open then) among the units that still exist at the period's end. New clubs are counted once
 -- each, in the period they were founded. Units are counted distinct, against the grassroots units
 -- that existed at the end of the period.
-with snapshots as (
+-- Incremental: a run rebuilds only the months, quarters and years that hold newly loaded reports
+-- (changed_buckets in macros/period_buckets.sql).
+with periods as (
+    select * from {{ ref('dim_periods') }}
+),
+
+{% if is_incremental() %}
+changed as (
+    {{ changed_buckets(ref('fct_club_snapshots'), 'periods') }}
+),
+{% endif %}
+
+snapshots as (
     -- only the columns the roll-up reads: each row is copied six times below (type and group, times
     -- month, quarter and year), and the ids, names and file hashes would be copied with it
     select unit_code, district_code, period_start_date, club_id, club_type_code, club_group, is_new,
-        is_open_at_period_end, members
+        is_open_at_period_end, members, loaded_at
     from {{ ref('fct_club_snapshots') }}
-),
-
-periods as (
-    select * from {{ ref('dim_periods') }}
+    {% if is_incremental() %}
+    where period_start_date in ({{ months_of_changed_buckets('changed', 'periods') }})
+    {% endif %}
 ),
 
 units as (
@@ -35,7 +46,7 @@ categorised as (
 ),
 
 bucketed as (
-    {{ period_buckets('categorised', 'periods') }}
+    {{ period_buckets('categorised', 'periods', only_buckets='changed' if is_incremental() else none) }}
 ),
 
 last_registers as (
@@ -88,7 +99,8 @@ open_totals as (
         period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code,
         count(*) as clubs_open_at_period_end,
         cast(sum(members) as bigint) as members_at_period_end,
-        count(distinct unit_code) as units_with_open_clubs
+        count(distinct unit_code) as units_with_open_clubs,
+        max(loaded_at) as latest_loaded_at
     from scoped_open
     group by period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code
 ),
@@ -96,7 +108,8 @@ open_totals as (
 new_totals as (
     select
         period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code,
-        count(distinct unit_code || ':' || club_id) as clubs_new_in_period
+        count(distinct unit_code || ':' || club_id) as clubs_new_in_period,
+        max(loaded_at) as latest_loaded_at
     from scoped_new
     group by period_grain, period_label, scope_level, scope_code, club_category_level, club_category_code
 ),
@@ -130,7 +143,13 @@ combined as (
         coalesce(open_totals.clubs_open_at_period_end, 0) as clubs_open_at_period_end,
         coalesce(open_totals.members_at_period_end, 0) as members_at_period_end,
         coalesce(open_totals.units_with_open_clubs, 0) as units_with_open_clubs,
-        coalesce(new_totals.clubs_new_in_period, 0) as clubs_new_in_period
+        coalesce(new_totals.clubs_new_in_period, 0) as clubs_new_in_period,
+        -- the later of the two (greatest() treats a null differently on DuckDB and PostgreSQL)
+        case
+            when new_totals.latest_loaded_at is null or open_totals.latest_loaded_at > new_totals.latest_loaded_at
+                then open_totals.latest_loaded_at
+            else new_totals.latest_loaded_at
+        end as latest_loaded_at
     from open_totals
     full outer join new_totals
         on open_totals.period_grain = new_totals.period_grain
@@ -159,7 +178,8 @@ final as (
         cast(expected_scoped.units_expected as bigint) as units_expected,
         -- double precision on both engines (PostgreSQL would divide in numeric)
         100.0 * cast(combined.units_with_open_clubs as double precision) / nullif(expected_scoped.units_expected, 0)
-            as units_with_open_clubs_pct
+            as units_with_open_clubs_pct,
+        combined.latest_loaded_at
     from combined
     left join expected_scoped
         on combined.period_grain = expected_scoped.period_grain

@@ -3,15 +3,26 @@
 -- ('last') take each unit's last reported month in the period, never a sum of months, from the
 -- units that still exist at the period's end.
 -- Over units: summed; units_reporting counts distinct units, not rows.
-with indicator_values as (
-    -- only the columns the roll-up reads: bucketing copies every row three times (month, quarter,
-    -- year), and the facts' ids and file hashes would be copied with it (2 million rows a national year)
-    select unit_code, district_code, indicator_code, category, time_aggregation, period_start_date, value
-    from {{ ref('fct_indicator_values') }}
+-- Incremental: a run rebuilds only the months, quarters and years that hold newly loaded reports
+-- (changed_buckets in macros/period_buckets.sql).
+with periods as (
+    select * from {{ ref('dim_periods') }}
 ),
 
-periods as (
-    select * from {{ ref('dim_periods') }}
+{% if is_incremental() %}
+changed as (
+    {{ changed_buckets(ref('fct_indicator_values'), 'periods') }}
+),
+{% endif %}
+
+indicator_values as (
+    -- only the columns the roll-up reads: bucketing copies every row three times (month, quarter,
+    -- year), and the facts' ids and file hashes would be copied with it (2 million rows a national year)
+    select unit_code, district_code, indicator_code, category, time_aggregation, period_start_date, value, loaded_at
+    from {{ ref('fct_indicator_values') }}
+    {% if is_incremental() %}
+    where period_start_date in ({{ months_of_changed_buckets('changed', 'periods') }})
+    {% endif %}
 ),
 
 units as (
@@ -27,7 +38,7 @@ units_at_period_end as (
 ),
 
 bucketed as (
-    {{ period_buckets('indicator_values', 'periods') }}
+    {{ period_buckets('indicator_values', 'periods', only_buckets='changed' if is_incremental() else none) }}
 ),
 
 ranked as (
@@ -50,7 +61,8 @@ per_unit as (
         category,
         time_aggregation,
         sum(value) as summed_value,
-        max(case when recency = 1 then value end) as last_value
+        max(case when recency = 1 then value end) as last_value,
+        max(loaded_at) as latest_loaded_at
     from ranked
     group by period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation
 ),
@@ -93,7 +105,8 @@ final as (
         category,
         time_aggregation,
         cast(sum(value) as bigint) as value,
-        count(distinct unit_code) as units_reporting
+        count(distinct unit_code) as units_reporting,
+        max(latest_loaded_at) as latest_loaded_at
     from scoped
     group by period_grain, period_label, scope_level, scope_code, indicator_code, category, time_aggregation
 )

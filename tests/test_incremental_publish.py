@@ -1,0 +1,79 @@
+"""The gate and publish after a second load work on what changed, and lose nothing by it.
+
+Reports arrive in two loads (the last month and every correction second). After the first load
+the gate validates and publish copies every mart; after the second, the gate validates the rows of
+the changed reports and period buckets, and publish replaces those rows in a copy of the live
+version. That version must hold exactly what publishing every mart afresh gives.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+from support import in_second_load, marts_snapshot, snapshot_differences, using_data_dir
+
+from qnwu_warehouse import pipeline, transform
+from qnwu_warehouse.generator import generate
+from qnwu_warehouse.ingest import ingest
+
+pytestmark = pytest.mark.slow
+
+LAST_MONTH = "2024-02"  # 14 months from 2023-01: the second load leaves most of 2023 untouched
+
+
+def _publication(version) -> dict:
+    with duckdb.connect(str(version), read_only=True) as con:
+        cursor = con.execute("select * from meta.publication")
+        return dict(zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True))
+
+
+def _load(settings, files, load_id: str) -> dict:
+    for path in files:
+        shutil.copy2(path, settings.local_landing_path / path.name)
+    ingest(settings, load_id=load_id)
+    transform.build(settings)
+    gate = pipeline.gate_stage(load_id)
+    published = pipeline.publish_stage(load_id, gate)
+    return {"gate": gate, "version": settings.published_versions_dir / published["version"]}
+
+
+def test_second_load_is_validated_and_published_by_its_changes_and_equals_a_whole_publish(tmp_path):
+    incoming = tmp_path / "incoming"
+    generate(incoming, units=30, months=14, faults=True)
+    files = sorted(p for p in incoming.iterdir() if p.is_file() and not p.name.startswith("."))
+    second = [p for p in files if in_second_load(p, LAST_MONTH)]
+    first = [p for p in files if p not in second]
+    assert first and second
+
+    (tmp_path / "data").mkdir()
+    with using_data_dir(tmp_path / "data") as settings:
+        settings.local_landing_path.mkdir(parents=True, exist_ok=True)
+        first_run = _load(settings, first, "first")
+        assert first_run["gate"]["validated"]["whole"] is True
+        assert '"whole": true' in _publication(first_run["version"])["copied"]
+
+        second_run = _load(settings, second, "second")
+        validated = second_run["gate"]["validated"]
+        with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
+            second_reports = con.execute(  # reports whose current version came in the second load
+                "select count(*) from intermediate.int_submissions_current_placed where loaded_at > "
+                "(select max(loaded_at) from raw.submissions where load_id = 'first')").fetchone()[0]
+            total_values = con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
+            checked_values = con.execute(
+                "select max(element_count) from audit.validation_results where run_id = 'second' "
+                "and suite_name = 'fct_indicator_values'").fetchone()[0]
+        assert validated["whole"] is False and validated["changed_reports"] == second_reports
+        assert 0 < checked_values < total_values  # the gate read the changed rows, not all of them
+        incremental_copy = _publication(second_run["version"])["copied"]
+        assert '"whole": false' in incremental_copy
+
+        incremental = marts_snapshot(second_run["version"])
+        assert "fct_indicator_values" in snapshot_differences(marts_snapshot(first_run["version"]), incremental)
+
+        # the same working marts published afresh, with no live version to start from
+        shutil.rmtree(settings.published_dir)
+        whole_version = settings.published_versions_dir / pipeline.publish_stage("whole", second_run["gate"])["version"]
+        assert '"whole": true' in _publication(whole_version)["copied"]
+        assert snapshot_differences(incremental, marts_snapshot(whole_version)) == []
