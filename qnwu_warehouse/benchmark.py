@@ -592,7 +592,7 @@ class PipelineBench:
         newest_airflow_dir = self.workdir / "runs" / "newest-month-airflow"
         if newest_airflow_dir.exists():
             shutil.rmtree(newest_airflow_dir)
-        shutil.copytree(history_dir, newest_airflow_dir)
+        copy_data_dir(history_dir, newest_airflow_dir)
         newest = self.stages("newest month", history_dir, self.prepared.landing_newest_month)
         if not self.scale.full_load_through_files:
             # the baseline of this scale runs over everything: the history and the newest month
@@ -620,6 +620,18 @@ class PipelineBench:
             "newest_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == "newest month"},
             "first_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == "first month"},
         }
+
+
+def copy_data_dir(source: Path, target: Path) -> None:
+    """Copy a data directory as it stands. The live published file is a hard link to its version
+    (publish.current_version tells the live version by inode); a plain copy would make two files,
+    and the copy would look as if nothing were published: link them again."""
+    shutil.copytree(source, target)
+    live = target / "published" / "warehouse.duckdb"
+    kept = sorted((target / "published" / "versions").glob("*.duckdb"))
+    if live.exists() and kept:
+        live.unlink()
+        os.link(kept[-1], live)
 
 
 def airflow_task_seconds(data_dir: Path) -> dict[str, float]:

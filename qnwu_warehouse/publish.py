@@ -94,9 +94,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                              .fetchone()[0] for table in tables if _has_column(con, table, "value_is_suppressed"))
             con.execute("create schema if not exists meta")
             # what this version contains and why it was allowed out: its submissions and its checks
-            con.execute("""create or replace table meta.published_submissions as
-                select submission_id, file_hash, submission_version, unit_code, period, submitted_at, loaded_at
-                from working.intermediate.int_submissions_current_placed""")
+            _write_published_submissions(con, change_set)
             submissions = con.execute("select count(*) from meta.published_submissions").fetchone()[0]
             con.execute("drop table if exists meta.validation_results")
             if con.execute("select count(*) from duckdb_tables() where database_name = 'working' "
@@ -119,6 +117,24 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
         _swap_in(settings, version_file)
         _prune(settings)
     return Publication(settings.published_warehouse, version_file, counts)
+
+
+def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:
+    """meta.published_submissions: the current version of every report in this version, which the
+    next publish compares with the working warehouse to find what changed."""
+    columns = "submission_id, file_hash, submission_version, unit_code, period, submitted_at, loaded_at"
+    source = "working.intermediate.int_submissions_current_placed"
+    changed = change_set.condition("report")
+    if changed:
+        con.execute(f"delete from meta.published_submissions where {changed}")
+        con.execute(f"insert into meta.published_submissions select {columns} from {source} where {changed}")
+    else:
+        con.execute(f"create or replace table meta.published_submissions as select {columns} from {source}")
+    published, current = (con.execute(f"select count(*) from {table}").fetchone()[0]
+                          for table in ("meta.published_submissions", source))
+    if published != current:
+        raise PublishMismatch(f"meta.published_submissions would list {published:,} reports, the working warehouse "
+                              f"holds {current:,}; nothing was published.")
 
 
 class PublishMismatch(Exception):

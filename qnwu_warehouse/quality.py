@@ -91,6 +91,9 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
                 if expectation.get("severity") not in SEVERITIES:
                     raise ValueError(f"{path.name}: suite {suite['name']}: expectation {expectation['type']} "
                                      f"needs severity critical or warning, got {expectation.get('severity')!r}")
+            if suite.get("changed_by") not in (None, *changes.CHANGED_BY_KINDS):
+                raise ValueError(f"{path.name}: suite {suite['name']}: changed_by must be one of "
+                                 f"{', '.join(changes.CHANGED_BY_KINDS)} (or absent), got {suite['changed_by']!r}")
             suites.append(suite)
     return suites
 
@@ -137,11 +140,15 @@ SHAPE_EXPECTATIONS = frozenset({"expect_table_columns_to_match_set", "expect_tab
 
 
 def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet) -> str:
+    """The rows a suite validates: its table or query, only the changed rows where it can tell them."""
     source = suite_spec.get("table")
-    if not source:
-        return suite_spec["query"]
-    condition = change_set.row_filter(source)
-    return f"select * from {source}" + (f" where {condition}" if condition else "")
+    if source and "changed_by" not in suite_spec:
+        condition = change_set.row_filter(source)
+        return f"select * from {source}" + (f" where {condition}" if condition else "")
+    condition = change_set.condition(suite_spec.get("changed_by"))
+    if source:
+        return f"select * from {source}" + (f" where {condition}" if condition else "")
+    return f"select * from ({suite_spec['query']}) as suite_rows where {condition}" if condition else suite_spec["query"]
 
 
 def _columns_read(suite_spec: dict) -> set[str] | None:

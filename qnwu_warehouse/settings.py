@@ -26,6 +26,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_PUBLISHED_VERSIONS_KEPT": "how many published warehouse versions to keep for rollback",
     "QNWU_SEEDS_DIR": "reference data (units, indicators...) read by the contract checks and dbt seeds; default ./seeds",
     "QNWU_SMALL_CELL_THRESHOLD": "sensitive counts below this are suppressed in the published marts (default 5)",
+    "QNWU_REVALIDATE_ALL": "true: dbt tests, the gate and publish work on every row, not only on what changed since "
+                           "the live version (after repairing the working warehouse by hand; default false)",
     "QNWU_ALERT_WEBHOOK_URL": "a failed quality gate is posted here as JSON (e.g. a Slack incoming webhook); off if unset",
     "QNWU_ALERT_EMAIL_TO": "who is emailed when the quality gate fails (with QNWU_SMTP_HOST); off if unset",
     "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",

@@ -1,6 +1,8 @@
 -- What happened to every file a unit sent, in a form that can be sent back to the unit:
 -- accepted (and current), superseded by a later version, rejected with its reasons, or a
 -- duplicate of a file already received. One row per received file.
+-- Incremental: a run rebuilds the rows of the files received since the last run and of every file
+-- of a report one of them changed (a new version turns the previous one into 'superseded').
 with received_files as (
     select * from {{ ref('stg_raw__received_files') }}
 ),
@@ -8,6 +10,19 @@ with received_files as (
 versions as (
     select * from {{ ref('int_submissions_versioned') }}
 ),
+
+{% if is_incremental() %}
+new_files as (
+    select file_hash from received_files where received_at > (select max(received_at) from {{ this }})
+),
+
+rebuilt_files as (
+    select file_hash from new_files
+    union
+    select file_hash from versions
+    where submission_id in (select submission_id from versions where file_hash in (select file_hash from new_files))
+),
+{% endif %}
 
 problems as (
     select
@@ -18,6 +33,9 @@ problems as (
         {{ dbt.listagg('message_vi', 'chr(10)', 'order by source_row nulls first, reason_code') }} as messages_vi,
         {{ dbt.listagg('message_en', 'chr(10)', 'order by source_row nulls first, reason_code') }} as messages_en
     from {{ ref('stg_raw__submission_problems') }}
+    {% if is_incremental() %}
+    where file_hash in (select file_hash from rebuilt_files)
+    {% endif %}
     group by file_hash
 ),
 
@@ -59,6 +77,9 @@ final as (
         on received_files.file_hash = problems.file_hash and received_files.outcome <> 'duplicate'
     left join originals
         on received_files.file_hash = originals.file_hash and received_files.outcome = 'duplicate'
+    {% if is_incremental() %}
+    where received_files.file_hash in (select file_hash from rebuilt_files)
+    {% endif %}
 )
 
 select * from final

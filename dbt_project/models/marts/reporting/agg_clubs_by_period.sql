@@ -17,8 +17,8 @@ changed as (
 {% endif %}
 
 snapshots as (
-    -- only the columns the roll-up reads: each row is copied six times below (type and group, times
-    -- month, quarter and year), and the ids, names and file hashes would be copied with it
+    -- only the columns the roll-up reads: rows are copied below (per type and group, per bucket),
+    -- and the ids, names and file hashes would be copied with them
     select unit_code, district_code, period_start_date, club_id, club_type_code, club_group, is_new,
         is_open_at_period_end, members, loaded_at
     from {{ ref('fct_club_snapshots') }}
@@ -39,14 +39,15 @@ units_at_period_end as (
     {{ grassroots_units_at_bucket_end('periods', 'units') }}
 ),
 
-categorised as (
-    select snapshots.*, 'type' as club_category_level, club_type_code as club_category_code from snapshots
-    union all
-    select snapshots.*, 'group' as club_category_level, club_group as club_category_code from snapshots
+-- A unit's last register in each period: found among its (unit, month) pairs, not among its club
+-- rows, so that only the clubs of that one month are read for a stock (a year bucket would
+-- otherwise carry twelve months of club rows to keep one).
+registers as (
+    select distinct unit_code, period_start_date from snapshots
 ),
 
-bucketed as (
-    {{ period_buckets('categorised', 'periods', only_buckets='changed' if is_incremental() else none) }}
+register_buckets as (
+    {{ period_buckets('registers', 'periods', only_buckets='changed' if is_incremental() else none) }}
 ),
 
 last_registers as (
@@ -55,43 +56,62 @@ last_registers as (
         period_label,
         unit_code,
         max(period_start_date) as last_period_start_date
-    from bucketed
+    from register_buckets
     group by period_grain, period_label, unit_code
 ),
 
 at_period_end as (
-    select bucketed.*
-    from bucketed
-    inner join last_registers
-        on bucketed.period_grain = last_registers.period_grain
-        and bucketed.period_label = last_registers.period_label
-        and bucketed.unit_code = last_registers.unit_code
-        and bucketed.period_start_date = last_registers.last_period_start_date
-    where bucketed.is_open_at_period_end
+    select snapshots.*, last_registers.period_grain, last_registers.period_label
+    from last_registers
+    inner join snapshots
+        on last_registers.unit_code = snapshots.unit_code
+        and last_registers.last_period_start_date = snapshots.period_start_date
+    where snapshots.is_open_at_period_end
         -- only units that still exist at period end: a unit merged away mid-period handed its
         -- clubs to its successor, whose register counts them
         and exists (
             select 1 from units_at_period_end
-            where units_at_period_end.period_grain = bucketed.period_grain
-                and units_at_period_end.period_label = bucketed.period_label
-                and units_at_period_end.unit_code = bucketed.unit_code
+            where units_at_period_end.period_grain = last_registers.period_grain
+                and units_at_period_end.period_label = last_registers.period_label
+                and units_at_period_end.unit_code = last_registers.unit_code
         )
 ),
 
-scoped_open as (
-    select at_period_end.*, 'province' as scope_level, province.unit_code as scope_code
-    from at_period_end cross join province
+new_clubs as (
+    select * from snapshots where is_new
+),
+
+new_in_period as (
+    {{ period_buckets('new_clubs', 'periods', only_buckets='changed' if is_incremental() else none) }}
+),
+
+-- each club counts under its type and under its group
+categorised_open as (
+    select at_period_end.*, 'type' as club_category_level, club_type_code as club_category_code from at_period_end
     union all
-    select at_period_end.*, 'district' as scope_level, district_code as scope_code
-    from at_period_end where district_code is not null
+    select at_period_end.*, 'group' as club_category_level, club_group as club_category_code from at_period_end
+),
+
+categorised_new as (
+    select new_in_period.*, 'type' as club_category_level, club_type_code as club_category_code from new_in_period
+    union all
+    select new_in_period.*, 'group' as club_category_level, club_group as club_category_code from new_in_period
+),
+
+scoped_open as (
+    select categorised_open.*, 'province' as scope_level, province.unit_code as scope_code
+    from categorised_open cross join province
+    union all
+    select categorised_open.*, 'district' as scope_level, district_code as scope_code
+    from categorised_open where district_code is not null
 ),
 
 scoped_new as (
-    select bucketed.*, 'province' as scope_level, province.unit_code as scope_code
-    from bucketed cross join province where is_new
+    select categorised_new.*, 'province' as scope_level, province.unit_code as scope_code
+    from categorised_new cross join province
     union all
-    select bucketed.*, 'district' as scope_level, district_code as scope_code
-    from bucketed where is_new and district_code is not null
+    select categorised_new.*, 'district' as scope_level, district_code as scope_code
+    from categorised_new where district_code is not null
 ),
 
 open_totals as (

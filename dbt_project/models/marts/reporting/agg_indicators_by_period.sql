@@ -42,6 +42,8 @@ bucketed as (
 ),
 
 ranked as (
+    -- a stock's months in recency order; only stocks are ranked (a twentieth of the rows: sorting
+    -- the flows too cost most of the roll-up's time)
     select
         bucketed.*,
         row_number() over (
@@ -49,6 +51,11 @@ ranked as (
             order by period_start_date desc
         ) as recency
     from bucketed
+    where time_aggregation = 'last'
+    union all
+    select bucketed.*, cast(null as bigint) as recency
+    from bucketed
+    where time_aggregation <> 'last'
 ),
 
 per_unit as (
