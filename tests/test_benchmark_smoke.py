@@ -25,7 +25,7 @@ def province_bench(tmp_path_factory) -> tuple[dict, str]:
     results = workdir / "province.json"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
     done = subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "bench", "pipeline", "--scale", "province",
-                           "--workdir", str(workdir), "--json", str(results)],
+                           "--workdir", str(workdir), "--json", str(results), "--repeats", "2"],
                           env=environment, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(results.read_text(encoding="utf-8")), done.stdout
@@ -68,9 +68,12 @@ def test_the_incremental_scenario_compares_the_newest_month_with_the_first(provi
     assert incremental["history_months"] == 11
     assert incremental["first_month_submissions"] > 0 and incremental["newest_month_submissions"] > 0
     assert incremental["stage_cost_ratio"] > 0 and incremental["airflow_cost_ratio"] > 0
-    assert set(incremental["newest_month_per_stage"]) == EVERY_STAGE
+    assert set(incremental["newest_month_per_stage"]) == EVERY_STAGE - {"airflow"}  # of the median run
+    assert len(incremental["first_month_stage_seconds_per_run"]) == 2  # paired runs, medians compared
+    assert len(incremental["newest_month_stage_seconds_per_run"]) == 2
     phases = {s["phase"] for s in report["stages"]}
-    assert {"first month", "history (11 months)", "newest month"} <= phases
+    assert {"first month, run 1", "newest month, run 2", "history (11 months)"} <= phases
+    assert {"first month", "newest month"} <= phases  # the two runs through Airflow
 
 
 def test_the_table_and_the_target_are_printed(province_bench):
