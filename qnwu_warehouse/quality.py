@@ -1,8 +1,9 @@
 """The quality gate: Great Expectations suites from expectations/ run on the built marts.
 
-The large marts are validated on the rows that changed since the live published version (the
-rows readers have passed the gate already), the rest whole: see changes.py. The reconciliation
-suites, SQL over whole tables, still check all of history on every run.
+The large marts, and the suites that say what their rows are (changed_by), are validated on the
+rows that changed since the live published version (the other rows passed the gate before they
+were published); the small marts whole: see changes.py. Two reconciliation suites, SQL over whole
+tables, still check all of history on every run.
 
 GX's SQL data source does not work on DuckDB (it fetches after closing the connection), so each
 table is read from the working warehouse into a pandas DataFrame and validated there; that is
@@ -142,13 +143,14 @@ SHAPE_EXPECTATIONS = frozenset({"expect_table_columns_to_match_set", "expect_tab
 def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet) -> str:
     """The rows a suite validates: its table or query, only the changed rows where it can tell them."""
     source = suite_spec.get("table")
-    if source and "changed_by" not in suite_spec:
-        condition = change_set.row_filter(source)
-        return f"select * from {source}" + (f" where {condition}" if condition else "")
-    condition = change_set.condition(suite_spec.get("changed_by"))
-    if source:
-        return f"select * from {source}" + (f" where {condition}" if condition else "")
-    return f"select * from ({suite_spec['query']}) as suite_rows where {condition}" if condition else suite_spec["query"]
+    sql = f"select * from {source}" if source else suite_spec["query"]
+    # a suite says what its rows are; a mart's table is known to changes.py
+    changed_by = suite_spec.get("changed_by") or (changes.MART_CHANGED_BY.get(source.rsplit(".", 1)[-1])
+                                                  if source else None)
+    condition = change_set.condition(changed_by)
+    if not condition:
+        return sql
+    return f"{sql} where {condition}" if source else f"select * from ({sql}) as suite_rows where {condition}"
 
 
 def _columns_read(suite_spec: dict) -> set[str] | None:
@@ -262,17 +264,14 @@ def _changes_since_live_version(con, settings: Settings) -> changes.ChangeSet:
     from qnwu_warehouse.publish import current_version
 
     live = current_version(settings)
+    working = con.execute("select current_database()").fetchone()[0]
     if live is None:
-        return changes.changes_since(con, settings, "main", None)
+        return changes.changes_since(con, settings, working, None)
     con.execute("attach ? as live_version (read_only)", [str(live)])
     try:
-        return changes.changes_since(con, settings, current_database(con), "live_version")
+        return changes.changes_since(con, settings, working, "live_version")
     finally:
         con.execute("detach live_version")
-
-
-def current_database(con) -> str:
-    return con.execute("select current_database()").fetchone()[0]
 
 
 def _offending_rows(con, suite_spec: dict, change_set: changes.ChangeSet, column: str | None,
