@@ -48,7 +48,9 @@ originals as (
 
 final as (
     select
-        received_files.file_hash || ':' || received_files.source_path as feedback_id,
+        -- text cast to the contract's type (an incremental run compares column types; on
+        -- PostgreSQL literals, || and string_agg yield text, not varchar)
+        cast(received_files.file_hash || ':' || received_files.source_path as varchar) as feedback_id,
         received_files.file_hash,
         received_files.file_name,
         received_files.source_path,
@@ -57,19 +59,19 @@ final as (
         coalesce(versions.unit_code, received_files.claimed_unit_code, originals.claimed_unit_code) as unit_code,
         coalesce(versions.period, received_files.claimed_period, originals.claimed_period) as period,
         received_files.outcome,
-        case
+        cast(case
             when received_files.outcome = 'duplicate' then 'duplicate'
             when received_files.outcome = 'rejected' then 'rejected'
             when versions.is_current then 'accepted'
             else 'superseded'
-        end as status,
+        end as varchar) as status,
         versions.submission_version,
         case when received_files.outcome = 'duplicate' then originals.original_file_name end as duplicate_of_file_name,
         coalesce(problems.error_count, 0) as error_count,
         coalesce(problems.warning_count, 0) as warning_count,
-        problems.reason_codes,
-        problems.messages_vi,
-        problems.messages_en
+        cast(problems.reason_codes as varchar) as reason_codes,
+        cast(problems.messages_vi as varchar) as messages_vi,
+        cast(problems.messages_en as varchar) as messages_en
     from received_files
     left join versions
         on received_files.file_hash = versions.file_hash and received_files.outcome = 'accepted'

@@ -182,15 +182,17 @@ combined as (
 
 final as (
     select
-        combined.period_grain || ':' || combined.period_label || ':' || combined.scope_level || ':'
+        -- text cast to varchar, the contract's type: an incremental run compares the new rows' column types
+        -- with the table's, and on PostgreSQL literals and || yield text, not varchar
+        cast(combined.period_grain || ':' || combined.period_label || ':' || combined.scope_level || ':'
             || combined.scope_code || ':' || combined.club_category_level || ':'
-            || combined.club_category_code as club_total_id,
-        combined.period_grain,
-        combined.period_label,
-        combined.scope_level,
-        combined.scope_code,
-        combined.club_category_level,
-        combined.club_category_code,
+            || combined.club_category_code as varchar) as club_total_id,
+        cast(combined.period_grain as varchar) as period_grain,
+        cast(combined.period_label as varchar) as period_label,
+        cast(combined.scope_level as varchar) as scope_level,
+        cast(combined.scope_code as varchar) as scope_code,
+        cast(combined.club_category_level as varchar) as club_category_level,
+        cast(combined.club_category_code as varchar) as club_category_code,
         cast(combined.clubs_open_at_period_end as bigint) as clubs_open_at_period_end,
         cast(combined.members_at_period_end as bigint) as members_at_period_end,
         cast(combined.clubs_new_in_period as bigint) as clubs_new_in_period,

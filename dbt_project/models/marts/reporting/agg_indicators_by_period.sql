@@ -102,12 +102,13 @@ scoped as (
 
 final as (
     select
-        period_grain || ':' || period_label || ':' || scope_level || ':' || scope_code || ':'
-            || indicator_code || ':' || category as indicator_total_id,
-        period_grain,
-        period_label,
-        scope_level,
-        scope_code,
+        -- text cast to the contract's type (see agg_clubs_by_period)
+        cast(period_grain || ':' || period_label || ':' || scope_level || ':' || scope_code || ':'
+            || indicator_code || ':' || category as varchar) as indicator_total_id,
+        cast(period_grain as varchar) as period_grain,
+        cast(period_label as varchar) as period_label,
+        cast(scope_level as varchar) as scope_level,
+        cast(scope_code as varchar) as scope_code,
         indicator_code,
         category,
         time_aggregation,
