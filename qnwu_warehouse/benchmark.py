@@ -659,7 +659,7 @@ def copy_data_dir(source: Path, target: Path) -> None:
     """Copy a data directory as it stands. The live published file is a hard link to its version
     (publish.current_version tells the live version by inode); a plain copy would make two files,
     and the copy would look as if nothing were published: link them again."""
-    shutil.copytree(source, target)
+    shutil.copytree(source, target, symlinks=True)
     live = target / "published" / "warehouse.duckdb"
     kept = sorted((target / "published" / "versions").glob("*.duckdb"))
     if live.exists() and kept:

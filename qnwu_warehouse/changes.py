@@ -4,7 +4,7 @@ A new month on five years of history changes one month of the facts and three pe
 the roll-ups; checking and copying all sixty months again cost more than six times the first
 month (docs/benchmarks.md). The quality gate therefore validates, and publish copies, only the
 rows of the large marts that belong to a changed report or a changed period bucket; the small
-marts are checked and copied whole, and the reconciliation suites still check whole history.
+marts are checked and copied whole, and two reconciliation suites still check all of history.
 
 A report changed when its current version (submission_id, file_hash) in the working warehouse is
 not the one the live version published, or when it was published and is gone. Its month, quarter
@@ -27,14 +27,16 @@ from dataclasses import dataclass
 import duckdb
 
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings, env_flag
+from qnwu_warehouse.warehouse import current_database
 
-# How a change reaches a row: each row of a "report" table belongs to one report (it has
-# submission_id); each row of a "period_bucket" table to one month, quarter or year (period_grain,
-# period_label); each row of a "month" table to one month (period, YYYY-MM: the expected reports
-# of a month change with its reports); each row of a "file" table to one received file (file_hash): a file changed when
-# it was received since, or when its report changed (a new version supersedes the old file). A
-# suite of expectations/ may say which kind its rows are (changed_by), so that it too checks only
-# the changed rows.
+# How a change reaches a row. Each row of a table of kind
+# - "report" belongs to one report (submission_id);
+# - "period_bucket" to one month, quarter or year (period_grain, period_label);
+# - "month" to one month (period, YYYY-MM: a month's expected reports change with its reports);
+# - "file" to one received file (file_hash): a file changed when it was received since, or when
+#   its report changed (a new version supersedes the old file).
+# A suite of expectations/ may say which kind its rows are (changed_by), so that it too checks
+# only the changed rows.
 CHANGED_BY_KINDS = ("report", "period_bucket", "month", "file")
 MART_CHANGED_BY = {
     "fct_indicator_values": "report", "fct_club_snapshots": "report", "fct_beneficiaries": "report",
@@ -60,9 +62,9 @@ def rules_fingerprint(settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class ChangeSet:
-    """Either everything (`whole`, with the reason) or the changed reports and period buckets, held
-    in the temporary tables changed_reports(submission_id) and changed_buckets(period_grain,
-    period_label) of the connection it was computed on."""
+    """Either everything (`whole`, with the reason) or what changed: the reports and files in the
+    temporary tables changed_reports(submission_id) and changed_files(file_hash) of the connection
+    it was computed on, and the period buckets as (period_grain, period_label) pairs."""
     whole: bool
     reason: str
     reports: int = 0
@@ -115,19 +117,26 @@ def live_fingerprint(con, published: str) -> str | None:
     return con.execute(f"select rules_fingerprint from {_quoted(published)}.meta.publication").fetchone()[0]
 
 
+def _reason_to_redo_all(con, settings: Settings, published: str | None) -> str | None:
+    """Why everything must be tested, validated and published again, or None: only what changed."""
+    if published is None:
+        return "nothing published yet"
+    if env_flag("QNWU_REVALIDATE_ALL"):
+        return "QNWU_REVALIDATE_ALL is on"
+    fingerprint = live_fingerprint(con, published)
+    if fingerprint is None:
+        return "the live version does not record the rules it was made with"
+    if fingerprint != rules_fingerprint(settings):
+        return "the dbt project, seeds, expectations or small-cell threshold changed since the live version"
+    return None
+
+
 def changes_since(con, settings: Settings, working: str, published: str | None) -> ChangeSet:
     """The change set between the working marts (catalog `working`) and the published version
     (catalog `published`, or None when nothing is published yet), on connection `con`."""
-    if published is None:
-        return ChangeSet(True, "nothing published yet")
-    if env_flag("QNWU_REVALIDATE_ALL"):
-        return ChangeSet(True, "QNWU_REVALIDATE_ALL is on")
-    fingerprint = live_fingerprint(con, published)
-    if fingerprint is None:
-        return ChangeSet(True, "the live version does not record the rules it was made with")
-    if fingerprint != rules_fingerprint(settings):
-        return ChangeSet(True, "the dbt project, seeds, expectations or small-cell threshold changed since "
-                               "the live version")
+    reason = _reason_to_redo_all(con, settings, published)
+    if reason:
+        return ChangeSet(True, reason)
     working, published = _quoted(working), _quoted(published)
     con.execute(f"""create or replace temp table changed_report_versions as
         (select submission_id, file_hash, period from {working}.intermediate.int_submissions_current_placed
@@ -151,20 +160,18 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         union
         select file_hash from {working}.intermediate.int_submissions_versioned
         where submission_id in (select submission_id from changed_reports)""")
-    con.execute(f"""create or replace temp table changed_buckets as
+    buckets = tuple(con.execute(f"""
         with months as (
             select distinct periods.period, periods.quarter_label, periods.report_year
             from changed_report_versions
             inner join {working}.marts.dim_periods as periods on changed_report_versions.period = periods.period
         )
-        select distinct 'month' as period_grain, period as period_label from months
-        union select distinct 'quarter', quarter_label from months
-        union select distinct 'year', cast(report_year as varchar) from months""")
+        select 'month' as period_grain, period as period_label from months
+        union select 'quarter', quarter_label from months
+        union select 'year', cast(report_year as varchar) from months
+        order by all""").fetchall())
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
-    buckets = tuple(con.execute("select period_grain, period_label from changed_buckets order by all").fetchall())
     return ChangeSet(False, "reports changed since the live version", reports, buckets)
-
-
 
 def published_watermark(settings: Settings) -> str | None:
     """The latest load in the live published version (ISO 8601), if that version was made with
@@ -172,11 +179,10 @@ def published_watermark(settings: Settings) -> str | None:
     from qnwu_warehouse.publish import current_version
 
     live = current_version(settings)
-    if live is None or env_flag("QNWU_REVALIDATE_ALL"):
+    if live is None:
         return None
     with duckdb.connect(str(live), read_only=True) as con:
-        catalog = con.execute("select current_database()").fetchone()[0]
-        if live_fingerprint(con, catalog) != rules_fingerprint(settings):
+        if _reason_to_redo_all(con, settings, current_database(con)):
             return None
         latest = con.execute("select max(loaded_at) from meta.published_submissions").fetchone()[0]
     return latest.isoformat() if latest is not None else None

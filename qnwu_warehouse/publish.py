@@ -24,7 +24,7 @@ import duckdb
 
 from qnwu_warehouse import changes
 from qnwu_warehouse.settings import Settings
-from qnwu_warehouse.warehouse import attached_tables, writer_lock
+from qnwu_warehouse.warehouse import attached_tables, current_database, writer_lock
 
 PUBLISHED_SCHEMA = "marts"
 # The published file is written in the storage format of DuckDB 1.4, which every later DuckDB
@@ -80,7 +80,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             shutil.copyfile(live, partial)  # a plain file copy: far faster than copying rows
         con = _open_version(partial, settings)
         try:
-            change_set = changes.changes_since(con, settings, "working", _current_database(con) if live else None)
+            change_set = changes.changes_since(con, settings, "working", current_database(con) if live else None)
             if change_set.whole and live is not None:
                 con.close()
                 partial.unlink()
@@ -147,10 +147,6 @@ def _open_version(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _current_database(con) -> str:
-    return con.execute("select current_database()").fetchone()[0]
-
-
 def _has_column(con, table: str, column: str, database: str | None = None) -> bool:
     return bool(con.execute(
         "select count(*) from duckdb_columns() where database_name = coalesce(?, current_database()) "
@@ -162,7 +158,7 @@ def _write_marts(con, tables: list[str], change_set: changes.ChangeSet, threshol
     """Each working mart into the version: whole, or (for a large mart) its changed rows replaced.
     Returns the row counts, which must equal the working marts'."""
     con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
-    for stale in set(attached_tables(con, _current_database(con), PUBLISHED_SCHEMA)) - set(tables):
+    for stale in set(attached_tables(con, current_database(con), PUBLISHED_SCHEMA)) - set(tables):
         con.execute(f"drop table {PUBLISHED_SCHEMA}.{stale}")  # a mart that no longer exists
     sensitive = [row[0] for row in con.execute(
         f"select indicator_code from working.{PUBLISHED_SCHEMA}.dim_indicators where is_sensitive").fetchall()]

@@ -24,7 +24,7 @@ import yaml
 
 from qnwu_warehouse import changes
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
-from qnwu_warehouse.warehouse import working_connection
+from qnwu_warehouse.warehouse import current_database, working_connection
 
 SEVERITIES = ("critical", "warning")
 # GX would otherwise try to send usage analytics over a network these machines do not have.
@@ -264,7 +264,7 @@ def _changes_since_live_version(con, settings: Settings) -> changes.ChangeSet:
     from qnwu_warehouse.publish import current_version
 
     live = current_version(settings)
-    working = con.execute("select current_database()").fetchone()[0]
+    working = current_database(con)
     if live is None:
         return changes.changes_since(con, settings, working, None)
     con.execute("attach ? as live_version (read_only)", [str(live)])

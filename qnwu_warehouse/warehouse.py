@@ -57,6 +57,11 @@ def working_connection(settings: Settings, read_only: bool = False) -> Iterator[
             connection.close()
 
 
+def current_database(con: duckdb.DuckDBPyConnection) -> str:
+    """The catalog name of the file a connection opened (its file name without the extension)."""
+    return con.execute("select current_database()").fetchone()[0]
+
+
 def attached_tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> list[str]:
     """The tables and views of `schema` in the attached `database`, by name."""
     return [row[0] for row in con.execute(

@@ -25,6 +25,7 @@ import pytest
 from support import build_warehouse
 
 from qnwu_warehouse import pipeline, publish, quality, transform
+from qnwu_warehouse.benchmark import copy_data_dir
 from qnwu_warehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -42,12 +43,7 @@ def built(tmp_path_factory):
 def warehouse(built, tmp_path, monkeypatch):
     """This test's own copy of the built data directory."""
     data_dir = tmp_path / "data"
-    shutil.copytree(built, data_dir, symlinks=True)
-    # the published file is a hard link to its version; copytree made two files: link them again
-    live = data_dir / "published" / "warehouse.duckdb"
-    version = sorted((data_dir / "published" / "versions").glob("*.duckdb"))[-1]
-    live.unlink()
-    os.link(version, live)
+    copy_data_dir(built, data_dir)  # the live file stays a hard link to its version
     monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
     monkeypatch.delenv("QNWU_LANDING_URL", raising=False)
     return Settings.from_env()
