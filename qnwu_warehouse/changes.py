@@ -13,8 +13,8 @@ and year are the changed period buckets.
 Everything is checked and copied whole when there is no live version, when it predates this
 bookkeeping, or when the rules that made it differ from today's: the dbt project, the seeds, the
 expectations or the small-cell threshold (their fingerprint is stored with each version). A seed
-or model change followed by `dbt build --full-refresh` therefore republishes everything. A change
-made to the working marts outside any load (a repair by hand) is not a changed report: run with
+or model change followed by `qnwu rebuild` therefore republishes everything. A change made to
+the working marts outside any load (a repair by hand) is not a changed report: run with
 QNWU_REVALIDATE_ALL=true then. The whole-history reconciliations (reconcile_raw_to_facts,
 reconcile_submissions_to_facts) still catch facts that no longer match raw on every run.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from qnwu_warehouse.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings, env_flag
+from qnwu_warehouse.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings, revalidate_all
 from qnwu_warehouse.warehouse import current_database
 
 # How a change reaches a row. Each row of a table of kind
@@ -121,7 +121,7 @@ def _reason_to_redo_all(con, settings: Settings, published: str | None) -> str |
     """Why everything must be tested, validated and published again, or None: only what changed."""
     if published is None:
         return "nothing published yet"
-    if env_flag("QNWU_REVALIDATE_ALL"):
+    if revalidate_all():
         return "QNWU_REVALIDATE_ALL is on"
     fingerprint = live_fingerprint(con, published)
     if fingerprint is None:

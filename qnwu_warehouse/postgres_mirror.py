@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.settings import ConfigError, PostgresSettings, Settings
 from qnwu_warehouse.warehouse import working_connection
 
 log = logging.getLogger(__name__)
@@ -71,17 +70,18 @@ class MirrorError(Exception):
 
 
 def connection_parameters(database: str | None = None) -> dict[str, object]:
-    """psycopg2 connection keywords from the same variables (and defaults) as the dbt profile."""
+    """psycopg2 connection keywords from the same variables (and defaults) as the dbt profile
+    (settings.PostgresSettings; a malformed one raises ConfigError)."""
+    postgres = PostgresSettings.from_env()
     params: dict[str, object] = {
-        "host": os.environ.get("QNWU_PG_HOST") or "127.0.0.1",
-        "port": int(os.environ.get("QNWU_PG_PORT") or "5432"),
-        "user": os.environ.get("QNWU_PG_USER") or "postgres",
-        "dbname": database or os.environ.get("QNWU_PG_DATABASE") or "qnwu",
+        "host": postgres.host,
+        "port": postgres.port,
+        "user": postgres.user,
+        "dbname": database or postgres.database,
         "connect_timeout": 10,
     }
-    password = os.environ.get("QNWU_PG_PASSWORD") or ""
-    if password:
-        params["password"] = password
+    if postgres.password:
+        params["password"] = postgres.password
     return params
 
 
@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         copied = mirror_raw(Settings.from_env(), args.database)
+    except ConfigError as exc:
+        parser.exit(2, f"configuration error: {exc}\n")
     except MirrorError as exc:
         parser.exit(1, f"error: {exc}\n")
     print(json.dumps(copied, indent=1))

@@ -18,13 +18,12 @@ The analyst role (``QNWU_PG_ANALYST_ROLE``, default ``qnwu_analyst``) can connec
 ``marts`` and ``meta``, and nothing else: no writes anywhere, no raw or staging data. Its
 sessions also default to read-only transactions, a second lock on the same door.
 
-Connection settings are the QNWU_PG_* variables of the dbt profile (see postgres_mirror).
+Connection settings are the QNWU_PG_* variables of the dbt profile, parsed by settings.PostgresSettings.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -34,7 +33,7 @@ from psycopg2 import sql
 
 from qnwu_warehouse import postgres_mirror
 from qnwu_warehouse.postgres_mirror import MirrorError
-from qnwu_warehouse.settings import Settings, env_flag
+from qnwu_warehouse.settings import PostgresSettings, Settings, serve_postgres
 
 # schema in the published DuckDB file -> schema served in PostgreSQL
 SERVED_SCHEMAS = ("marts", "meta")
@@ -49,11 +48,11 @@ class ServingCheckFailed(Exception):
 
 
 def enabled() -> bool:
-    return env_flag("QNWU_SERVE_POSTGRES")
+    return serve_postgres()
 
 
 def analyst_role() -> str:
-    return os.environ.get("QNWU_PG_ANALYST_ROLE") or "qnwu_analyst"
+    return PostgresSettings.from_env().analyst_role
 
 
 def _database() -> str:
@@ -64,7 +63,7 @@ def ensure_analyst_role(cur, database: str) -> None:
     """The analyst role exists, can log in and connect, and holds no other privilege; nobody but
     the owner can create objects in the public schema."""
     role = analyst_role()
-    password = os.environ.get("QNWU_PG_ANALYST_PASSWORD") or None
+    password = PostgresSettings.from_env().analyst_password
     cur.execute("select 1 from pg_roles where rolname = %s", (role,))
     verb = "alter" if cur.fetchone() else "create"
     cur.execute(sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit password %s")
@@ -187,6 +186,7 @@ def _swap(pg, database: str) -> None:
 
 def publish_to_postgres(settings: Settings, published_file: Path | None = None) -> dict[str, object]:
     """Serve a published version (default: the live one) from PostgreSQL's marts schema."""
+    PostgresSettings.from_env()  # a malformed QNWU_PG_* setting is the first thing to fix
     published_file = published_file or settings.published_warehouse
     if not published_file.exists():
         raise FileNotFoundError(f"no published warehouse at {published_file}: run the pipeline first.")

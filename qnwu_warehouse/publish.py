@@ -74,7 +74,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
     version_file = settings.published_versions_dir / f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.duckdb"
     partial = version_file.with_suffix(".partial")
     with writer_lock(settings):
-        partial.unlink(missing_ok=True)
+        _remove_partials(settings)  # what a killed publish left, before this one needs the disk space
         live = current_version(settings)
         if live is not None:
             shutil.copyfile(live, partial)  # a plain file copy: far faster than copying rows
@@ -175,8 +175,8 @@ def _write_marts(con, tables: list[str], change_set: changes.ChangeSet, threshol
         expected = con.execute(f"select count(*) from working.{PUBLISHED_SCHEMA}.{table}").fetchone()[0]
         if counts[table] != expected:
             raise PublishMismatch(f"{PUBLISHED_SCHEMA}.{table}: the new version would hold {counts[table]:,} rows, "
-                                  f"the working warehouse {expected:,}; nothing was published. Publish again after "
-                                  "`dbt build --full-refresh` if the marts were rebuilt outside the pipeline.")
+                                  f"the working warehouse {expected:,}; nothing was published. If the marts were "
+                                  "changed outside the pipeline, run `qnwu rebuild`.")
     return counts
 
 
@@ -217,8 +217,24 @@ def _prune(settings: Settings) -> None:
         stale.unlink()
         # its HTML report (qnwu_warehouse/report.py) goes with it
         (settings.published_dir / "reports" / f"{stale.stem}.html").unlink(missing_ok=True)
-    for leftover in settings.published_versions_dir.glob("*.partial"):
-        leftover.unlink()  # a publish that died before its rename
+    _remove_partials(settings)
+
+
+# X.partial and DuckDB's files beside it (X.partial.wal, X.partial.tmp, ...); never X.partial.duckdb(.wal)
+_PARTIAL_LEFTOVER = re.compile(r"\.partial(\.(?!duckdb\b)[a-z]+)*$")
+
+
+def _remove_partials(settings: Settings) -> None:
+    """Remove what a publish that died before its rename left in the versions folder: its partial
+    file and what DuckDB keeps beside it (the write-ahead log X.partial.wal, the spill folder
+    X.partial.tmp). Call under the writer lock: no other publish is writing one then."""
+    for leftover in settings.published_versions_dir.glob("*.partial*"):
+        if not _PARTIAL_LEFTOVER.search(leftover.name):
+            continue  # a published version (or its file) whose run id happens to contain ".partial"
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def rollback(settings: Settings, version_name: str) -> Path:

@@ -9,8 +9,13 @@ raises :class:`ConfigError` with a one-line message that says what to do.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qnwu_warehouse.contract import Limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -33,6 +38,17 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",
     "QNWU_INGEST_WORKERS": "processes that read and check submission files in parallel (default: CPU count)",
     "QNWU_INGEST_BATCH_SIZE": "files committed to raw per transaction (bounds memory and crash loss)",
+    "QNWU_INGEST_FILE_MEMORY_MB": "memory a worker may use to read and check one file (default 512): beyond it the "
+                                  "file is rejected FILE_TOO_COMPLEX and the rest of the batch goes on",
+    "QNWU_INGEST_FILE_SECONDS": "time a worker may take to read and check one file (default 60): FILE_TOO_COMPLEX beyond",
+    "QNWU_LANDING_SETTLE_SECONDS": "a landing file is read once its size and modification time held still this long "
+                                   "(default 2; 0: no wait); one still changing is skipped until a later run",
+    "QNWU_MAX_FILE_BYTES": "largest submission file read, in bytes (default 10000000): larger ones are rejected "
+                           "FILE_TOO_LARGE unread, and archived as a stream",
+    "QNWU_MAX_SECTION_ROWS": "most rows of one section (values, clubs) of a submission (default 2000): SECTION_TOO_LONG",
+    "QNWU_MAX_PROBLEMS_PER_FILE": "problems recorded per file (default 50); the rest are counted in one line",
+    "QNWU_MAX_FIELD_CHARS": "longest text of one field (reporter, club name, codes) in characters (default 200): "
+                            "FIELD_TOO_LONG",
     "QNWU_SERVE_POSTGRES": "true: also serve each published version from PostgreSQL's marts schema (default false)",
     "QNWU_PG_HOST": "PostgreSQL server of the served marts and of dbt's postgres target (default 127.0.0.1)",
     "QNWU_PG_PORT": "its port (default 5432)",
@@ -62,18 +78,53 @@ def env_flag(name: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is neither true nor false: set it to true or false, or unset it.")
 
 
-def _positive_int(name: str, default: int) -> int:
+def _whole_number(name: str, default: int, low: int, high: int | None, what: str) -> int:
+    """A whole-number setting within [low, high]; anything else is an error that says what to do."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{name}={raw!r} is not a whole number of 1 or more: fix it or unset it "
-                          f"(default {default}).")
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{name}={raw!r} is not {what}: fix it or unset it (default {default}).")
     return value
+
+
+def _positive_int(name: str, default: int) -> int:
+    return _whole_number(name, default, 1, None, "a whole number of 1 or more")
+
+
+def _non_negative_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name}={raw!r} is not a number of 0 or more: fix it or unset it (default {default:g}).")
+    return value
+
+
+def _limits_from_env() -> Limits:
+    """The contract's size limits, each overridable by a setting."""
+    from qnwu_warehouse.contract import CONTRACT_LIMITS, Limits
+
+    return Limits(
+        max_file_bytes=_positive_int("QNWU_MAX_FILE_BYTES", CONTRACT_LIMITS.max_file_bytes),
+        max_section_rows=_positive_int("QNWU_MAX_SECTION_ROWS", CONTRACT_LIMITS.max_section_rows),
+        max_problems_per_file=_positive_int("QNWU_MAX_PROBLEMS_PER_FILE", CONTRACT_LIMITS.max_problems_per_file),
+        max_field_chars=_positive_int("QNWU_MAX_FIELD_CHARS", CONTRACT_LIMITS.max_field_chars),
+    )
+
+
+def _default_limits() -> Limits:
+    from qnwu_warehouse.contract import CONTRACT_LIMITS
+
+    return CONTRACT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -88,6 +139,10 @@ class Settings:
     alert_webhook_url: str | None
     alert_email_to: str | None
     smtp_host: str | None
+    limits: Limits = field(default_factory=_default_limits)
+    landing_settle_seconds: float = 2.0
+    ingest_file_memory_mb: int = 512
+    ingest_file_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,6 +160,10 @@ class Settings:
             alert_webhook_url=os.environ.get("QNWU_ALERT_WEBHOOK_URL") or None,
             alert_email_to=os.environ.get("QNWU_ALERT_EMAIL_TO") or None,
             smtp_host=os.environ.get("QNWU_SMTP_HOST") or None,
+            limits=_limits_from_env(),
+            landing_settle_seconds=_non_negative_number("QNWU_LANDING_SETTLE_SECONDS", 2.0),
+            ingest_file_memory_mb=_positive_int("QNWU_INGEST_FILE_MEMORY_MB", 512),
+            ingest_file_seconds=_positive_int("QNWU_INGEST_FILE_SECONDS", 60),
         )
 
     # --- paths under the data directory -------------------------------------------------
@@ -173,9 +232,11 @@ class Settings:
                            self.quarantine_dir, self.airflow_home, self.dbt_target_dir, self.dbt_log_dir,
                            self.gx_dir):
                 folder.mkdir(parents=True, exist_ok=True)
-            probe = self.data_dir / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # a probe of its own (unique name, removed on close): processes starting at once
+            # must not delete each other's probe and take the folder for unwritable
+            with tempfile.NamedTemporaryFile(dir=self.data_dir, prefix=".write-test-") as probe:
+                probe.write(b"ok")
+                probe.flush()
         except OSError as exc:
             raise ConfigError(
                 f"data directory {self.data_dir} is not writable ({exc.strerror}): "
@@ -208,3 +269,56 @@ class Settings:
             "QNWU_DATA_DIR": str(self.data_dir),
             "QNWU_LANDING_URL": self.landing_url,
         }
+
+
+# --- PostgreSQL serving and revalidation ------------------------------------------------------
+# Read when they are used (a test or a task may change them between calls), parsed here only.
+
+def serve_postgres() -> bool:
+    """QNWU_SERVE_POSTGRES: serve each published version from PostgreSQL as well."""
+    return env_flag("QNWU_SERVE_POSTGRES")
+
+
+def revalidate_all() -> bool:
+    """QNWU_REVALIDATE_ALL: test, validate and publish every row, not only what changed."""
+    return env_flag("QNWU_REVALIDATE_ALL")
+
+
+def _port(name: str, default: int) -> int:
+    return _whole_number(name, default, 1, 65535, "a port number from 1 to 65535")
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """The PostgreSQL server of the served marts and of dbt's postgres target (QNWU_PG_*, with the
+    defaults dbt_project/profiles.yml also uses)."""
+
+    host: str
+    port: int
+    user: str
+    password: str  # empty: none (trust or peer authentication)
+    database: str
+    schema: str  # dbt's postgres target
+    analyst_role: str
+    analyst_password: str | None
+
+    @classmethod
+    def from_env(cls) -> PostgresSettings:
+        return cls(
+            host=os.environ.get("QNWU_PG_HOST") or "127.0.0.1",
+            port=_port("QNWU_PG_PORT", 5432),
+            user=os.environ.get("QNWU_PG_USER") or "postgres",
+            password=os.environ.get("QNWU_PG_PASSWORD") or "",
+            database=os.environ.get("QNWU_PG_DATABASE") or "qnwu",
+            schema=os.environ.get("QNWU_PG_SCHEMA") or "public",
+            analyst_role=os.environ.get("QNWU_PG_ANALYST_ROLE") or "qnwu_analyst",
+            analyst_password=os.environ.get("QNWU_PG_ANALYST_PASSWORD") or None,
+        )
+
+
+def check_pipeline_settings() -> None:
+    """Parse the settings a pipeline run reads only later, in its tasks, so that a bad one stops
+    `qnwu run` with its one line before Airflow starts."""
+    revalidate_all()
+    if serve_postgres():
+        PostgresSettings.from_env()

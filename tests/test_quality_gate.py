@@ -185,12 +185,18 @@ def test_kill_9_while_publishing_leaves_the_old_version_readable(warehouse):
             assert con.execute("select count(*) from meta.publication").fetchone()[0] == 1
             assert con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] > 0
     assert killed >= 1
+    # What a kill leaves depends on when it lands; make sure the worst case is there: the partial
+    # file, DuckDB's write-ahead log beside it, and its spill folder.
+    stale = warehouse.published_versions_dir / "20000101T000000000000Z_killed.partial"
+    stale.write_bytes(b"torn")
+    stale.with_name(stale.name + ".wal").write_bytes(b"torn")
+    stale.with_name(stale.name + ".tmp").mkdir(exist_ok=True)
     done = subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", "after-kill"],
                           env=environment, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with duckdb.connect(str(live), read_only=True) as con:
         assert con.execute("select run_id from meta.publication").fetchone()[0] == "after-kill"
-    assert not list(warehouse.published_versions_dir.glob("*.partial"))
+    assert sorted(p.name for p in warehouse.published_versions_dir.glob("*.partial*")) == []
 
 
 def test_rollback_serves_an_earlier_version(warehouse):

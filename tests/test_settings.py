@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 QNWU = [sys.executable, "-m", "qnwu_warehouse.cli"]
 
 
@@ -60,3 +62,73 @@ def test_state_stays_under_the_data_directory(data_dir: Path):
     assert outside == []
     airflow = settings.airflow_environment()
     assert airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{data_dir.resolve()}/airflow/airflow.db"
+
+
+def test_concurrent_starts_all_find_the_data_directory_writable(tmp_path: Path, monkeypatch):
+    """ensure_data_dir's write probe is its own: starts at once (threads here, processes in real
+    life) never see a false "not writable"."""
+    import threading
+
+    from qnwu_warehouse.settings import ConfigError, Settings
+
+    data = tmp_path / "fresh"
+    data.mkdir()
+    monkeypatch.setenv("QNWU_DATA_DIR", str(data))
+    settings = Settings.from_env()
+    starting_line = threading.Barrier(16)
+    failures: list[str] = []
+
+    def start() -> None:
+        starting_line.wait()
+        for _ in range(40):
+            try:
+                settings.ensure_data_dir()
+            except ConfigError as problem:
+                failures.append(str(problem))
+
+    threads = [threading.Thread(target=start) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert [p.name for p in data.iterdir() if p.name.startswith(".write-test")] == []  # no probe left behind
+
+
+def test_malformed_postgres_port(tmp_path: Path):
+    _assert_one_line(_run(["serve-postgres"], QNWU_DATA_DIR=str(tmp_path), QNWU_PG_PORT="abc"),
+                     "QNWU_PG_PORT", "abc", "5432")
+
+
+def test_malformed_serving_flag_stops_a_run_before_airflow_starts(tmp_path: Path):
+    (tmp_path / "landing").mkdir()
+    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_SERVE_POSTGRES="maybe"),
+                     "QNWU_SERVE_POSTGRES", "maybe")
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1", "5432x", "54.32"])
+def test_postgres_port_must_be_a_port_number(port: str, monkeypatch):
+    from qnwu_warehouse.settings import ConfigError, PostgresSettings
+
+    monkeypatch.setenv("QNWU_PG_PORT", port)
+    with pytest.raises(ConfigError, match="QNWU_PG_PORT"):
+        PostgresSettings.from_env()
+
+
+def test_postgres_settings_defaults_and_overrides(monkeypatch):
+    from qnwu_warehouse.settings import PostgresSettings, revalidate_all, serve_postgres
+
+    for name in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE", "SCHEMA", "ANALYST_ROLE", "ANALYST_PASSWORD"):
+        monkeypatch.delenv(f"QNWU_PG_{name}", raising=False)
+    monkeypatch.delenv("QNWU_SERVE_POSTGRES", raising=False)
+    monkeypatch.delenv("QNWU_REVALIDATE_ALL", raising=False)
+    assert PostgresSettings.from_env() == PostgresSettings(
+        host="127.0.0.1", port=5432, user="postgres", password="", database="qnwu", schema="public",
+        analyst_role="qnwu_analyst", analyst_password=None)
+    assert (serve_postgres(), revalidate_all()) == (False, False)
+    monkeypatch.setenv("QNWU_PG_PORT", " 6543 ")
+    monkeypatch.setenv("QNWU_PG_DATABASE", "other")
+    monkeypatch.setenv("QNWU_SERVE_POSTGRES", "yes")
+    monkeypatch.setenv("QNWU_REVALIDATE_ALL", "true")
+    assert (PostgresSettings.from_env().port, PostgresSettings.from_env().database) == (6543, "other")
+    assert (serve_postgres(), revalidate_all()) == (True, True)
