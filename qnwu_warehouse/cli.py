@@ -14,12 +14,13 @@ import time
 import warnings
 from pathlib import Path
 
-from qnwu_warehouse.settings import ConfigError, Settings
+from qnwu_warehouse.settings import ConfigError, PostgresSettings, Settings, check_pipeline_settings, serve_postgres
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     settings.ensure_data_dir()
+    check_pipeline_settings()
     if args.demo and settings.is_local_landing:
         landing = settings.local_landing_path
         if not landing.is_dir() or not any(landing.iterdir()):
@@ -53,7 +54,9 @@ def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> Non
     if "this_run" in summary:
         run, total = summary["this_run"], summary["all_runs"]
         print(f"  files this run : received {run['received']}, accepted {run['accepted']}, "
-              f"rejected {run['rejected']}, duplicate {run['duplicate']}")
+              f"rejected {run['rejected']}, duplicate {run['duplicate']}"
+              + (f"; skipped {run['skipped']} (hidden, temporary or still arriving: raw.skipped_entries)"
+                 if run.get("skipped") else ""))
         print(f"  files all runs : received {total['received']}, accepted {total['accepted']}, "
               f"rejected {total['rejected']}, duplicate {total['duplicate']}")
     if "dbt" in summary:
@@ -104,6 +107,21 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     else:
         result = pipeline.publish_stage(run_id, {"note": "published by hand with `qnwu publish`"})
     print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    """The repair when the gate keeps failing a reconciliation: marts rebuilt from raw, gated, published."""
+    from qnwu_warehouse import pipeline
+
+    run_id = args.run_id or time.strftime("rebuild__%Y%m%dT%H%M%S")
+    print("rebuilding the marts from raw: dbt build --full-refresh, then the whole gate and publish ...")
+    result = pipeline.rebuild_stage(run_id)
+    gate = result["gate"]
+    print(f"  dbt build --full-refresh : {result['dbt']}")
+    print(f"  quality gate (every row) : passed ({gate['expectations']} expectations, "
+          f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)")
+    print(f"  published                : {result['published']} (version {result['version']}, every mart copied)")
     return 0
 
 
@@ -190,11 +208,14 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     from qnwu_warehouse import publish
 
     settings = Settings.from_env()
+    serve = serve_postgres()
+    if serve:
+        PostgresSettings.from_env()  # a bad setting stops before the file is rolled back, not after
     version = publish.rollback(settings, args.version)
     print(f"published warehouse now serves {version.name}")
     from qnwu_warehouse import postgres_serving
 
-    if postgres_serving.enabled():  # BI users on PostgreSQL go back to the same version
+    if serve:  # BI users on PostgreSQL go back to the same version
         served = postgres_serving.publish_to_postgres(settings, version)
         print(f"PostgreSQL {served['host']}/{served['database']} schema marts now serves {version.name}")
     return 0
@@ -227,7 +248,10 @@ def _cmd_webui(args: argparse.Namespace) -> int:
     airflow = str(Path(sys.executable).with_name("airflow"))
     print("Airflow UI on http://localhost:8080 (user admin; password in "
           f"{settings.airflow_home / 'simple_auth_manager_passwords.json.generated'})")
-    os.execv(airflow, [airflow, "standalone"])
+    # `airflow standalone` starts its components as `airflow ...` found on PATH: put this
+    # interpreter's bin folder (.venv/bin) first, which a fresh shell does not have on PATH.
+    path = os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path()])
+    os.execve(airflow, [airflow, "standalone"], {**os.environ, "PATH": path})
     return 0
 
 
@@ -295,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(stage, help=text)
         sub.add_argument("--run-id")
         sub.set_defaults(handler=_cmd_stage, stage=stage)
+
+    rebuild = commands.add_parser("rebuild", help="repair: rebuild the marts from raw (dbt full refresh), "
+                                  "then the whole gate and publish")
+    rebuild.add_argument("--run-id")
+    rebuild.set_defaults(handler=_cmd_rebuild)
 
     sql = commands.add_parser("sql", help="query the published warehouse (read-only)")
     sql.add_argument("query")

@@ -6,7 +6,9 @@ the scheduler, or a Celery worker) and returns a small JSON-able dict for XCom.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from collections import Counter
 from datetime import date
@@ -60,6 +62,39 @@ def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, obj
             "tables": publication.tables}
 
 
+@contextlib.contextmanager
+def _revalidating_all():
+    """QNWU_REVALIDATE_ALL=true for the block: the gate validates and publish copies every row."""
+    previous = os.environ.get("QNWU_REVALIDATE_ALL")
+    os.environ["QNWU_REVALIDATE_ALL"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("QNWU_REVALIDATE_ALL", None)
+        else:
+            os.environ["QNWU_REVALIDATE_ALL"] = previous
+
+
+def rebuild_stage(run_id: str) -> dict[str, object]:
+    """The documented repair (`qnwu rebuild`): when the marts no longer match raw (a reconciliation
+    fails on every run), rebuild them from raw with `dbt build --full-refresh` (every model and
+    test, on every row), then run the whole gate (every row, as QNWU_REVALIDATE_ALL=true does) and
+    publish every mart afresh. Raises DbtFailed or QualityGateFailed (alerting) like the stages."""
+    settings = _settings()
+    output = transform.run_dbt(settings, "build", "--full-refresh", "--fail-fast")
+    dbt_summary = next((line.split("Done. ", 1)[1].strip() for line in output.splitlines() if "Done. PASS=" in line), "")
+    with _revalidating_all():
+        gate = quality.run_gate(settings, run_id)
+        if not gate.passed:
+            message = quality.failure_message(gate, rebuilt=True)
+            alerts.notify_gate_failure(settings, run_id, message)
+            raise quality.QualityGateFailed(message)
+        gate_summary = {**gate.summary(), "note": "published by `qnwu rebuild` after a dbt full refresh"}
+        published = publish_stage(run_id, gate_summary)
+    return {"dbt": dbt_summary, "gate": gate.summary(), **published}
+
+
 def report_stage(run_id: str, version_file: str) -> dict[str, object]:
     """The static HTML report of the version just published (published/reports/<version>.html)."""
     from qnwu_warehouse import report
@@ -88,13 +123,14 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
     summary: dict[str, object] = {"ingest_run_id": ingest_run_id, "publish_run_id": publish_run_id}
     if settings.working_warehouse.exists():
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
-            run = con.execute("select files_new, files_accepted, files_rejected, files_duplicate "
-                              "from raw.load_runs where load_id = ?", [ingest_run_id]).fetchone()
+            run = con.execute("select files_new, files_accepted, files_rejected, files_duplicate, "
+                              "coalesce(files_skipped, 0) from raw.load_runs where load_id = ?",
+                              [ingest_run_id]).fetchone()
             total = con.execute("select count(*), count(*) filter (outcome = 'accepted'), "
                                 "count(*) filter (outcome = 'rejected'), count(*) filter (outcome = 'duplicate') "
                                 "from raw.received_files").fetchone()
-            summary["this_run"] = dict(zip(("received", "accepted", "rejected", "duplicate"), run or (0,) * 4,
-                                           strict=True))
+            summary["this_run"] = dict(zip(("received", "accepted", "rejected", "duplicate", "skipped"),
+                                           run or (0,) * 5, strict=True))
             summary["all_runs"] = dict(zip(("received", "accepted", "rejected", "duplicate"), total, strict=True))
             has_audit = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit'").fetchone()[0]
             if has_audit:

@@ -44,6 +44,12 @@ class QualityGateFailed(Exception):
     """A critical expectation failed; nothing may be published."""
 
 
+# How many offending reports a failure message names; the way out it then points to.
+REPORTS_NAMED = 10
+REPAIR_HINT = ("run `qnwu rebuild` (a dbt full refresh of the marts from raw, then the whole gate and publish); "
+               "readers keep the last good version until then")
+
+
 @dataclass(frozen=True)
 class ExpectationResult:
     suite_name: str
@@ -56,6 +62,11 @@ class ExpectationResult:
     unexpected_count: int | None
     unexpected_sample: list
     kwargs: dict
+    # a failure of a suite that can name the reports behind it (offending_reports): at most
+    # REPORTS_NAMED of them, and how many there are in all
+    names_reports: bool = False
+    reports: tuple[dict, ...] = ()
+    reports_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,8 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
                 if expectation.get("severity") not in SEVERITIES:
                     raise ValueError(f"{path.name}: suite {suite['name']}: expectation {expectation['type']} "
                                      f"needs severity critical or warning, got {expectation.get('severity')!r}")
+            if not isinstance(suite.get("offending_reports", ""), str):
+                raise ValueError(f"{path.name}: suite {suite['name']}: offending_reports must be a query (text)")
             if suite.get("changed_by") not in (None, *changes.CHANGED_BY_KINDS):
                 raise ValueError(f"{path.name}: suite {suite['name']}: changed_by must be one of "
                                  f"{', '.join(changes.CHANGED_BY_KINDS)} (or absent), got {suite['changed_by']!r}")
@@ -235,22 +248,28 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
             # let this suite's frame go before the next one is read, not after: two fact tables of
             # millions of rows would otherwise be held at once
             del frame
+            reports: tuple[tuple[dict, ...], int] | None = None
             for validation_result in outcome.run_results.values():
                 for item in validation_result.results:
                     config = item.expectation_config
                     detail = item.result or {}
+                    severity = (config.meta or {}).get("severity", "critical")
+                    if not item.success and severity == "critical" and reports is None:
+                        reports = _offending_reports(con, suite_spec)
                     results.append(ExpectationResult(
                         suite_name=name,
                         table_name=suite_spec.get("table", "(query)"),
                         expectation_type=config.type,
                         column_name=config.kwargs.get("column"),
-                        severity=(config.meta or {}).get("severity", "critical"),
+                        severity=severity,
                         success=bool(item.success),
                         element_count=detail.get("element_count"),
                         unexpected_count=detail.get("unexpected_count"),
                         unexpected_sample=_offending_rows(con, suite_spec, change_set, config.kwargs.get("column"),
                                                           detail.get("partial_unexpected_list")),
                         kwargs={k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id", "value_set")},
+                        **({"names_reports": bool(suite_spec.get("offending_reports")), "reports": reports[0],
+                            "reports_total": reports[1]} if reports is not None and not item.success else {}),
                     ))
         gate = GateResult(run_id=run_id, results=tuple(results), validated=change_set.as_dict())
         _record(con, gate)
@@ -293,6 +312,22 @@ def _offending_rows(con, suite_spec: dict, change_set: changes.ChangeSet, column
     return json.loads(rows.to_json(orient="records", date_format="iso", force_ascii=False))
 
 
+def _offending_reports(con, suite_spec: dict) -> tuple[tuple[dict, ...], int]:
+    """The reports (unit_code, period, submission_id) behind a failure of a suite that says how to
+    find them (its offending_reports query, run only on failure): at most REPORTS_NAMED, and the
+    total. A reconciliation's own rows are totals, which say that raw and the facts disagree but
+    not where; an operator needs the unit and the month."""
+    query = suite_spec.get("offending_reports")
+    if not query:
+        return (), 0
+    frame = con.execute(f"select *, count(*) over () as reports_total from ({query}) as offending "
+                        f"limit {REPORTS_NAMED}").df()
+    total = int(frame["reports_total"].iloc[0]) if len(frame) else 0
+    rows = json.loads(frame.drop(columns="reports_total").to_json(orient="records", date_format="iso",
+                                                                  force_ascii=False))
+    return tuple(rows), total
+
+
 def data_docs_index(settings: Settings) -> Path:
     return settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
@@ -309,10 +344,25 @@ def _record(con, gate: GateResult) -> None:
     )
 
 
-def failure_message(gate: GateResult) -> str:
+def failure_message(gate: GateResult, *, rebuilt: bool = False) -> str:
+    """What failed, with sample rows; for a reconciliation, the reports whose facts disagree with
+    raw and the way out (`qnwu rebuild`). `rebuilt`: the marts were just rebuilt from raw, so a
+    rebuild is no way out: raw itself or the models are what to look at."""
     lines = [f"quality gate failed for run {gate.run_id}: {len(gate.critical_failures)} critical "
              "expectation(s) failed; nothing was published and readers keep the last good version."]
+    named = False
     for r in gate.critical_failures:
         lines.append(f"  - {r.suite_name}: {r.expectation_type}({r.column_name or ''}) "
                      f"{r.unexpected_count} unexpected of {r.element_count}; sample {r.unexpected_sample}")
+        named = named or r.names_reports
+        if r.reports:
+            lines.append(f"    {r.reports_total} report(s) whose facts disagree with raw"
+                         + (f", the first {len(r.reports)}:" if r.reports_total > len(r.reports) else ":"))
+            lines.extend(f"      unit {report.get('unit_code')}, period {report.get('period')} "
+                         f"(submission {report.get('submission_id')})" for report in r.reports)
+    if named and rebuilt:
+        lines.append("The marts were just rebuilt from raw (`qnwu rebuild`) and still disagree with it: "
+                     "look at raw and the dbt models; nothing was published.")
+    elif named:
+        lines.append(f"To repair: {REPAIR_HINT}.")
     return "\n".join(lines)

@@ -5,6 +5,8 @@ and publish). Imported as `from support import ...` (pytest puts tests/ on the p
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import decimal
 import hashlib
 import re
 from collections.abc import Iterator
@@ -75,3 +77,17 @@ def in_second_load(path: Path, last_month: str) -> bool:
     """Files of the generator's output that arrive in a second load: the last month's reports and
     every correction (_v2) of an earlier month."""
     return "_v2" in path.stem or re.search(rf"_{last_month}(\b|_)", path.stem) is not None
+
+
+def _normalise(value):
+    """A value as DuckDB and PostgreSQL both give it back: timestamps in UTC, whole decimals as int."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def sorted_rows(rows) -> list[tuple]:
+    """Rows of either database, normalised and sorted, to compare the two."""
+    return sorted((tuple(_normalise(v) for v in row) for row in rows), key=repr)

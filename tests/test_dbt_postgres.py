@@ -9,12 +9,12 @@ environment (CI runs a server): if it cannot be reached the tests fail, they do 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import secrets
 from pathlib import Path
 
 import duckdb
 import pytest
+from support import sorted_rows
 
 from qnwu_warehouse import postgres_mirror, transform
 from qnwu_warehouse.generator import generate
@@ -41,18 +41,6 @@ def _settings(data_dir: Path, monkeypatch: pytest.MonkeyPatch, database: str) ->
     settings = Settings.from_env()
     settings.ensure_data_dir()
     return settings
-
-
-def _normalise(value):
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def _sorted_rows(rows) -> list[tuple]:
-    return sorted((tuple(_normalise(v) for v in row) for row in rows), key=repr)
 
 
 def _mart_tables(duck) -> list[str]:
@@ -135,13 +123,13 @@ def test_models_build_on_postgresql_with_the_same_marts(tmp_path, monkeypatch):
                 # the figures the reports are made of, spelled out for a readable failure
                 indicator_totals = ("select indicator_code, period_grain, sum(value) from marts.agg_indicators_by_period "
                                     "where scope_level = 'province' group by 1, 2 order by 1, 2")
-                duck_totals = _sorted_rows(duck.execute(indicator_totals).fetchall())
+                duck_totals = sorted_rows(duck.execute(indicator_totals).fetchall())
                 assert duck_totals, "no indicator totals in DuckDB"
-                assert _sorted_rows(_pg_rows(pg, indicator_totals)) == duck_totals
+                assert sorted_rows(_pg_rows(pg, indicator_totals)) == duck_totals
                 for count in ("select count(*) from marts.fct_club_snapshots",
                               "select count(*) from marts.fct_indicator_values",
                               "select status, count(*) from marts.fct_submission_feedback group by 1 order by 1"):
-                    assert _sorted_rows(_pg_rows(pg, count)) == _sorted_rows(duck.execute(count).fetchall()), count
+                    assert sorted_rows(_pg_rows(pg, count)) == sorted_rows(duck.execute(count).fetchall()), count
 
                 # and then every mart, row for row
                 tables = _mart_tables(duck)
@@ -149,7 +137,7 @@ def test_models_build_on_postgresql_with_the_same_marts(tmp_path, monkeypatch):
                 different = []
                 for table in tables:
                     query = f"select {_columns(duck, table)} from marts.{table}"
-                    if _sorted_rows(duck.execute(query).fetchall()) != _sorted_rows(_pg_rows(pg, query)):
+                    if sorted_rows(duck.execute(query).fetchall()) != sorted_rows(_pg_rows(pg, query)):
                         different.append(table)
                 assert different == [], f"marts that differ between DuckDB and PostgreSQL: {different}"
         finally:

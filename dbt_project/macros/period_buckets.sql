@@ -53,17 +53,24 @@
 {% endmacro %}
 
 {#- Incremental roll-ups rebuild only the buckets that changed. A bucket changed when it holds a
-    month with a report loaded since the roll-up last ran (its highest latest_loaded_at): that
-    month, its quarter and its year; delete+insert on (period_grain, period_label) replaces them
-    whole and leaves the rest of history alone. A new month on five years of history rebuilds 3
-    buckets instead of about 250 (docs/benchmarks.md). Call only under is_incremental(). -#}
-{% macro changed_buckets(facts, periods) %}
-    with new_months as (
-        select distinct period_start_date from {{ facts }}
-        where loaded_at > (select max(latest_loaded_at) from {{ this }})
+    month with a report whose current version was loaded since the roll-up last ran (its highest
+    latest_loaded_at): that month, its quarter and its year. The reports come from the submissions
+    (`submissions`: int_submissions_current_placed), not from the fact rows, so that a correction
+    with no rows changes its buckets too; the replace_period_buckets strategy (replace_changed.sql)
+    replaces them whole, deleting a bucket left with no rows, and leaves the rest of history alone.
+    A new month on five years of history rebuilds 3 buckets instead of about 250
+    (docs/benchmarks.md). `periods`: dim_periods or a CTE of it. Call only under is_incremental(). -#}
+{% macro changed_buckets(submissions, periods) %}
+    with changed_periods as (
+        select * from {{ periods }}
+    ),
+
+    new_months as (
+        select distinct period_start_date from {{ submissions }}
+        where {{ loaded_since_last_run('loaded_at', 'latest_loaded_at') }}
     )
 
-    select period_grain, period_label from ({{ period_buckets('new_months', periods) }}) as buckets
+    select period_grain, period_label from ({{ period_buckets('new_months', 'changed_periods') }}) as buckets
 {% endmacro %}
 
 {#- The months a changed bucket reads: all months of each changed year (a year bucket needs its

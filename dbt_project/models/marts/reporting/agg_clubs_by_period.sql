@@ -5,14 +5,16 @@
 -- each, in the period they were founded. Units are counted distinct, against the grassroots units
 -- that existed at the end of the period.
 -- Incremental: a run rebuilds only the months, quarters and years that hold newly loaded reports
--- (changed_buckets in macros/period_buckets.sql).
+-- (changed_buckets in macros/period_buckets.sql), from the reports loaded since, also those that
+-- now have no rows; strategy replace_period_buckets deletes a bucket left empty.
+-- depends_on: {{ ref('int_submissions_current_placed') }}
 with periods as (
     select * from {{ ref('dim_periods') }}
 ),
 
 {% if is_incremental() %}
 changed as (
-    {{ changed_buckets(ref('fct_club_snapshots'), 'periods') }}
+    {{ changed_buckets(ref('int_submissions_current_placed'), 'periods') }}
 ),
 {% endif %}
 

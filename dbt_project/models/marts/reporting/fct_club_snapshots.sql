@@ -1,10 +1,12 @@
 -- One row per club or model per month, from the register in the current version of each report:
 -- a monthly snapshot of a stock. Counting clubs over a period means taking each unit's last
--- register of the period, never adding the months up. Incremental like fct_indicator_values.
+-- register of the period, never adding the months up. Incremental like fct_indicator_values: a new
+-- version with no club rows deletes the old one's.
 with current_submissions as (
     select * from {{ ref('int_submissions_current_placed') }}
     {% if is_incremental() %}
-    where loaded_at > (select max(loaded_at) from {{ this }})
+    -- changed_reports (macros/replace_changed.sql): the same reports the strategy deletes
+    where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
     {% endif %}
 ),
 

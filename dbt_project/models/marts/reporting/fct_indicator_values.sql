@@ -2,12 +2,14 @@
 -- Values are as reported; aggregating them over time must follow time_aggregation (flows are
 -- summed, stocks are taken at period end): see agg_indicators_by_period.
 -- Incremental: a run only rewrites the reports whose current version was loaded since the last
--- run, replacing all rows of such a report (delete+insert on submission_id), so a resubmission
--- for an old month is picked up without recomputing years of history.
+-- run, replacing all rows of such a report (strategy replace_reports, macros/replace_changed.sql:
+-- delete on submission_id, then insert), so a resubmission for an old month is picked up without
+-- recomputing years of history; a new version with no value rows deletes the old one's.
 with current_submissions as (
     select * from {{ ref('int_submissions_current_placed') }}
     {% if is_incremental() %}
-    where loaded_at > (select max(loaded_at) from {{ this }})
+    -- changed_reports (macros/replace_changed.sql): the same reports the strategy deletes
+    where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
     {% endif %}
 ),
 
