@@ -139,7 +139,44 @@ def _child_env(data_dir: Path, landing: Path, seeds: Path) -> dict[str, str]:
     # Airflow's own variables are left out too: `qnwu run` configures Airflow from the data directory.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
     env.update(QNWU_DATA_DIR=str(data_dir), QNWU_LANDING_URL=str(landing), QNWU_SEEDS_DIR=str(seeds))
+    # The files were generated moments before: no settle wait (a fixed delay of at most
+    # QNWU_LANDING_SETTLE_SECONDS per run, not a cost per file), so the figures are throughput.
+    env["QNWU_LANDING_SETTLE_SECONDS"] = "0"
     return env
+
+
+# Issue 12: ingest's memory stays bounded whatever the landing holds.
+TARGET_LARGE_FILE_PEAK_MB = 1024
+
+
+def bench_large_file(workdir: Path, megabytes: int) -> Measurement:
+    """One `qnwu ingest` over 200 generated reports plus one CSV of `megabytes` MB (a valid header
+    and millions of value rows): the large file is rejected FILE_TOO_LARGE unread, streamed into the
+    archive, and the peak memory of the whole process tree stays far below the file's size."""
+    case = workdir / f"ingest-large-file-{megabytes}mb"
+    landing, seeds = generate_landing(case, 200, "csv")
+    large = landing / "06652_2023-01_large.csv"
+    row = b"value,news_items,total,1,,,\n"
+    with large.open("wb") as handle:
+        handle.write(b"section,code,category,value,club_type,club_name,status\n")
+        block = row * (2**20 // len(row))
+        while handle.tell() < megabytes * 2**20:
+            handle.write(block)
+    data_dir = case / "data"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir()
+    files = sum(1 for p in landing.iterdir() if not p.name.startswith("."))
+    command = [sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", "bench"]
+    result = measure(command, _child_env(data_dir, landing, seeds), f"ingest +{megabytes}MB", str(files), files,
+                     case / "ingest.log")
+    large.unlink()
+    shutil.rmtree(data_dir / "archive", ignore_errors=True)  # the streamed copy of the large file
+    verdict = ("FAILED" if result.exit_code else
+               f"peak {result.peak_mb:,.0f} MB vs {TARGET_LARGE_FILE_PEAK_MB:,} MB target: "
+               + ("met" if result.peak_mb < TARGET_LARGE_FILE_PEAK_MB else "MISSED"))
+    print(f"{_row(result)}{verdict}", flush=True)
+    return result
 
 
 def bench_ingest(workdir: Path, scales: list[int], formats: list[str]) -> list[Measurement]:
@@ -186,10 +223,12 @@ class Scale:
     incremental_scenario: bool
 
     def first_year(self, today: date) -> int:
-        """The generator's calendar starts in 2023; a window longer than the months gone since then
-        starts earlier, so that its newest month is not in the future (the contract rejects that)."""
+        """The generator's calendar starts in 2023; a window longer than the years gone since then
+        starts earlier, so that its newest month and the reports on it are not in the future."""
         years = math.ceil(self.months / 12)
-        latest_full_year = today.year if today.month == 12 else today.year - 1
+        # the newest December's reports (sent in January, corrected up to a week later) must all lie
+        # in the past: the contract refuses a report sent after the file arrived
+        latest_full_year = today.year - 1 if today.month >= 2 else today.year - 2
         return min(2023, latest_full_year - years + 1)
 
 
@@ -325,6 +364,17 @@ def _synthetic_units_for(scale: Scale, year: int) -> list:
     return generator.synthetic_units(scale.units - len(first_month_units), year, 20231, reference_units)
 
 
+def _examine_job(job):
+    """The preloader's worker function: ingest's own examination of one file, with the default seeds
+    dir set by the worker's environment (history preloads are benchmark data, read in plain workers)."""
+    from qnwu_warehouse.isolation import examine
+
+    return examine(job, _PRELOAD_SEEDS[0])
+
+
+_PRELOAD_SEEDS: list[Path] = []
+
+
 class HistoryPreloader:
     """Loads generated months straight into raw, in the very rows ingest writes for them.
 
@@ -348,6 +398,7 @@ class HistoryPreloader:
                                 landing_url="history-preload")
         self.settings.working_warehouse.parent.mkdir(parents=True, exist_ok=True)
         load_reference(self.settings.seeds_dir)  # read once, before the workers fork
+        _PRELOAD_SEEDS[:] = [self.settings.seeds_dir]
         self.pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=get_context("fork"))
         import duckdb
 
@@ -366,20 +417,22 @@ class HistoryPreloader:
         import hashlib
         from pathlib import PurePosixPath
 
-        from qnwu_warehouse.ingest import _count, _examine_item, _Outcome, _write_raw
+        from qnwu_warehouse.ingest import _count, _Outcome, _write_raw
+        from qnwu_warehouse.isolation import Job
 
         if not self.pending:
             return
         today = date.today()
-        items = [(name, content, today, self.settings.seeds_dir) for name, content in self.pending]
+        received_at = datetime.now(UTC)
+        jobs = [Job(number, name, content, received_at, today) for number, (name, content) in enumerate(self.pending)]
         outcomes = []
-        for (name, content), examined in zip(self.pending, self.pool.map(_examine_item, items, chunksize=256),
+        for (name, content), examined in zip(self.pending, self.pool.map(_examine_job, jobs, chunksize=256),
                                              strict=True):
-            file_format, claimed_unit, claimed_period, submission, problems = examined
             outcomes.append(_Outcome(hashlib.sha256(content).hexdigest(), f"history-preload/{name}", len(content),
-                                     "accepted" if submission is not None else "rejected",
-                                     file_format=file_format, submission=submission, problems=problems,
-                                     claimed_unit_code=claimed_unit, claimed_period=claimed_period))
+                                     "accepted" if examined.submission is not None else "rejected",
+                                     file_format=examined.file_format, submission=examined.submission,
+                                     problems=examined.problems, claimed_unit_code=examined.claimed_unit_code,
+                                     claimed_period=examined.claimed_period))
         batch = _count("history-preload", outcomes)
         _write_raw(self.con, outcomes, batch, self.started_at)
         self.counts["preloaded_accepted"] += batch.accepted
@@ -394,7 +447,9 @@ class HistoryPreloader:
         self._flush()
         self.pool.shutdown()
         total = self.counts["preloaded_accepted"] + self.counts["preloaded_rejected"]
-        self.con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.con.execute("insert into raw.load_runs (load_id, started_at, finished_at, landing_url, files_new, "
+                         "files_accepted, files_rejected, files_duplicate, contract_version, status) "
+                         "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'finished')",
                          ["history-preload", self.started_at, datetime.now(UTC), "history-preload", total,
                           self.counts["preloaded_accepted"], self.counts["preloaded_rejected"], 0, CONTRACT_VERSION])
         self.con.execute("checkpoint")
@@ -916,6 +971,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--scales", default="2000,24000", help="submissions per case, comma-separated")
     ingest.add_argument("--formats", default="csv,json,xlsx")
     ingest.add_argument("--json", dest="json_path", help="also write the results as JSON here")
+    ingest.add_argument("--large-file-mb", type=int, default=500,
+                        help="also ingest 200 reports beside one CSV of this many MB and print the peak memory "
+                             "(target < 1 GB); 0: skip")
 
     pipeline = commands.add_parser(
         "pipeline", help="every stage and the whole pipeline through Airflow, against plain DuckDB",
@@ -965,6 +1023,8 @@ def main(argv: list[str] | None = None) -> int:
           f"each case runs `qnwu ingest` in a fresh process on a fresh data directory")
     print(HEADER)
     results = bench_ingest(workdir, [int(s) for s in args.scales.split(",")], args.formats.split(","))
+    if args.large_file_mb > 0:
+        results.append(bench_large_file(workdir, args.large_file_mb))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps([asdict(r) | {"per_second": r.per_second} for r in results],
                                                    indent=1), encoding="utf-8")

@@ -17,6 +17,25 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from qnwu_warehouse.reference import ReferenceData
 
 CONTRACT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large and how long a submission may be. A monthly report of one unit is a few kilobytes
+    with a few dozen rows; anything far beyond that is a mistake or an attack, and is refused with
+    a reason instead of being read at any cost. The defaults are the contract's
+    (docs/submission_contract.md); settings.py lets a deployment change them (QNWU_MAX_*)."""
+    max_file_bytes: int = 10_000_000
+    max_section_rows: int = 2_000
+    max_problems_per_file: int = 50
+    max_field_chars: int = 200
+    # Unpacked size of an XLSX (a zip): beyond it the file is a zip bomb, not a report.
+    max_unpacked_bytes: int = 100_000_000
+    # The largest value any count or amount may take when an indicator names none (bigint in raw).
+    max_value: int = 10**15
+
+
+CONTRACT_LIMITS = Limits()
 # Secretaries write local times; a time without a zone is Indochina Time.
 VIETNAM_TIME = timezone(timedelta(hours=7))
 SUPPORTED_TEMPLATE_VERSIONS = frozenset({"1"})
@@ -49,14 +68,69 @@ CLUB_STATUSES = {"new": "new", "mới": "new", "active": "active", "đang hoạt
 
 # reason code -> (severity, Vietnamese message, English message); {detail} is filled in.
 REASONS: dict[str, tuple[str, str, str]] = {
+    "FILE_TOO_LARGE": ("error", "Tệp quá lớn ({detail}). Báo cáo một tháng của một đơn vị chỉ vài chục KB: "
+                                "hãy dùng mẫu báo cáo, xoá các trang tính thừa rồi gửi lại.",
+                       "The file is too large ({detail}). One unit's monthly report is a few tens of KB: use the "
+                       "report template, remove extra sheets and send it again."),
+    "FILE_TOO_COMPLEX": ("error", "Không thể đọc tệp trong giới hạn cho phép ({detail}). Hãy lưu lại từ mẫu báo cáo "
+                                  "(không lồng dữ liệu, không để ô ở xa bảng) rồi gửi lại.",
+                         "The file cannot be read within the allowed limits ({detail}). Save it again from the report "
+                         "template (no nesting, no cells far outside the tables) and send it again."),
+    "FILE_UNREADABLE": ("error", "Không đọc được tệp ({detail}). Hãy mở tệp, lưu lại bằng mẫu báo cáo rồi gửi lại; "
+                                 "nếu vẫn lỗi, liên hệ cán bộ quản lý số liệu.",
+                        "The file could not be read ({detail}). Open it, save it again with the report template and "
+                        "send it again; if it still fails, contact the data officer."),
+    "FILE_IS_LINK": ("error", "Mục '{detail}' trong thư mục nhận là liên kết (symlink hoặc hard link), không phải "
+                              "tệp báo cáo; liên kết không bao giờ được mở. Hãy đặt chính tệp báo cáo vào thư mục.",
+                     "The landing entry '{detail}' is a link (symbolic, or a hard link to a file elsewhere), not a "
+                     "report file; links are never followed. Put the report file itself in the landing folder."),
+    "FILE_NOT_REGULAR": ("error", "Mục '{detail}' trong thư mục nhận không phải tệp thông thường (thiết bị, FIFO, "
+                                  "socket); không được đọc. Hãy đặt tệp báo cáo vào thư mục.",
+                         "The landing entry '{detail}' is not a regular file (device, FIFO or socket) and is not "
+                         "read. Put the report file itself in the landing folder."),
     "FILE_EMPTY": ("error", "Tệp rỗng, không có dữ liệu. Hãy gửi lại tệp báo cáo đầy đủ.",
                    "The file is empty. Send the complete report file again."),
     "FILE_CORRUPT": ("error", "Tệp bị hỏng hoặc không đọc được ({detail}). Hãy lưu lại và gửi lại.",
                      "The file is damaged or unreadable ({detail}). Save it again and resend it."),
     "FILE_TYPE_MISMATCH": ("error", "Nội dung tệp không đúng định dạng {detail}. Hãy dùng mẫu báo cáo.",
                            "The file content is not {detail} as its name says. Use the report template."),
-    "FILE_ENCODING_NOT_UTF8": ("error", "Tệp không phải mã UTF-8. Trong Excel chọn Lưu thành > CSV UTF-8 rồi gửi lại.",
-                               "The file is not UTF-8 text. In Excel use Save As > CSV UTF-8 and send it again."),
+    "FILE_ENCODING_NOT_UTF8": ("error", "Tệp không phải mã UTF-8 ({detail}). Trong Excel chọn Lưu thành > CSV UTF-8 "
+                                        "rồi gửi lại.",
+                               "The file is not UTF-8 text ({detail}). In Excel use Save As > CSV UTF-8 and send it "
+                               "again."),
+    "KEY_DUPLICATE": ("error", "Khoá '{detail}' xuất hiện hai lần trong cùng một đối tượng JSON, không rõ giá trị nào "
+                               "đúng. Mỗi khoá chỉ ghi một lần.",
+                      "The key '{detail}' appears twice in the same JSON object, so which value is meant is unclear. "
+                      "Write each key once."),
+    "COLUMN_DUPLICATE": ("error", "Cột '{detail}' có hai lần, không rõ cột nào đúng. Mỗi cột chỉ có một lần; "
+                                  "hãy dùng đúng mẫu báo cáo.",
+                         "The column '{detail}' appears twice, so which one is meant is unclear. Keep one; use the "
+                         "report template."),
+    "HEADER_FIELD_DUPLICATE": ("error", "Thông tin '{detail}' được ghi hai lần với giá trị khác nhau hoặc lặp lại. "
+                                        "Mỗi thông tin chung chỉ ghi một lần.",
+                               "The header field '{detail}' is given twice. Give each header field once."),
+    "FORMULA_NOT_CACHED": ("error", "Ô có công thức nhưng chưa có giá trị đã tính ({detail}). Mở tệp trong Excel, "
+                                    "để tính xong, lưu lại rồi gửi; hoặc ghi số thay cho công thức.",
+                           "The cell holds a formula with no calculated value ({detail}). Open the file in Excel, let "
+                           "it calculate, save and send it again; or type the number instead of the formula."),
+    "SECTION_TOO_LONG": ("error", "Phần '{detail}' có quá nhiều dòng. Mỗi đơn vị chỉ báo cáo một tháng; hãy kiểm tra "
+                                  "lại rồi gửi lại.",
+                         "The section '{detail}' has too many rows. A report covers one unit for one month; check "
+                         "it and send it again."),
+    "FIELD_TOO_LONG": ("error", "Nội dung quá dài ({detail}). Hãy rút gọn rồi gửi lại.",
+                       "The text is too long ({detail}). Shorten it and send it again."),
+    "VALUE_OUT_OF_RANGE": ("error", "Giá trị '{detail}' lớn hơn mức có thể có của chỉ tiêu này. Kiểm tra lại số "
+                                    "(tiền ghi bằng đồng, không thêm số 0).",
+                           "The value '{detail}' is larger than this indicator can be. Check the number (money in "
+                           "đồng, no extra zeros)."),
+    "SUBMITTED_AT_IN_FUTURE": ("error", "Ngày gửi '{detail}' muộn hơn lúc tệp được nhận. Kiểm tra ngày giờ trên máy "
+                                        "tính rồi ghi lại ngày gửi thật.",
+                               "The submission date '{detail}' is later than the moment the file was received. Check "
+                               "the computer's date and write the real submission date."),
+    "PROBLEMS_TRUNCATED": ("error", "Còn {detail} lỗi khác không được liệt kê. Hãy sửa các lỗi trên, dùng đúng mẫu "
+                                    "báo cáo rồi gửi lại.",
+                           "{detail} more problems are not listed. Fix the ones above, use the report template and "
+                           "send it again."),
     "FILE_FORMAT_UNSUPPORTED": ("error", "Định dạng tệp không được hỗ trợ ({detail}). Gửi XLSX, CSV hoặc JSON.",
                                 "Unsupported file type ({detail}). Send XLSX, CSV or JSON."),
     "SECTION_MISSING": ("error", "Thiếu phần/trang tính '{detail}'. Hãy dùng đúng mẫu báo cáo.",
@@ -73,27 +147,30 @@ REASONS: dict[str, tuple[str, str, str]] = {
                               "the 5-digit code. Format the cell as text."),
     "UNIT_UNKNOWN": ("error", "Mã đơn vị '{detail}' không có trong danh mục. Kiểm tra lại mã đơn vị.",
                      "Unit code '{detail}' is not in the unit list. Check the unit code."),
-    "UNIT_NOT_VALID_IN_PERIOD": ("error", "Đơn vị '{detail}' không tồn tại trong kỳ báo cáo này.",
-                                 "Unit '{detail}' did not exist in this reporting period."),
+    # {advice} names the unit that took this one over, or says when the unit existed.
+    "UNIT_NOT_VALID_IN_PERIOD": ("error", "Đơn vị '{detail}' không tồn tại trong kỳ báo cáo này. {advice}",
+                                 "Unit '{detail}' did not exist in this reporting period. {advice}"),
     "PERIOD_MALFORMED": ("error", "Kỳ báo cáo '{detail}' sai định dạng. Ghi theo dạng NĂM-THÁNG, ví dụ 2023-05.",
                          "Reporting period '{detail}' is malformed. Write YEAR-MONTH, for example 2023-05."),
     "PERIOD_IN_FUTURE": ("error", "Kỳ báo cáo '{detail}' ở tương lai. Kiểm tra lại tháng báo cáo.",
                          "Reporting period '{detail}' is in the future. Check the month."),
     "SUBMITTED_AT_MALFORMED": ("error", "Ngày gửi '{detail}' sai định dạng. Ghi theo dạng 2023-05-31.",
                                "Submission date '{detail}' is malformed. Write it as 2023-05-31."),
-    "INDICATOR_UNKNOWN": ("error", "Mã chỉ tiêu '{detail}' không có trong danh mục chỉ tiêu.",
-                          "Indicator code '{detail}' is not in the indicator catalogue."),
-    "CATEGORY_NOT_ALLOWED": ("error", "Phân tổ '{detail}' không hợp lệ cho chỉ tiêu này.",
-                             "Category '{detail}' is not allowed for this indicator."),
+    "INDICATOR_UNKNOWN": ("error", "Mã chỉ tiêu '{detail}' không có trong danh mục chỉ tiêu. "
+                                   "Dùng mã ở trang 'Hướng dẫn' của mẫu.",
+                          "Indicator code '{detail}' is not in the indicator catalogue. "
+                          "Use the codes listed in the template's 'Hướng dẫn' sheet."),
+    "CATEGORY_NOT_ALLOWED": ("error", "Phân tổ '{detail}' không hợp lệ cho chỉ tiêu này. Dùng một phân tổ được liệt kê.",
+                             "Category '{detail}' is not allowed for this indicator. Use one of the categories listed."),
     # A blank cell in the pre-filled template means "not reported": recorded, not fatal.
     "VALUE_MISSING": ("warning", "Ô giá trị để trống nên chỉ tiêu này coi như chưa báo cáo. Ghi 0 nếu không có.",
                       "The value is empty, so this indicator counts as not reported. Write 0 if there was none."),
-    "CLUB_MEMBERS_MISSING": ("error", "Thiếu số thành viên của CLB/mô hình.",
-                             "The number of members of this club or model is missing."),
+    "CLUB_MEMBERS_MISSING": ("error", "Thiếu số thành viên của CLB/mô hình. Ghi số thành viên (số nguyên).",
+                             "The number of members of this club or model is missing. Write the number of members."),
     "VALUE_NOT_A_NUMBER": ("error", "Giá trị '{detail}' không phải là số. Chỉ ghi số nguyên.",
                            "The value '{detail}' is not a number. Write a whole number."),
-    "VALUE_NEGATIVE": ("error", "Giá trị '{detail}' là số âm. Số liệu không được âm.",
-                       "The value '{detail}' is negative. Values cannot be negative."),
+    "VALUE_NEGATIVE": ("error", "Giá trị '{detail}' là số âm. Số liệu không được âm; ghi 0 hoặc số đúng.",
+                       "The value '{detail}' is negative. Values cannot be negative; write 0 or the right number."),
     "VALUE_FRACTIONAL": ("error", "Giá trị '{detail}' có phần thập phân. Chỉ ghi số nguyên (tiền ghi bằng đồng).",
                          "The value '{detail}' has a fraction. Write a whole number (money in đồng)."),
     "VALUE_AMBIGUOUS": ("error", "Không rõ giá trị '{detail}': dấu phẩy có thể là dấu thập phân. "
@@ -102,16 +179,32 @@ REASONS: dict[str, tuple[str, str, str]] = {
                         "Separate thousands with dots, for example 1.100.000."),
     "ROW_DUPLICATE": ("error", "Dòng trùng với dòng {detail}. Mỗi chỉ tiêu và phân tổ chỉ ghi một lần.",
                       "This row repeats row {detail}. Report each indicator and category once."),
-    "CLUB_TYPE_UNKNOWN": ("error", "Loại CLB/mô hình '{detail}' không có trong danh mục.",
-                          "Club or model type '{detail}' is not in the catalogue."),
+    "CLUB_TYPE_UNKNOWN": ("error", "Loại CLB/mô hình '{detail}' không có trong danh mục. "
+                                   "Dùng mã loại ở trang 'Hướng dẫn' của mẫu.",
+                          "Club or model type '{detail}' is not in the catalogue. "
+                          "Use a type code from the template's 'Hướng dẫn' sheet."),
     "CLUB_STATUS_UNKNOWN": ("error", "Tình trạng '{detail}' không hợp lệ. Ghi: mới, đang hoạt động hoặc giải thể.",
                             "Status '{detail}' is not valid. Write new, active or dissolved."),
     "CLUB_DUPLICATE": ("error", "Mã CLB trùng với dòng {detail}. Mỗi CLB chỉ ghi một lần.",
                        "This club id repeats row {detail}. List each club once."),
-    "CLUB_ID_MISSING": ("error", "Thiếu mã CLB/mô hình.", "The club id is missing."),
+    "CLUB_ID_MISSING": ("error", "Thiếu mã CLB/mô hình. Ghi mã CLB như tháng trước.",
+                        "The club id is missing. Write the club's id as in earlier months."),
     "CLUB_NAME_MISSING": ("warning", "Thiếu tên CLB/mô hình; nên ghi tên để dễ đối chiếu.",
                           "The club name is missing; add it so the club can be recognised."),
 }
+
+
+# How much of a file's own text a message quotes.
+MAX_QUOTED_CHARS = 80
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text from a file or its name, safe to put in a message: no control characters (a terminal
+    escape in a club name must not reach `qnwu feedback`'s terminal or a reply e-mail), no
+    bidirectional overrides, at most MAX_QUOTED_CHARS characters quoted."""
+    text = _CONTROL_CHARACTERS.sub("\ufffd", str(text))
+    return text if len(text) <= 2 * MAX_QUOTED_CHARS else text[:2 * MAX_QUOTED_CHARS] + "…"
 
 
 @dataclass(frozen=True)
@@ -127,6 +220,8 @@ class Problem:
     code: str
     location: Location
     detail: str = ""
+    # Further text for the message's {advice}: (Vietnamese, English).
+    advice: tuple[str, str] | None = None
 
     @property
     def severity(self) -> str:
@@ -134,12 +229,15 @@ class Problem:
 
     def message(self, file_name: str, language: str = "en") -> str:
         _, vi, en = REASONS[self.code]
-        text = (vi if language == "vi" else en).format(detail=self.detail)
-        where = [f"{'tệp' if language == 'vi' else 'file'} {file_name}", f"{self.location.sheet}"]
+        advice = "" if self.advice is None else self.advice[0 if language == "vi" else 1]
+        # a detail quotes what the file held, which may be megabytes: the letter quotes its start
+        detail = self.detail if len(self.detail) <= MAX_QUOTED_CHARS else self.detail[:MAX_QUOTED_CHARS] + "…"
+        text = (vi if language == "vi" else en).format(detail=printable(detail), advice=advice).rstrip()
+        where = [f"{'tệp' if language == 'vi' else 'file'} {printable(file_name)}", printable(self.location.sheet)]
         if self.location.row is not None:
             where.append(f"{'dòng' if language == 'vi' else 'row'} {self.location.row}")
         if self.location.column:
-            where.append(f"{'cột' if language == 'vi' else 'column'} {self.location.column}")
+            where.append(f"{'cột' if language == 'vi' else 'column'} {printable(self.location.column)}")
         return f"{', '.join(where)}: {text}"
 
 
@@ -198,41 +296,55 @@ _COMMA_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 _DECIMAL = re.compile(r"\d*[.,]\d+")
 
 
-def parse_count(raw: object) -> tuple[int | None, str | None]:
+# More digits than any bigint has: refused before int() is asked to read them (Python caps the
+# digits int() reads, and raw stores 64-bit integers).
+_MAX_DIGITS = 19
+
+
+def parse_count(raw: object, max_value: int = Limits.max_value) -> tuple[int | None, str | None]:
     """Read a non-negative whole number the way Vietnamese secretaries write it.
 
     Returns (value, None) or (None, reason code). Dots group thousands ("1.100.000"); a comma
     is a decimal mark in Vietnamese but a thousands mark in English, so "1,100" is refused as
-    ambiguous rather than guessed.
+    ambiguous rather than guessed. A number above `max_value` is VALUE_OUT_OF_RANGE, whatever its
+    size: it never reaches the 64-bit columns of raw.
     """
     if raw is None or (isinstance(raw, str) and clean_text(raw) == ""):
         return None, "VALUE_MISSING"
     if isinstance(raw, bool):
         return None, "VALUE_NOT_A_NUMBER"
     if isinstance(raw, int):
-        return (raw, None) if raw >= 0 else (None, "VALUE_NEGATIVE")
+        if raw < 0:
+            return None, "VALUE_NEGATIVE"
+        return (raw, None) if raw <= max_value else (None, "VALUE_OUT_OF_RANGE")
     if isinstance(raw, float):
         if raw != raw or raw in (float("inf"), float("-inf")):
             return None, "VALUE_NOT_A_NUMBER"
         if raw < 0:
             return None, "VALUE_NEGATIVE"
-        return (int(raw), None) if raw.is_integer() else (None, "VALUE_FRACTIONAL")
+        if not raw.is_integer():
+            return None, "VALUE_FRACTIONAL"
+        return (int(raw), None) if raw <= max_value else (None, "VALUE_OUT_OF_RANGE")
     text = clean_text(raw).replace("\u00a0", " ")
     negative = text.startswith("-")
     digits = text.lstrip("-").strip()
     if _PLAIN_INT.fullmatch(digits):
-        number = int(digits)
+        digits_only = digits
     elif _DOT_GROUPED.fullmatch(digits) or _SPACE_GROUPED.fullmatch(digits):
-        number = int(digits.replace(".", "").replace(" ", ""))
+        digits_only = digits.replace(".", "").replace(" ", "")
     elif _COMMA_GROUPED.fullmatch(digits):
         return None, "VALUE_AMBIGUOUS"
     elif _DECIMAL.fullmatch(digits):
         return None, "VALUE_FRACTIONAL"
     else:
         return None, "VALUE_NOT_A_NUMBER"
-    if negative and number != 0:
+    digits_only = digits_only.lstrip("0") or "0"
+    if negative and digits_only != "0":
         return None, "VALUE_NEGATIVE"
-    return number, None
+    if len(digits_only) > _MAX_DIGITS:
+        return None, "VALUE_OUT_OF_RANGE"
+    number = int(digits_only)
+    return (number, None) if number <= max_value else (None, "VALUE_OUT_OF_RANGE")
 
 
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
@@ -261,7 +373,11 @@ def parse_timestamp(raw: object) -> datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VIETNAM_TIME)
-    return moment.astimezone(UTC)
+    try:
+        # kept within years 2..9998, so UTC and Vietnam time both exist for it
+        return moment.astimezone(UTC) if 1 < moment.year < 9999 else None
+    except (OverflowError, ValueError):
+        return None
 
 
 GRASSROOTS_CODE_DIGITS = 5
@@ -279,16 +395,22 @@ def _unit_code(raw: object, text: str) -> str:
     return text
 
 
-def validate(document: Document, reference: ReferenceData, today: date) -> tuple[Submission | None, list[Problem]]:
+def validate(document: Document, reference: ReferenceData, today: date, limits: Limits = CONTRACT_LIMITS,
+             received_at: datetime | None = None) -> tuple[Submission | None, list[Problem]]:
     """Check a read document against the contract.
 
     Any error rejects the whole submission (no half-report reaches the facts); warnings are
-    returned alongside an accepted submission.
+    returned alongside an accepted submission. `received_at` is when the file reached the landing
+    zone (default: now): a report cannot have been sent after it arrived. At most
+    `limits.max_problems_per_file` problems are returned, errors first; the rest are counted.
     """
     problems = list(document.problems)
+    received_at = received_at or datetime.now(UTC)
     header_values: dict[str, str] = {}
     for name, label in HEADER_FIELDS.items():
         raw, where = document.header.get(name, (None, Location(SECTION_SHEETS["header"], None, label)))
+        if _too_long(raw, where, label, limits, problems):
+            continue
         text = clean_text(raw) if not isinstance(raw, datetime | date) else raw
         if text in ("", None):
             if not any(p.code == "SECTION_MISSING" and p.detail == SECTION_SHEETS["header"] for p in problems):
@@ -315,24 +437,31 @@ def validate(document: Document, reference: ReferenceData, today: date) -> tuple
         if code not in reference.units:
             problems.append(Problem("UNIT_UNKNOWN", where, code))
         elif period_is_usable and reference.grassroots_unit_on(code, period_start) is None:
-            problems.append(Problem("UNIT_NOT_VALID_IN_PERIOD", where, f"{code} @ {period_start:%Y-%m}"))
+            problems.append(Problem("UNIT_NOT_VALID_IN_PERIOD", where, f"{code} @ {period_start:%Y-%m}",
+                                    _unit_advice(reference, code, period_start)))
 
     submitted_at = None
     if "submitted_at" in header_values:
         submitted_at = parse_timestamp(header_values["submitted_at"])
+        where = document.header["submitted_at"][1]
         if submitted_at is None:
-            problems.append(Problem("SUBMITTED_AT_MALFORMED", document.header["submitted_at"][1],
-                                    str(header_values["submitted_at"])))
+            problems.append(Problem("SUBMITTED_AT_MALFORMED", where, str(header_values["submitted_at"])))
+        elif submitted_at > received_at:
+            # The latest submitted_at makes a version current: one dated in the future would stay
+            # current forever, whatever the unit sends later.
+            problems.append(Problem("SUBMITTED_AT_IN_FUTURE", where,
+                                    f"{submitted_at.astimezone(VIETNAM_TIME):%Y-%m-%d %H:%M} "
+                                    f"> {received_at.astimezone(VIETNAM_TIME):%Y-%m-%d %H:%M}"))
 
     version = str(header_values.get("template_version", "")).removesuffix(".0")
     if version and version not in SUPPORTED_TEMPLATE_VERSIONS:
         problems.append(Problem("TEMPLATE_VERSION_UNSUPPORTED", document.header["template_version"][1], version))
 
-    values = _check_values(document.values, reference, problems)
-    clubs = _check_clubs(document.clubs, reference, problems)
+    values = _check_values(document.values, reference, limits, problems)
+    clubs = _check_clubs(document.clubs, reference, limits, problems)
 
     if any(p.severity == "error" for p in problems):
-        return None, problems
+        return None, capped(problems, limits.max_problems_per_file)
     assert period_start is not None and submitted_at is not None
     return Submission(
         unit_code=str(header_values["unit_code"]),
@@ -342,13 +471,71 @@ def validate(document: Document, reference: ReferenceData, today: date) -> tuple
         template_version=version,
         values=values,
         clubs=clubs,
-    ), problems
+    ), capped(problems, limits.max_problems_per_file)
 
 
-def _check_values(rows: list[SectionRow], reference: ReferenceData, problems: list[Problem]):
+def capped(problems: list[Problem], most: int) -> list[Problem]:
+    """At most `most` problems, errors before warnings, then one line counting the rest: a file with
+    a million bad rows gets a letter a secretary can read, not a million lines."""
+    if len(problems) <= most:
+        return problems
+    ordered = sorted(problems, key=lambda p: p.severity != "error")
+    kept = ordered[:max(most - 1, 0)]
+    return [*kept, Problem("PROBLEMS_TRUNCATED", Location("(file)"), str(len(problems) - len(kept)))]
+
+
+def _unit_advice(reference: ReferenceData, code: str, period_start: date) -> tuple[str, str]:
+    """What a unit reporting under a code that did not exist in the period should do instead."""
+    change = reference.successor_of(code, period_start)
+    if change is not None:
+        name = f" ({change.new_unit_name})" if change.new_unit_name else ""
+        return (f"Từ {change.change_date:%d/%m/%Y} đơn vị này đã nhập vào đơn vị {change.new_unit_code}{name}: "
+                f"hãy báo cáo bằng mã {change.new_unit_code}.",
+                f"Since {change.change_date:%Y-%m-%d} it is part of unit {change.new_unit_code}{name}: report under "
+                f"code {change.new_unit_code}.")
+    versions = [v for v in reference.units.get(code, ()) if v.unit_level == "grassroots"]
+    if versions:
+        first = min(v.valid_from for v in versions)
+        if period_start < first:
+            return (f"Mã này chỉ có từ {first:%d/%m/%Y}: với các kỳ trước, dùng mã của đơn vị cũ.",
+                    f"This code exists only from {first:%Y-%m-%d}: for earlier periods use the former unit's code.")
+    return ("Kiểm tra lại mã đơn vị và kỳ báo cáo, hoặc liên hệ Hội LHPN cấp trên.",
+            "Check the unit code and the period, or contact the union above you.")
+
+
+def _quoted(raw: object) -> str:
+    """The start of what a cell held, for a message (a cell may hold megabytes)."""
+    text = raw[:MAX_QUOTED_CHARS + 1] if isinstance(raw, str) else raw
+    return clean_text(text)[:MAX_QUOTED_CHARS + 1]
+
+
+def _too_long(raw: object, where: Location, label: str, limits: Limits, problems: list[Problem]) -> bool:
+    """A text field longer than the contract allows is refused before anything reads it further."""
+    if isinstance(raw, str) and len(raw) > limits.max_field_chars:
+        problems.append(Problem("FIELD_TOO_LONG", where,
+                                f"{label}: {len(raw):,} ký tự/characters > {limits.max_field_chars}"))
+        return True
+    return False
+
+
+def _has_long_text(row: SectionRow, names: tuple[str, ...], labels: dict[str, str], limits: Limits,
+                   problems: list[Problem]) -> bool:
+    """Whether a field of the row is longer than the contract allows (each one a FIELD_TOO_LONG)."""
+    most = limits.max_field_chars
+    cells = row.cells
+    if not any(isinstance(cells.get(name), str) and len(cells[name]) > most for name in names):
+        return False  # the common case, checked without building a location per field
+    return any([_too_long(cells.get(name), row.where(name), labels.get(name, name), limits, problems)
+                for name in names])
+
+
+def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limits, problems: list[Problem]):
     accepted = []
     first_seen: dict[tuple[str, str], int] = {}
     for row in rows:
+        # (a value of any length is read by parse_count: too many digits is VALUE_OUT_OF_RANGE)
+        if _has_long_text(row, ("indicator_code", "category"), VALUE_COLUMNS, limits, problems):
+            continue
         code = clean_text(row.cells.get("indicator_code"))
         category = clean_text(row.cells.get("category")) or "total"
         indicator = reference.indicators.get(code)
@@ -357,9 +544,10 @@ def _check_values(rows: list[SectionRow], reference: ReferenceData, problems: li
         elif category not in indicator.allowed_categories:
             problems.append(Problem("CATEGORY_NOT_ALLOWED", row.where("category"),
                                     f"{category} ({code}: {'|'.join(sorted(indicator.allowed_categories))})"))
-        number, reason = parse_count(row.cells.get("value"))
+        most = indicator.max_value if indicator is not None and indicator.max_value else limits.max_value
+        number, reason = parse_count(row.cells.get("value"), min(most, limits.max_value))
         if reason:
-            problems.append(Problem(reason, row.where("value"), clean_text(row.cells.get("value"))))
+            problems.append(Problem(reason, row.where("value"), _quoted(row.cells.get("value"))))
         key = (code, category)
         if key in first_seen:
             problems.append(Problem("ROW_DUPLICATE", row.where("indicator_code"), str(first_seen[key])))
@@ -370,10 +558,17 @@ def _check_values(rows: list[SectionRow], reference: ReferenceData, problems: li
     return accepted
 
 
-def _check_clubs(rows: list[SectionRow], reference: ReferenceData, problems: list[Problem]):
+# The most members one club or model can have: far above any real club (the largest have a few hundred).
+MAX_CLUB_MEMBERS = 100_000
+
+
+def _check_clubs(rows: list[SectionRow], reference: ReferenceData, limits: Limits, problems: list[Problem]):
     accepted = []
     first_seen: dict[str, int] = {}
     for row in rows:
+        if _has_long_text(row, ("club_id", "club_type", "club_name", "status", "members"), CLUB_COLUMNS, limits,
+                          problems):
+            continue
         club_id = clean_text(row.cells.get("club_id"))
         club_type = clean_text(row.cells.get("club_type"))
         name = clean_text(row.cells.get("club_name"))
@@ -391,11 +586,11 @@ def _check_clubs(rows: list[SectionRow], reference: ReferenceData, problems: lis
             problems.append(Problem("CLUB_STATUS_UNKNOWN", row.where("status"), status_text))
         if not name:
             problems.append(Problem("CLUB_NAME_MISSING", row.where("club_name")))
-        members, reason = parse_count(row.cells.get("members"))
+        members, reason = parse_count(row.cells.get("members"), MAX_CLUB_MEMBERS)
         if reason == "VALUE_MISSING":
             reason = "CLUB_MEMBERS_MISSING"
         if reason:
-            problems.append(Problem(reason, row.where("members"), clean_text(row.cells.get("members"))))
+            problems.append(Problem(reason, row.where("members"), _quoted(row.cells.get("members"))))
         if members is not None and status is not None and club_id:
             accepted.append((row.row, club_id, club_type, name, status, members))
     return accepted

@@ -7,6 +7,10 @@ for byte, read, checked against the contract and recorded exactly once in the le
 rejected whole and its file is kept in quarantine with its reasons. Everything a run writes to
 the raw layer is committed in one transaction, so a crash leaves the raw layer as it was and
 the next run picks the same files up again.
+
+Nothing a file holds can stop the run: each file is read and checked in a worker process with a
+memory and a time limit (isolation.py), the landing zone is listed without following links or
+trusting names (landing.py), and every entry ends as a ledger row or a recorded skip reason.
 """
 
 from __future__ import annotations
@@ -16,25 +20,23 @@ import json
 import os
 import re
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
-import fsspec
 import pandas as pd
 
-from qnwu_warehouse.contract import (
-    CONTRACT_VERSION,
-    VIETNAM_TIME,
-    Problem,
-    UnreadableFile,
-    clean_text,
-    parse_period,
-    validate,
+from qnwu_warehouse.contract import CONTRACT_VERSION, VIETNAM_TIME, Location, Problem
+from qnwu_warehouse.isolation import Examined, IsolatedExaminer, Job, WorkerLimits
+from qnwu_warehouse.landing import (
+    SKIP_STILL_ARRIVING,
+    SKIP_VANISHED,
+    ChangedWhileReading,
+    Entry,
+    Landing,
+    NotRegularFile,
+    Skipped,
 )
-from qnwu_warehouse.readers import read_document
 from qnwu_warehouse.reference import load_reference
 from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import working_connection
@@ -68,11 +70,21 @@ create table if not exists raw.submission_problems (
     file_hash varchar, load_id varchar, reason_code varchar, severity varchar, sheet varchar,
     source_row integer, source_column varchar, message_vi varchar, message_en varchar
 );
+create table if not exists raw.skipped_entries (
+    source_path varchar, reason varchar, first_seen_at timestamptz, last_seen_at timestamptz,
+    last_load_id varchar, primary key (source_path, reason)
+);
+-- columns added after the first release: a raw layer made by it gains them in place
+alter table raw.received_files add column if not exists source_changed_ns bigint;
+alter table raw.load_runs add column if not exists status varchar;
+alter table raw.load_runs add column if not exists files_skipped integer;
 """
 
 
-# Below this many files a batch is examined in-process: forking workers would cost more.
-PARALLEL_THRESHOLD = 200
+
+# A batch is committed when it holds this many files or this many bytes of them, whichever comes
+# first: memory stays bounded whatever the landing holds.
+BATCH_BYTES = 64 * 2**20
 
 
 class LedgerImbalance(Exception):
@@ -82,12 +94,14 @@ class LedgerImbalance(Exception):
 @dataclass
 class IngestSummary:
     load_id: str
-    files_seen: int
-    files_new: int
+    files_seen: int          # entries in the landing zone
+    files_new: int           # entries this run gave a ledger row
     accepted: int
     rejected: int
     duplicates: int
     warnings: int
+    skipped: int = 0         # entries not read this run, each with a reason (raw.skipped_entries)
+    already_accounted: int = 0  # entries an earlier run already gave a ledger row
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -96,98 +110,123 @@ class IngestSummary:
 @dataclass
 class _Outcome:
     file_hash: str
-    source_path: str
+    source_path: str      # relative to the landing root
     size: int
     outcome: str
     file_format: str | None = None
     duplicate_of: str | None = None
-    archive_path: str | None = None
+    archive_path: str | None = None  # relative to the data directory: '<zip>#<member>'
     submission: object = None
     problems: tuple[Problem, ...] = ()
     # What the file says it is, even when it is rejected: feedback must reach the right unit.
     claimed_unit_code: str | None = None
     claimed_period: str | None = None
+    source_changed_ns: int | None = None
 
 
-def _landing_files(settings: Settings) -> tuple[fsspec.AbstractFileSystem, list[str]]:
-    fs, root = fsspec.core.url_to_fs(settings.landing_url)
-    paths = sorted(p for p in fs.find(root) if not PurePosixPath(p).name.startswith("."))
-    return fs, paths
+def _examiner(settings: Settings) -> IsolatedExaminer:
+    return IsolatedExaminer(settings.ingest_workers, settings.seeds_dir, settings.limits,
+                            WorkerLimits(settings.ingest_file_memory_mb * 2**20, settings.ingest_file_seconds))
 
 
-def _examine(name: str, content: bytes, today: date, seeds_dir: Path) -> tuple:
-    """Read and check one file: (format, claimed unit, claimed period, submission or None, problems).
-
-    A pure function of the bytes, so batches of files can be examined in worker processes."""
-    file_format = claimed_unit = claimed_period = submission = None
-    try:
-        file_format, document = read_document(name, content)
-        claimed_unit = clean_text(document.header.get("unit_code", ("",))[0]) or None
-        period = parse_period(document.header.get("period", ("",))[0])
-        claimed_period = period.strftime("%Y-%m") if period else None
-        submission, problems = validate(document, load_reference(seeds_dir), today)
-    except UnreadableFile as unreadable:
-        problems = [unreadable.problem]
-    return file_format, claimed_unit, claimed_period, submission, tuple(problems)
-
-
-def _examine_item(item: tuple[str, bytes, date, Path]) -> tuple:
-    return _examine(*item)
-
-
-def _die_with_parent() -> None:
-    """Worker initializer: if the ingesting process is killed (kill -9), its workers go too,
-    instead of lingering as orphans."""
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def _worker_pool(settings: Settings, file_count: int) -> ProcessPoolExecutor | None:
-    """Worker processes for reading and checking files, started before the writer lock is taken
-    and the warehouse opened, so no worker ever inherits the lock or the database handle."""
-    if settings.ingest_workers < 2 or file_count < PARALLEL_THRESHOLD:
-        return None
-    return ProcessPoolExecutor(settings.ingest_workers, mp_context=get_context("fork"), initializer=_die_with_parent)
-
-
-def _archive_batch(settings: Settings, load_id: str, batch_number: int,
-                   files: list[tuple[str, str, bytes]]) -> Path:
+class _BatchArchive:
     """Every new file of a batch, byte for byte, in one zip named after the load, made durable
     before the batch is committed. One file per batch, not per submission: creating thousands of
     small files costs more than reading them. A crash before the commit leaves an unreferenced
-    zip that the rerun's own archive supersedes."""
-    folder = settings.archive_dir / re.sub(r"[^A-Za-z0-9_.-]", "_", load_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"batch-{batch_number:05d}.zip"
-    partial = target.with_suffix(".zip.partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-        for file_hash, name, content in files:
-            archive.writestr(f"{file_hash}{PurePosixPath(name).suffix.lower()}", content)
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
-    return target
+    partial zip, removed by the next run."""
+
+    def __init__(self, settings: Settings, load_id: str, batch_number: int):
+        self.data_dir = settings.data_dir
+        folder = settings.archive_dir / re.sub(r"[^A-Za-z0-9_.-]", "_", load_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.target = folder / f"batch-{batch_number:05d}.zip"
+        self.partial = self.target.with_suffix(".zip.partial")
+        self.zip = zipfile.ZipFile(self.partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        self.members: set[str] = set()
+
+    def _path(self, member: str) -> str:
+        return f"{self.target.relative_to(self.data_dir).as_posix()}#{member}"
+
+    def add(self, file_hash: str, name: str, content: bytes) -> str:
+        member = f"{file_hash}{_suffix(name)}"
+        if member not in self.members:
+            self.zip.writestr(member, content)
+            self.members.add(member)
+        return self._path(member)
+
+    def finish(self) -> None:
+        self.zip.close()
+        with self.partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.partial, self.target)
 
 
-def read_archived(archive_path: str) -> bytes:
-    """The bytes of a received file from its ledger entry's archive_path ('<zip>#<member>')."""
+def _suffix(name: str) -> str:
+    suffix = PurePosixPath(name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+
+
+def read_archived(archive_path: str, settings: Settings | None = None) -> bytes:
+    """The bytes of a received file from its ledger entry's archive_path ('<zip>#<member>'), which is
+    relative to the data directory (older ledgers hold absolute paths)."""
     zip_path, member = archive_path.split("#", 1)
-    with zipfile.ZipFile(zip_path) as archive:
+    path = Path(zip_path)
+    if not path.is_absolute():
+        path = (settings or Settings.from_env()).data_dir / path
+    with zipfile.ZipFile(path) as archive:
         return archive.read(member)
 
 
-def _quarantine(settings: Settings, outcome: _Outcome, name: str, content: bytes) -> None:
-    """A rejected file sits in quarantine byte for byte, beside the reasons it was refused."""
+def _quarantine(settings: Settings, outcome: _Outcome, content: bytes | None) -> None:
+    """A rejected file sits in quarantine byte for byte, beside the reasons it was refused. A file
+    never read (a link, a special file, one over the size limit) has its reasons only: its bytes,
+    where it had any to keep, are in the archive."""
+    name = PurePosixPath(outcome.source_path).name
     stem = settings.quarantine_dir / outcome.file_hash
-    stem.with_suffix(PurePosixPath(name).suffix.lower() or ".bin").write_bytes(content)
+    if content is not None:
+        stem.with_name(stem.name + (_suffix(name) or ".bin")).write_bytes(content)
     reasons = [{"reason_code": p.code, "severity": p.severity, "message_vi": p.message(name, "vi"),
                 "message_en": p.message(name, "en")} for p in outcome.problems]
-    stem.with_suffix(".reasons.json").write_text(
-        json.dumps({"source_path": outcome.source_path, "reasons": reasons}, ensure_ascii=False, indent=1),
+    stem.with_name(stem.name + ".reasons.json").write_text(
+        json.dumps({"source_path": outcome.source_path, "archive_path": outcome.archive_path, "reasons": reasons},
+                   ensure_ascii=False, indent=1),
         encoding="utf-8")
+
+
+def _not_read(entry: Entry, code: str, detail: str) -> _Outcome:
+    """The ledger row of an entry that is never read (a link, a special file, a file over the size
+    limit): its hash is of what it is, so a rerun recognises it, and it cannot collide with a
+    file's content hash."""
+    identity = (f"{code}\0{entry.relative}\0{entry.link_target or ''}\0{entry.size}\0{entry.changed_ns}"
+                .encode("utf-8", "surrogateescape"))
+    return _Outcome("entry:" + hashlib.sha256(identity).hexdigest(), entry.relative, 0, "rejected",
+                    problems=(Problem(code, Location("(file)"), detail),), source_changed_ns=entry.changed_ns)
+
+
+class _Ledger:
+    """What earlier runs recorded, to give each entry its outcome exactly once."""
+
+    def __init__(self, con, landing: Landing):
+        self.receipts: set[str] = set()      # "path|hash"
+        self.stamps: set[tuple[str, int, int]] = set()  # (path, size, changed_ns): known without reading
+        self.hashes: set[str] = set()
+        for path, file_hash, size, changed_ns in con.execute(
+                "select source_path, file_hash, size_bytes, source_changed_ns from raw.received_files").fetchall():
+            relative = landing.relative(path)  # older ledgers hold absolute paths
+            self.receipts.add(f"{relative}|{file_hash}")
+            self.hashes.add(file_hash)
+            if changed_ns is not None:
+                self.stamps.add((relative, size, changed_ns))
+
+    def knows_unread(self, entry: Entry) -> bool:
+        return entry.changed_ns is not None and (entry.relative, entry.size, entry.changed_ns) in self.stamps
+
+    def first_receipt(self, relative: str, file_hash: str) -> bool:
+        key = f"{relative}|{file_hash}"
+        if key in self.receipts:
+            return False
+        self.receipts.add(key)
+        return True
 
 
 def ingest(settings: Settings, load_id: str, today: date | None = None) -> IngestSummary:
@@ -198,69 +237,205 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
     batch in flight, never half of a submission, and the next run picks its files up again.
     """
     settings.ensure_landing()
+    for folder in (settings.working_warehouse.parent, settings.archive_dir, settings.quarantine_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     today = today or date.today()
-    load_reference(settings.seeds_dir)  # read the seeds once, before any worker process is forked
+    landing = Landing(settings.landing_url)
+    entries, skipped = landing.scan(settings.landing_settle_seconds)
+    totals = IngestSummary(load_id=load_id, files_seen=len(entries) + len(skipped), files_new=0, accepted=0,
+                           rejected=0, duplicates=0, warnings=0)
+    load_reference(settings.seeds_dir)  # a broken seed fails here, once, not in every worker
+    # workers start before the warehouse is opened, so none inherits its handle or lock
+    examiner = _examiner(settings)
+    examiner.start(len(entries))
     started_at = datetime.now(UTC)
-    fs, paths = _landing_files(settings)
-    pool = _worker_pool(settings, len(paths))
-    totals = IngestSummary(load_id=load_id, files_seen=len(paths), files_new=0, accepted=0, rejected=0,
-                           duplicates=0, warnings=0)
-
-    with working_connection(settings) as con:
-        # One transaction, so a crash while creating the raw layer leaves all of it or none of it.
-        con.execute("begin transaction")
-        con.execute(RAW_DDL)
-        con.execute("commit")
-        seen = {row[0] for row in con.execute("select source_path || '|' || file_hash from raw.received_files")
-                .fetchall()}
-        known_hashes = {row[0] for row in con.execute("select distinct file_hash from raw.received_files")
-                        .fetchall()}
-        try:
-            for batch_number, start in enumerate(range(0, len(paths), settings.ingest_batch_size)):
-                batch_paths = paths[start:start + settings.ingest_batch_size]
-                outcomes, fresh = [], []
-                for path in batch_paths:
-                    content = fs.cat_file(path)
-                    file_hash = hashlib.sha256(content).hexdigest()
-                    if f"{path}|{file_hash}" in seen:
-                        continue  # this very file was accounted for by an earlier run
-                    seen.add(f"{path}|{file_hash}")
-                    if file_hash in known_hashes:
-                        outcomes.append(_Outcome(file_hash, path, len(content), "duplicate", duplicate_of=file_hash))
-                        continue
-                    known_hashes.add(file_hash)
-                    fresh.append((file_hash, path, content))
-                if not outcomes and not fresh:
+    try:
+        with working_connection(settings) as con:
+            # One transaction, so a crash while creating the raw layer leaves all of it or none of it.
+            con.execute("begin transaction")
+            con.execute(RAW_DDL)
+            con.execute("commit")
+            _close_interrupted_loads(con)
+            _remove_partial_archives(settings)
+            con.execute("insert into raw.load_runs (load_id, started_at, landing_url, contract_version, status) "
+                        "values (?, ?, ?, ?, 'running') on conflict (load_id) do update set status = 'running'",
+                        [load_id, started_at, settings.landing_url, CONTRACT_VERSION])
+            ledger = _Ledger(con, landing)
+            for batch_number, batch in enumerate(_batches(entries, settings.ingest_batch_size)):
+                outcomes = _ingest_batch(settings, landing, ledger, examiner, load_id, batch_number, batch,
+                                         today, started_at, skipped)
+                if not outcomes:
                     continue
-                items = [(PurePosixPath(path).name, content, today, settings.seeds_dir) for _, path, content in fresh]
-                if pool is not None and len(items) >= PARALLEL_THRESHOLD:
-                    examined = list(pool.map(_examine_item, items, chunksize=64))
-                else:
-                    examined = [_examine_item(item) for item in items]
-                archive = _archive_batch(settings, load_id, batch_number,
-                                         [(h, PurePosixPath(p).name, c) for h, p, c in fresh])
-                for (file_hash, path, content), result in zip(fresh, examined, strict=True):
-                    file_format, claimed_unit, claimed_period, submission, problems = result
-                    suffix = PurePosixPath(path).suffix.lower()
-                    outcome = _Outcome(file_hash, path, len(content),
-                                       "accepted" if submission is not None else "rejected",
-                                       file_format=file_format, archive_path=f"{archive}#{file_hash}{suffix}",
-                                       submission=submission, problems=problems,
-                                       claimed_unit_code=claimed_unit, claimed_period=claimed_period)
-                    if submission is None:
-                        _quarantine(settings, outcome, PurePosixPath(path).name, content)
-                    outcomes.append(outcome)
-                batch = _count(load_id, outcomes)
-                _write_raw(con, outcomes, batch, started_at)
+                counted = _count(load_id, outcomes)
+                _write_raw(con, outcomes, counted, started_at)
                 for name in ("files_new", "accepted", "rejected", "duplicates", "warnings"):
-                    setattr(totals, name, getattr(totals, name) + getattr(batch, name))
-        finally:
-            if pool is not None:
-                pool.shutdown()
-        con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [load_id, started_at, datetime.now(UTC), settings.landing_url, totals.files_new,
-                     totals.accepted, totals.rejected, totals.duplicates, CONTRACT_VERSION])
+                    setattr(totals, name, getattr(totals, name) + getattr(counted, name))
+            totals.skipped = len(skipped)
+            totals.already_accounted = totals.files_seen - totals.files_new - totals.skipped
+            _record_skipped(con, skipped, load_id, started_at)
+            con.execute("""update raw.load_runs set finished_at = ?, status = 'finished', files_skipped = ?
+                           where load_id = ?""", [datetime.now(UTC), totals.skipped, load_id])
+            _update_load_counts(con, load_id)
+    finally:
+        examiner.close()
     return totals
+
+
+def _batches(entries: list[Entry], batch_files: int):
+    batch, size = [], 0
+    for entry in entries:
+        batch.append(entry)
+        size += entry.size or 0
+        if len(batch) >= batch_files or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _ingest_batch(settings: Settings, landing: Landing, ledger: _Ledger, examiner: IsolatedExaminer, load_id: str,
+                  batch_number: int, batch: list[Entry], today: date, received_at: datetime,
+                  skipped: list[Skipped]) -> list[_Outcome]:
+    """Read, archive and examine one batch of entries; returns their outcomes (nothing committed)."""
+    outcomes: list[_Outcome] = []
+    archive: _BatchArchive | None = None
+    pending: dict[int, tuple[_Outcome, bytes]] = {}   # files sent to the examiners, by job key
+    pending_keys: list[int] = []
+    limits = settings.limits
+
+    def batch_archive() -> _BatchArchive:
+        nonlocal archive
+        if archive is None:
+            archive = _BatchArchive(settings, load_id, batch_number)
+        return archive
+
+    def jobs():
+        """Read the batch's entries one by one, yielding the files to examine: the examiners pull
+        from here as they go, so reading overlaps checking. Entries that need no examining get
+        their outcome on the way."""
+        for entry in batch:
+            if entry.kind == "link":
+                outcome = _not_read(entry, "FILE_IS_LINK", f"{entry.relative} -> {entry.link_target}")
+            elif entry.kind == "special":
+                outcome = _not_read(entry, "FILE_NOT_REGULAR", entry.relative)
+            elif ledger.knows_unread(entry):
+                continue  # this very file (path, size, change time) was accounted for by an earlier run
+            else:
+                try:
+                    content = landing.read(entry, limits.max_file_bytes)
+                except ChangedWhileReading:
+                    skipped.append(Skipped(entry.relative, SKIP_STILL_ARRIVING))
+                    continue
+                except NotRegularFile:
+                    outcome = _not_read(entry, "FILE_NOT_REGULAR", entry.relative)
+                except FileNotFoundError:
+                    skipped.append(Skipped(entry.relative, SKIP_VANISHED))
+                    continue
+                except OSError as error:
+                    outcome = _not_read(entry, "FILE_UNREADABLE", error.strerror or type(error).__name__)
+                else:
+                    outcome = _received_file(ledger, entry, content, limits.max_file_bytes, batch_archive)
+                    if outcome is None:
+                        continue
+                    if outcome.outcome == "examine":
+                        key = len(pending_keys)
+                        pending_keys.append(key)
+                        pending[key] = (outcome, content)
+                        yield Job(key, entry.name, content, received_at, today)
+                        continue
+                    if outcome.outcome == "rejected":
+                        _quarantine(settings, outcome, None)
+                    outcomes.append(outcome)
+                    continue
+            if ledger.first_receipt(outcome.source_path, outcome.file_hash):
+                _quarantine(settings, outcome, None)
+                outcomes.append(outcome)
+
+    for key, examined in examiner.examine_all(jobs()):
+        outcome, content = pending.pop(key)
+        _apply(outcome, examined)
+        if outcome.outcome == "rejected":
+            _quarantine(settings, outcome, content)
+        outcomes.append(outcome)
+    if archive is not None:
+        archive.finish()
+    return outcomes
+
+
+def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_bytes: int,
+                   batch_archive) -> _Outcome | None:
+    """The outcome of a file that was read (or found too large): None when an earlier run already
+    answered it, "duplicate", "rejected" (too large), or "examine" (to be read and checked)."""
+    if content is None:
+        # Over the size limit: neither read nor kept. Hashing or archiving it would let any sender
+        # spend the server's time and disk at will (a sparse file can claim terabytes); it is
+        # rejected as what it is, by path, size and change time, like an entry that is never read.
+        outcome = _not_read(entry, "FILE_TOO_LARGE", f"{entry.size or 0:,} bytes > {max_bytes:,}")
+        outcome.size = entry.size or 0
+        return outcome if ledger.first_receipt(outcome.source_path, outcome.file_hash) else None
+    file_hash = hashlib.sha256(content).hexdigest()
+    if not ledger.first_receipt(entry.relative, file_hash):
+        return None
+    if file_hash in ledger.hashes:
+        return _Outcome(file_hash, entry.relative, len(content), "duplicate", duplicate_of=file_hash,
+                        source_changed_ns=entry.mtime_ns)
+    ledger.hashes.add(file_hash)
+    archive_path = batch_archive().add(file_hash, entry.name, content)
+    return _Outcome(file_hash, entry.relative, len(content), "examine", archive_path=archive_path,
+                    source_changed_ns=entry.mtime_ns)
+
+
+def _apply(outcome: _Outcome, examined: Examined) -> None:
+    outcome.outcome = "accepted" if examined.submission is not None else "rejected"
+    outcome.file_format = examined.file_format
+    outcome.submission = examined.submission
+    outcome.problems = examined.problems
+    outcome.claimed_unit_code = examined.claimed_unit_code
+    outcome.claimed_period = examined.claimed_period
+
+
+def _close_interrupted_loads(con) -> None:
+    """A load killed mid-way left committed batches behind: give it its load_runs row (status
+    'interrupted', counts from its ledger rows). Under the writer lock no other load is running,
+    so a row still 'running' is such a load too."""
+    con.execute("""insert into raw.load_runs (load_id, started_at, landing_url, contract_version, status)
+        select load_id, min(received_at), null, null, 'running' from raw.received_files
+        where load_id not in (select load_id from raw.load_runs) group by load_id""")
+    for (load_id,) in con.execute("select load_id from raw.load_runs where status is null and finished_at is null "
+                                  "or status = 'running'").fetchall():
+        con.execute("update raw.load_runs set status = 'interrupted' where load_id = ?", [load_id])
+        _update_load_counts(con, load_id)
+
+
+def _update_load_counts(con, load_id: str) -> None:
+    """A load's counts, from its ledger rows: right even for a load that was killed mid-way."""
+    con.execute("""update raw.load_runs set
+            files_new = counts.files_new, files_accepted = counts.accepted, files_rejected = counts.rejected,
+            files_duplicate = counts.duplicates
+        from (select count(*) as files_new, count(*) filter (where outcome = 'accepted') as accepted,
+                     count(*) filter (where outcome = 'rejected') as rejected,
+                     count(*) filter (where outcome = 'duplicate') as duplicates
+              from raw.received_files where load_id = ?) as counts
+        where raw.load_runs.load_id = ?""", [load_id, load_id])
+
+
+def _remove_partial_archives(settings: Settings) -> None:
+    """Archives of batches that never committed (the run was killed): nothing refers to them."""
+    for leftover in settings.archive_dir.glob("*/*.partial*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _record_skipped(con, skipped: list[Skipped], load_id: str, seen_at: datetime) -> None:
+    rows = {(entry.relative, entry.reason) for entry in skipped}
+    if not rows:
+        return
+    frame = pd.DataFrame.from_records(sorted(rows), columns=["source_path", "reason"])
+    con.register("skipped_now", frame)
+    con.execute("""insert into raw.skipped_entries
+        select source_path, reason, ?, ?, ? from skipped_now
+        on conflict (source_path, reason) do update set last_seen_at = excluded.last_seen_at,
+            last_load_id = excluded.last_load_id""", [seen_at, seen_at, load_id])
+    con.unregister("skipped_now")
 
 
 def _count(load_id: str, outcomes: list[_Outcome]) -> IngestSummary:
@@ -289,7 +464,7 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
         errors = sum(p.severity == "error" for p in o.problems)
         files.append((o.file_hash, o.source_path, name, o.file_format, o.size, started_at, load_id,
                       o.outcome, o.duplicate_of, o.archive_path, errors, len(o.problems) - errors,
-                      o.claimed_unit_code, o.claimed_period))
+                      o.claimed_unit_code, o.claimed_period, o.source_changed_ns))
         for p in o.problems:
             problems.append((o.file_hash, load_id, p.code, p.severity, p.location.sheet, p.location.row,
                              p.location.column, p.message(name, "vi"), p.message(name, "en")))
@@ -304,7 +479,8 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
     tables = {
         "received_files": (files, ["file_hash", "source_path", "file_name", "file_format", "size_bytes",
                                    "received_at", "load_id", "outcome", "duplicate_of_hash", "archive_path",
-                                   "error_count", "warning_count", "claimed_unit_code", "claimed_period"]),
+                                   "error_count", "warning_count", "claimed_unit_code", "claimed_period",
+                                   "source_changed_ns"]),
         "submissions": (submissions, ["file_hash", "unit_code", "period", "submitted_at", "reporter",
                                       "template_version", "load_id", "loaded_at", "submitted_date_vn"]),
         "submission_values": (values, ["file_hash", "source_row", "indicator_code", "category", "value"]),

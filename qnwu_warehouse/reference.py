@@ -35,6 +35,15 @@ class Indicator:
     fact: str
     time_aggregation: str
     allowed_categories: frozenset[str]
+    max_value: int | None = None  # the largest one unit can report in a month (indicators.csv)
+
+
+@dataclass(frozen=True)
+class UnitChange:
+    change_date: date
+    old_unit_code: str
+    new_unit_code: str  # '' when the seeds name no successor
+    new_unit_name: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,12 @@ class ReferenceData:
     units: dict[str, tuple[UnitVersion, ...]]  # unit_code -> its versions (codes are reused)
     indicators: dict[str, Indicator]
     club_types: frozenset[str]
+    changes: tuple[UnitChange, ...] = ()
+
+    def successor_of(self, unit_code: str, day: date) -> UnitChange | None:
+        """The change, on or before `day`, that ended `unit_code` and names its successor, if any."""
+        ended = [c for c in self.changes if c.old_unit_code == unit_code and c.change_date <= day and c.new_unit_code]
+        return max(ended, key=lambda c: c.change_date) if ended else None
 
     def grassroots_unit_on(self, unit_code: str, day: date) -> UnitVersion | None:
         for version in self.units.get(unit_code, ()):
@@ -84,12 +99,19 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> ReferenceData:
             fact=row["fact"],
             time_aggregation=row["time_aggregation"],
             allowed_categories=frozenset(row["allowed_categories"].split("|")),
+            max_value=int(row["max_value"]) if row.get("max_value") else None,
         )
         for row in _read_seed(seeds_dir, "indicators")
     }
     club_types = frozenset(row["club_type_code"] for row in _read_seed(seeds_dir, "club_types"))
+    changes = tuple(
+        UnitChange(date.fromisoformat(row["change_date"]), row["old_unit_code"], row.get("new_unit_code") or "",
+                   row.get("new_unit_name") or "")
+        for row in _read_seed(seeds_dir, "unit_changes") if row.get("change_date")
+    )
     return ReferenceData(
         units={code: tuple(versions) for code, versions in units.items()},
         indicators=indicators,
         club_types=club_types,
+        changes=changes,
     )

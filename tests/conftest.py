@@ -17,6 +17,9 @@ _session_home = Path(tempfile.mkdtemp(prefix="qnwu-tests-"))
 atexit.register(shutil.rmtree, _session_home, ignore_errors=True)
 os.environ["QNWU_DATA_DIR"] = str(_session_home)
 os.environ.pop("QNWU_LANDING_URL", None)
+# Tests write their landing files a moment before ingesting them: no settle wait, except in the
+# tests of the settle rule itself, which set it.
+os.environ["QNWU_LANDING_SETTLE_SECONDS"] = "0"
 from qnwu_warehouse.settings import Settings  # noqa: E402
 
 os.environ.update(Settings.from_env().airflow_environment())
