@@ -315,7 +315,8 @@ def _ingest_batch(settings: Settings, landing: Landing, ledger: _Ledger, examine
         their outcome on the way."""
         for entry in batch:
             if entry.kind == "link":
-                outcome = _not_read(entry, "FILE_IS_LINK", f"{entry.relative} -> {entry.link_target}")
+                # the detail names the entry, not where it points: a message may reach the sender
+                outcome = _not_read(entry, "FILE_IS_LINK", entry.relative)
             elif entry.kind == "special":
                 outcome = _not_read(entry, "FILE_NOT_REGULAR", entry.relative)
             elif ledger.knows_unread(entry):

@@ -291,8 +291,9 @@ def _decode_text(content: bytes, fmt: str) -> str:
         raise UnreadableFile(Problem("FILE_TYPE_MISMATCH", Location("(file)"), fmt))
     try:
         return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnreadableFile(Problem("FILE_ENCODING_NOT_UTF8", Location("(file)"), "not UTF-8")) from None
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(Problem("FILE_ENCODING_NOT_UTF8", Location("(file)"),
+                                     f"byte {error.start + 1:,} is not UTF-8")) from None
 
 
 def _wide_encoding(content: bytes) -> str | None:

@@ -102,6 +102,10 @@ def test_links_are_never_followed(hostile_run):
         if path.is_file() and path.suffix in (".zip", ".csv", ".json", ".bin", ".xlsx"):
             assert b"root:x:0:0" not in path.read_bytes(), path
     assert _query(settings, "select count(*) from raw.submissions where period in ('2024-02', '2024-03')")[0][0] == 0
+    # and the letter to the sender names the entry, not the server path the link points to
+    outside = str(settings.local_landing_path.parent / "outside")
+    leaks = _query(settings, "select count(*) from raw.submission_problems where contains(message_en, ?)", [outside])
+    assert leaks == [(0,)]
 
 
 def test_messages_are_bounded_and_say_what_to_do(hostile_run):
