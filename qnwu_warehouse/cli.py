@@ -281,14 +281,15 @@ def _operator_errors() -> tuple[type[Exception], ...]:
     """Failures an operator acts on from the message alone; anything else keeps its traceback."""
     from qnwu_warehouse.deployment import DeploymentFailed
     from qnwu_warehouse.ingest import LedgerImbalance
+    from qnwu_warehouse.isolation import WorkersUnavailable
     from qnwu_warehouse.postgres_serving import MirrorError, ServingCheckFailed
     from qnwu_warehouse.publish import NothingToPublish
     from qnwu_warehouse.quality import QualityGateFailed
     from qnwu_warehouse.transform import DbtFailed
     from qnwu_warehouse.warehouse import WarehouseBusy
 
-    return (LedgerImbalance, NothingToPublish, QualityGateFailed, DbtFailed, WarehouseBusy, FileNotFoundError,
-            MirrorError, ServingCheckFailed, DeploymentFailed)
+    return (LedgerImbalance, WorkersUnavailable, NothingToPublish, QualityGateFailed, DbtFailed, WarehouseBusy,
+            FileNotFoundError, MirrorError, ServingCheckFailed, DeploymentFailed)
 
 
 OPERATOR_ERRORS = _operator_errors()

@@ -155,8 +155,16 @@ class _Worker:
 
     def give(self, chunk: list[Job]) -> None:
         if not self.ready:  # a busy machine may take a while to start a worker: no job pays for that
-            if not self.connection.poll(START_SECONDS) or self.connection.recv() != READY:
-                raise OSError("the worker did not start")
+            try:
+                started = self.connection.poll(START_SECONDS) and self.connection.recv() == READY
+            except (EOFError, OSError):
+                started = False
+            if not started:
+                code = self.exit_code(1)
+                raise WorkersUnavailable(
+                    f"an examining worker ({sys.executable} -m qnwu_warehouse.isolation) did not start "
+                    f"(exit status {code}; its error is above in this log). No file was judged; fix the "
+                    "worker's environment or QNWU_INGEST_FILE_MEMORY_MB and run ingest again.")
             self.ready = True
         self.outstanding.extend(chunk)
         self.progress = time.monotonic()
@@ -176,6 +184,11 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         os.close(self.sentinel)
+
+
+class WorkersUnavailable(Exception):
+    """The examining workers cannot run at all (not a file's fault): the run stops, nothing of the
+    batch is committed, and the files wait for the next run."""
 
 
 READY = "ready"
@@ -243,15 +256,16 @@ class IsolatedExaminer:
                     busy.append(worker)
                 except OSError:
                     # the worker was gone before it took the chunk: not the jobs' fault, so a fresh
-                    # worker gets them (twice at most: a pool that cannot start must not loop)
+                    # worker gets them. Never a rejection: a pool that keeps failing stops the run,
+                    # leaving the files for the next one, instead of answering them wrongly.
                     worker.outstanding.clear()
                     self._replace(worker, idle)
                     for job in reversed(chunk):
                         handovers[job.key] = handovers.get(job.key, 0) + 1
-                        if handovers[job.key] <= 2:
-                            waiting.appendleft(job)
-                        else:
-                            yield job.key, rejected(Problem("FILE_UNREADABLE", Location("(file)"), "no worker"))
+                        if handovers[job.key] > 2:
+                            raise WorkersUnavailable("examining workers keep dying before they take a file; "
+                                                     "no file was judged: see the log above") from None
+                        waiting.appendleft(job)
             if not busy:
                 return
             deadline = min(w.progress for w in busy) + self.worker_limits.seconds

@@ -38,8 +38,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",
     "QNWU_INGEST_WORKERS": "processes that read and check submission files in parallel (default: CPU count)",
     "QNWU_INGEST_BATCH_SIZE": "files committed to raw per transaction (bounds memory and crash loss)",
-    "QNWU_INGEST_FILE_MEMORY_MB": "memory a worker may use to read and check one file (default 512): beyond it the "
-                                  "file is rejected FILE_TOO_COMPLEX and the rest of the batch goes on",
+    "QNWU_INGEST_FILE_MEMORY_MB": "memory a worker may use to read and check one file (default 512, 64 to 1048576): "
+                                  "beyond it the file is rejected FILE_TOO_COMPLEX and the rest of the batch goes on",
     "QNWU_INGEST_FILE_SECONDS": "time a worker may take to read and check one file (default 60): FILE_TOO_COMPLEX beyond",
     "QNWU_LANDING_SETTLE_SECONDS": "a landing file is read once its size and modification time held still this long "
                                    "(default 2; 0: no wait); one still changing is skipped until a later run",
@@ -162,7 +162,9 @@ class Settings:
             smtp_host=os.environ.get("QNWU_SMTP_HOST") or None,
             limits=_limits_from_env(),
             landing_settle_seconds=_non_negative_number("QNWU_LANDING_SETTLE_SECONDS", 2.0),
-            ingest_file_memory_mb=_positive_int("QNWU_INGEST_FILE_MEMORY_MB", 512),
+            # at least what reading a 10 MB report takes, at most a terabyte (setrlimit's range)
+            ingest_file_memory_mb=_whole_number("QNWU_INGEST_FILE_MEMORY_MB", 512, 64, 2**20,
+                                                "a whole number of megabytes from 64 to 1048576"),
             ingest_file_seconds=_positive_int("QNWU_INGEST_FILE_SECONDS", 60),
         )
 

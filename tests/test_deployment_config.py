@@ -28,7 +28,7 @@ def _env_example() -> dict[str, str]:
 def _variables_read_by_code() -> set[str]:
     names: set[str] = set()
     patterns = [r"os\.environ(?:\.get|\.setdefault)?\(\s*\"([A-Z][A-Z0-9_]+)\"", r"os\.environ\[\"([A-Z][A-Z0-9_]+)\"\]",
-                r"(?:_positive_int|_non_negative_number|_port|env_flag)\(\"([A-Z][A-Z0-9_]+)\""]
+                r"(?:_positive_int|_whole_number|_non_negative_number|_port|env_flag)\(\"([A-Z][A-Z0-9_]+)\""]
     for path in (ROOT / "qnwu_warehouse").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for pattern in patterns:

@@ -187,18 +187,19 @@ def test_a_crash_or_a_hang_costs_only_its_file():
 
 
 def test_a_file_needing_more_memory_than_the_limit_is_rejected_and_the_rest_loads(data_dir: Path):
-    """An XLSX whose used range passes the shape checks but needs more memory to read than a worker
-    may have: the worker fails (MemoryError or an abort inside calamine), that file is rejected
+    """An XLSX whose used range passes the shape checks (with a high row limit) but needs more memory
+    to read than a worker may have: the worker fails (MemoryError or an abort inside calamine), that file is rejected
     FILE_TOO_COMPLEX, and the valid file beside it loads."""
     landing = data_dir / "landing"
     landing.mkdir()
     from hostile_files import _patch_xlsx
 
     wide = _patch_xlsx(write_xlsx(report(period="2023-04")), "Chỉ tiêu", lambda xml: xml.replace(
-        b"</sheetData>", b'<row r="3000"><c r="IV3000" t="n"><v>1</v></c></row></sheetData>'))
+        b"</sheetData>", b'<row r="100000"><c r="IV100000" t="n"><v>1</v></c></row></sheetData>'))
     (landing / "wide.xlsx").write_bytes(wide)
     (landing / "good.json").write_bytes(write_json(report(period="2023-03")))
-    done = _cli_ingest(data_dir, landing, "memory", QNWU_INGEST_FILE_MEMORY_MB="8")
+    # rows allowed up to 100,000 so the shape checks let it through: 256 x 100,000 cells for calamine
+    done = _cli_ingest(data_dir, landing, "memory", QNWU_INGEST_FILE_MEMORY_MB="64", QNWU_MAX_SECTION_ROWS="100000")
     assert done.returncode == 0, done.stderr[-3000:]
     settings = Settings.from_env()
     outcomes = dict(_query(settings, "select f.source_path, f.outcome || ':' || coalesce(p.reason_code, '') "
@@ -296,3 +297,17 @@ def test_leftover_partial_archives_are_removed(data_dir: Path):
     leftover.write_bytes(b"half a zip")
     ingest(settings, "after-a-kill")
     assert not leftover.exists()
+
+
+def test_workers_that_cannot_start_stop_the_run_without_judging_any_file(data_dir: Path):
+    """A broken worker environment is not a file's fault: no file may be rejected for it. The run
+    stops with one line, nothing is committed, and the next run judges the files."""
+    from datetime import UTC, date, datetime
+
+    from qnwu_warehouse.isolation import WorkersUnavailable
+
+    job = Job(0, "a.json", write_json(report(period="2023-03")), datetime.now(UTC), date.today())
+    pool = IsolatedExaminer(1, SEEDS_DIR, Limits(), WorkerLimits(512 * 2**20, 5.0), misbehaving_examine)
+    pool.function_name = "qnwu_warehouse.isolation:no_such_function"
+    with pool, pytest.raises(WorkersUnavailable, match="did not start"):
+        list(pool.examine_all([job]))
