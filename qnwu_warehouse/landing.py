@@ -121,8 +121,9 @@ class Landing:
         youngest_age = min(now_ns - self._changed_ns(e) for e in fresh)
         time.sleep(max(0.0, (settle_ns - max(youngest_age, 0)) / 1e9))
         settled = []
+        fresh_ones = set(fresh)
         for entry in entries:
-            if entry in fresh:
+            if entry in fresh_ones:
                 again = self._stat(entry.path)
                 if again is None or (again.st_size, again.st_mtime_ns) != (entry.size, entry.mtime_ns):
                     skipped.append(Skipped(entry.relative, SKIP_STILL_ARRIVING))
@@ -146,9 +147,11 @@ class Landing:
     def _scan_local(self) -> tuple[list[Entry], list[Skipped]]:
         entries: list[Entry] = []
         skipped: list[Skipped] = []
-        pending = [self.root]
+        # (folder, whether it lies in a folder with a hidden or temporary name: then every entry in it
+        # is skipped, each with its own row, as the upload that writes the folder is not done)
+        pending = [(self.root, False)]
         while pending:
-            folder = pending.pop()
+            folder, in_temporary_folder = pending.pop()
             try:
                 with os.scandir(folder) as listing:
                     children = sorted(listing, key=lambda child: child.name)
@@ -161,17 +164,16 @@ class Landing:
                     status = child.stat(follow_symlinks=False)
                 except OSError:
                     continue  # gone between listing and looking: it was never there for this run
-                if stat.S_ISLNK(status.st_mode):
+                if in_temporary_folder and not stat.S_ISDIR(status.st_mode):
+                    skipped.append(Skipped(relative, SKIP_TEMPORARY_NAME))
+                elif stat.S_ISLNK(status.st_mode):
                     try:
                         target = os.readlink(child.path)
                     except OSError:
                         target = "?"
                     entries.append(Entry(child.path, relative, "link", link_target=target))
                 elif stat.S_ISDIR(status.st_mode):
-                    if is_temporary_name(child.name):
-                        skipped.append(Skipped(relative + "/", SKIP_TEMPORARY_NAME))
-                    else:
-                        pending.append(child.path)
+                    pending.append((child.path, in_temporary_folder or is_temporary_name(child.name)))
                 elif is_temporary_name(child.name):
                     skipped.append(Skipped(relative, SKIP_TEMPORARY_NAME))
                 elif stat.S_ISREG(status.st_mode) and status.st_nlink > 1:

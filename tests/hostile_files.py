@@ -184,6 +184,10 @@ def build(landing: Path, outside: Path) -> dict[str, Expected]:
     put(".06652_2024-06.json", write_json(report(period="2024-06")), "skipped", "TEMPORARY_NAME")
     put("06652_2024-07.json.part", write_json(report(period="2024-07")), "skipped", "TEMPORARY_NAME")
     put("~$06652_2024-08.xlsx", b"lock", "skipped", "TEMPORARY_NAME")
+    # a folder being uploaded under a hidden name: each file in it is skipped with its own row
+    put(".upload-in-progress/06652_2024-09.json", write_json(report(period="2024-09")), "skipped", "TEMPORARY_NAME")
+    put(".upload-in-progress/deeper/06652_2024-10.csv", write_csv(report(period="2024-10")), "skipped",
+        "TEMPORARY_NAME")
 
     # a file over the size limit (the tests set QNWU_MAX_FILE_BYTES to 1 MB): never read whole
     put("too_large.csv", _csv_lines(CSV_HEAD) + b"value,news_items,total,1,,,\n" * 60_000, "rejected",

@@ -311,3 +311,16 @@ def test_workers_that_cannot_start_stop_the_run_without_judging_any_file(data_di
     pool.function_name = "qnwu_warehouse.isolation:no_such_function"
     with pool, pytest.raises(WorkersUnavailable, match="did not start"):
         list(pool.examine_all([job]))
+
+
+def test_the_settle_check_of_a_large_fresh_landing_waits_once(tmp_path: Path):
+    """A landing of thousands of files that all just arrived is waited for once, then read: the
+    settle check costs the interval, not a comparison of every file with every other."""
+    from qnwu_warehouse.landing import Landing
+
+    for number in range(20000):
+        (tmp_path / f"{number:05d}.csv").write_bytes(b"x")
+    started = time.monotonic()
+    entries, skipped = Landing(str(tmp_path)).scan(settle_seconds=5)  # longer than writing them took
+    assert (len(entries), skipped) == (20000, [])
+    assert time.monotonic() - started < 12  # about 5 s of waiting; comparing each with each took 45 s here
