@@ -364,17 +364,6 @@ def _synthetic_units_for(scale: Scale, year: int) -> list:
     return generator.synthetic_units(scale.units - len(first_month_units), year, 20231, reference_units)
 
 
-def _examine_job(job):
-    """The preloader's worker function: ingest's own examination of one file, with the default seeds
-    dir set by the worker's environment (history preloads are benchmark data, read in plain workers)."""
-    from qnwu_warehouse.isolation import examine
-
-    return examine(job, _PRELOAD_SEEDS[0])
-
-
-_PRELOAD_SEEDS: list[Path] = []
-
-
 class HistoryPreloader:
     """Loads generated months straight into raw, in the very rows ingest writes for them.
 
@@ -398,7 +387,6 @@ class HistoryPreloader:
                                 landing_url="history-preload")
         self.settings.working_warehouse.parent.mkdir(parents=True, exist_ok=True)
         load_reference(self.settings.seeds_dir)  # read once, before the workers fork
-        _PRELOAD_SEEDS[:] = [self.settings.seeds_dir]
         self.pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=get_context("fork"))
         import duckdb
 
@@ -415,10 +403,11 @@ class HistoryPreloader:
 
     def _flush(self) -> None:
         import hashlib
+        from functools import partial
         from pathlib import PurePosixPath
 
         from qnwu_warehouse.ingest import _count, _Outcome, _write_raw
-        from qnwu_warehouse.isolation import Job
+        from qnwu_warehouse.isolation import Job, examine
 
         if not self.pending:
             return
@@ -426,8 +415,8 @@ class HistoryPreloader:
         received_at = datetime.now(UTC)
         jobs = [Job(number, name, content, received_at, today) for number, (name, content) in enumerate(self.pending)]
         outcomes = []
-        for (name, content), examined in zip(self.pending, self.pool.map(_examine_job, jobs, chunksize=256),
-                                             strict=True):
+        examined_all = self.pool.map(partial(examine, seeds_dir=self.settings.seeds_dir), jobs, chunksize=256)
+        for (name, content), examined in zip(self.pending, examined_all, strict=True):
             outcomes.append(_Outcome(hashlib.sha256(content).hexdigest(), f"history-preload/{name}", len(content),
                                      "accepted" if examined.submission is not None else "rejected",
                                      file_format=examined.file_format, submission=examined.submission,

@@ -199,12 +199,12 @@ MAX_QUOTED_CHARS = 80
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: str) -> str:
+def printable(text: str, most: int = 2 * MAX_QUOTED_CHARS) -> str:
     """Text from a file or its name, safe to put in a message: no control characters (a terminal
     escape in a club name must not reach `qnwu feedback`'s terminal or a reply e-mail), no
-    bidirectional overrides, at most MAX_QUOTED_CHARS characters quoted."""
+    bidirectional overrides, at most `most` characters (a name may be longer than a quote)."""
     text = _CONTROL_CHARACTERS.sub("\ufffd", str(text))
-    return text if len(text) <= 2 * MAX_QUOTED_CHARS else text[:2 * MAX_QUOTED_CHARS] + "…"
+    return text if len(text) <= most else text[:most] + "…"
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,8 @@ class Problem:
         _, vi, en = REASONS[self.code]
         advice = "" if self.advice is None else self.advice[0 if language == "vi" else 1]
         # a detail quotes what the file held, which may be megabytes: the letter quotes its start
-        detail = self.detail if len(self.detail) <= MAX_QUOTED_CHARS else self.detail[:MAX_QUOTED_CHARS] + "…"
-        text = (vi if language == "vi" else en).format(detail=printable(detail), advice=advice).rstrip()
+        detail = printable(self.detail, MAX_QUOTED_CHARS)
+        text = (vi if language == "vi" else en).format(detail=detail, advice=advice).rstrip()
         where = [f"{'tệp' if language == 'vi' else 'file'} {printable(file_name)}", printable(self.location.sheet)]
         if self.location.row is not None:
             where.append(f"{'dòng' if language == 'vi' else 'row'} {self.location.row}")

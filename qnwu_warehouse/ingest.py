@@ -236,9 +236,8 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
     (its ledger rows, submissions, values and problems together), so a crash loses at most the
     batch in flight, never half of a submission, and the next run picks its files up again.
     """
+    settings.ensure_data_dir()
     settings.ensure_landing()
-    for folder in (settings.working_warehouse.parent, settings.archive_dir, settings.quarantine_dir):
-        folder.mkdir(parents=True, exist_ok=True)
     today = today or date.today()
     landing = Landing(settings.landing_url)
     entries, skipped = landing.scan(settings.landing_settle_seconds)

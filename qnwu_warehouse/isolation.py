@@ -41,6 +41,8 @@ from qnwu_warehouse.contract import (
     parse_period,
     validate,
 )
+from qnwu_warehouse.readers import read_document
+from qnwu_warehouse.reference import load_reference
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,6 @@ class Job:
 
 def examine(job: Job, seeds_dir: Path, limits: Limits = CONTRACT_LIMITS) -> Examined:
     """Read and check one file: a pure function of its bytes, run inside a worker."""
-    from qnwu_warehouse.readers import read_document
-    from qnwu_warehouse.reference import load_reference
-
     file_format = claimed_unit = claimed_period = None
     try:
         file_format, document = read_document(job.file_name, job.content, limits)
@@ -84,8 +83,8 @@ def examine(job: Job, seeds_dir: Path, limits: Limits = CONTRACT_LIMITS) -> Exam
                     tuple(capped(list(problems), limits.max_problems_per_file)))
 
 
-def rejected(problem: Problem, file_format: str | None = None) -> Examined:
-    return Examined(file_format, None, None, None, (problem,))
+def rejected(problem: Problem) -> Examined:
+    return Examined(None, None, None, None, (problem,))
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,7 @@ def _worker_main(connection: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     module_name, _, qualified_name = function_name.partition(":")
     function = getattr(__import__(module_name, fromlist=[qualified_name]), qualified_name)
-    from qnwu_warehouse.readers import read_document  # noqa: F401  (imported before the memory cap)
-    from qnwu_warehouse.reference import load_reference
-
-    load_reference(seeds_dir)
+    load_reference(seeds_dir)  # the readers are imported and the seeds read before the memory cap
     _limit_memory(worker_limits.memory_bytes)
     connection.send(READY)  # a job's time limit starts from here, not from the start of the process
     while True:
@@ -207,7 +203,6 @@ class IsolatedExaminer:
     def __init__(self, workers: int, seeds_dir: Path, limits: Limits, worker_limits: WorkerLimits,
                  function: Callable[[Job, Path, Limits], Examined] = examine):
         self.size = max(1, workers)
-        self.function = function
         self.seeds_dir, self.limits, self.worker_limits = seeds_dir, limits, worker_limits
         self.function_name = f"{function.__module__}:{function.__qualname__}"
         self.workers: list[_Worker] = []

@@ -36,19 +36,15 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".dow
                       ".uploading", ".lock")
 TEMPORARY_PREFIXES = (".", "~$")
 
-# Why an entry was not read this run (raw.skipped_entries.reason).
+# Why an entry was not read this run (raw.skipped_entries.reason; docs/submission_contract.md).
+# A hidden or temporary name, as upload tools give a file while writing it: read once renamed.
 SKIP_TEMPORARY_NAME = "TEMPORARY_NAME"
+# Its size or modification time changed during the settle interval: read on a later run.
 SKIP_STILL_ARRIVING = "STILL_ARRIVING"
+# A folder this process may not list.
 SKIP_FOLDER_UNREADABLE = "FOLDER_UNREADABLE"
+# Removed or renamed between the listing and the reading: a later run sees its new name.
 SKIP_VANISHED = "VANISHED"
-SKIP_REASONS = {
-    SKIP_TEMPORARY_NAME: "a hidden or temporary name, as upload tools give a file while writing it; it is read "
-                         "once renamed to its final name",
-    SKIP_STILL_ARRIVING: "its size or modification time changed during the settle interval: still being written; "
-                         "read on a later run",
-    SKIP_FOLDER_UNREADABLE: "a folder this process may not list; fix its permissions",
-    SKIP_VANISHED: "it was removed or renamed between the listing and the reading; a later run sees its new name",
-}
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,6 @@ class Landing:
     """The landing zone at `url`: a local folder or any fsspec URL."""
 
     def __init__(self, url: str):
-        self.url = url
         self.fs, self.root = fsspec.core.url_to_fs(url)
         self.root = self.root.rstrip("/") or "/"
         self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))

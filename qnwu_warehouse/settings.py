@@ -9,6 +9,7 @@ raises :class:`ConfigError` with a one-line message that says what to do.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,18 +79,24 @@ def env_flag(name: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is neither true nor false: set it to true or false, or unset it.")
 
 
-def _whole_number(name: str, default: int, low: int, high: int | None, what: str) -> int:
-    """A whole-number setting within [low, high]; anything else is an error that says what to do."""
+def _number(name: str, default, parse, low, high, what: str):
+    """A numeric setting, read by `parse` (int or float), within [low, high] (high None: no bound);
+    anything else is an error that says what to do."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw.strip())
+        value = parse(raw.strip())
     except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        raise ConfigError(f"{name}={raw!r} is not {what}: fix it or unset it (default {default}).")
+        value = None
+    if value is None or not value >= low or (high is not None and value > high):
+        shown = f"{default:g}" if isinstance(default, float) else default
+        raise ConfigError(f"{name}={raw!r} is not {what}: fix it or unset it (default {shown}).")
     return value
+
+
+def _whole_number(name: str, default: int, low: int, high: int | None, what: str) -> int:
+    return _number(name, default, int, low, high, what)
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -97,16 +104,7 @@ def _positive_int(name: str, default: int) -> int:
 
 
 def _non_negative_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise ConfigError(f"{name}={raw!r} is not a number of 0 or more: fix it or unset it (default {default:g}).")
-    return value
+    return _number(name, default, float, 0.0, sys.float_info.max, "a number of 0 or more")
 
 
 def _limits_from_env() -> Limits:
