@@ -244,9 +244,8 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
     totals = IngestSummary(load_id=load_id, files_seen=len(entries) + len(skipped), files_new=0, accepted=0,
                            rejected=0, duplicates=0, warnings=0)
     load_reference(settings.seeds_dir)  # a broken seed fails here, once, not in every worker
-    # workers start before the warehouse is opened, so none inherits its handle or lock
+    # the workers start with the first file to examine (none on a rerun with nothing new)
     examiner = _examiner(settings)
-    examiner.start(len(entries))
     started_at = datetime.now(UTC)
     try:
         with working_connection(settings) as con:

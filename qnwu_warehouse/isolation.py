@@ -102,14 +102,14 @@ def _worker_main(connection: Connection) -> None:
     function = getattr(__import__(module_name, fromlist=[qualified_name]), qualified_name)
     load_reference(seeds_dir)  # the readers are imported and the seeds read before the memory cap
     _limit_memory(worker_limits.memory_bytes)
-    connection.send(READY)  # a job's time limit starts from here, not from the start of the process
-    while True:
-        try:
+    try:
+        connection.send(READY)  # a job's time limit starts from here, not from the start of the process
+        while True:
             chunk = connection.recv()
-        except (EOFError, OSError):
-            return
-        for job in chunk:  # one answer per job, in order: the parent knows which job a death was on
-            connection.send((job.key, function(job, seeds_dir, limits)))
+            for job in chunk:  # one answer per job, in order: the parent knows which job a death was on
+                connection.send((job.key, function(job, seeds_dir, limits)))
+    except (EOFError, OSError):
+        return  # the parent closed the pipe (done, or gone): nothing is left to answer
 
 
 def _die_with_parent(parent: int) -> None:
@@ -208,9 +208,9 @@ class IsolatedExaminer:
         self.workers: list[_Worker] = []
         self.replaced = 0  # workers that died or were killed, for the run's log
 
-    def start(self, expected_jobs: int) -> None:
-        """Start the workers now (before the warehouse is opened: they start while it loads)."""
-        while len(self.workers) < min(self.size, max(1, expected_jobs)):
+    def start(self, workers: int) -> None:
+        """Start up to `workers` workers (at most the pool's size)."""
+        while len(self.workers) < min(self.size, max(1, workers)):
             self.workers.append(self._new_worker())
 
     def _new_worker(self) -> _Worker:
@@ -231,6 +231,10 @@ class IsolatedExaminer:
         """`jobs` is consumed as the workers need them, a little ahead: when it is a generator that
         reads files, the reading overlaps the workers' checking."""
         source = iter(jobs)
+        first = next(source, None)
+        if first is None:
+            return  # nothing new (a rerun): no worker is started
+        source = itertools.chain([first], source)
         waiting: deque[Job] = deque()
         read_ahead = 2 * CHUNK_JOBS * self.size
         if not self.workers:
