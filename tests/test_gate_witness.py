@@ -1,0 +1,108 @@
+"""The gate's witness frames (quality._witness_frame) give every expectation the verdict, and the
+unexpected values, that the same expectation gives on every row.
+
+Hypothesis draws tables whose columns hold nulls, repeats and values out of range, and a set of
+checks per column; Great Expectations then validates both the rows and the witness frame."""
+
+from __future__ import annotations
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+import pytest
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qnwu_warehouse import quality
+
+CHECKS = {
+    "expect_column_values_to_not_be_null": {},
+    "expect_column_values_to_be_unique": {},
+    "expect_column_values_to_be_between": {"min_value": 0, "max_value": 6},
+    "expect_column_values_to_be_in_set": {"value_set": [0, 1, 2, 3, 5, 8]},
+}
+TEXT_CHECKS = {
+    "expect_column_values_to_not_be_null": {},
+    "expect_column_values_to_be_unique": {},
+    "expect_column_values_to_match_regex": {"regex": r"^[a-c]+$"},
+    "expect_column_values_to_be_in_set": {"value_set": ["a", "b", "ab", "abc"]},
+}
+
+
+@pytest.fixture(scope="module")
+def batch_of():
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("frames")
+    definition = source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
+    return lambda frame: definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def _verdicts(batch, expectations: list[tuple[str, str, dict]]) -> list[tuple[str, str, bool, list]]:
+    out = []
+    for kind, column, kwargs in expectations:
+        camel = "".join(part.capitalize() for part in kind.split("_"))
+        result = batch.validate(getattr(gx.expectations, camel)(column=column, **kwargs),
+                                result_format="COMPLETE")
+        unexpected = sorted({"null" if pd.isna(v) else str(v) for v in (result.result or {}).get("unexpected_list", [])})
+        out.append((kind, column, bool(result.success), unexpected))
+    return out
+
+
+numbers = st.lists(st.one_of(st.none(), st.integers(-2, 9)), min_size=0, max_size=40)
+texts = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "abc", "d", "a1", ""])), max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_witness_frame_gives_every_verdict_and_unexpected_value_of_the_rows(batch_of, data):
+    rows = data.draw(st.integers(0, 40))
+    columns = {
+        "n1": data.draw(st.lists(st.one_of(st.none(), st.integers(-2, 9)), min_size=rows, max_size=rows)),
+        "n2": data.draw(st.lists(st.one_of(st.none(), st.integers(0, 1000)), min_size=rows, max_size=rows)),
+        "t1": data.draw(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "abc", "d", "a1"])),
+                                 min_size=rows, max_size=rows)),
+        "unread": [None] * rows,
+    }
+    chosen = {
+        "n1": data.draw(st.sets(st.sampled_from(sorted(CHECKS)), min_size=1)),
+        "n2": data.draw(st.sets(st.sampled_from(sorted(CHECKS)))),
+        "t1": data.draw(st.sets(st.sampled_from(sorted(TEXT_CHECKS)))),
+    }
+    con = duckdb.connect()
+    con.execute("create table checked (n1 integer, n2 integer, t1 varchar, unread varchar)")
+    if rows:
+        con.executemany("insert into checked values (?, ?, ?, ?)",
+                        list(zip(*columns.values(), strict=True)))
+    expectations = [(kind, column, (TEXT_CHECKS if column == "t1" else CHECKS)[kind])
+                    for column, kinds in chosen.items() for kind in sorted(kinds)]
+    checks = {column: kinds for column, kinds in chosen.items() if kinds}
+    reference_sets = {column: (TEXT_CHECKS if column == "t1" else CHECKS)["expect_column_values_to_be_in_set"]
+                      ["value_set"] for column, kinds in chosen.items()
+                      if "expect_column_values_to_be_in_set" in kinds}
+    witness, reduced = quality._witness_frame(con, "checked", checks, reference_sets)
+    on_witness_expectations = [(kind, column, {**kwargs, "value_set": reduced[column]}
+                                if kind.endswith("in_set") and column in reduced else kwargs)
+                               for kind, column, kwargs in expectations]
+    assert list(witness.columns) == ["n1", "n2", "t1", "unread"]
+    assert len(witness) <= rows + 1
+    on_rows = _verdicts(batch_of(con.execute("select * from checked").df()), expectations)
+    on_witness = _verdicts(batch_of(witness), on_witness_expectations)
+    assert on_witness == on_rows
+    for kind, column, success, unexpected in on_rows:
+        if not success:  # the gate reads the count of failing rows back from the real rows
+            listed = [v for v in con.execute(f"select {column} from checked").fetchall()]
+            expected = sum(1 for (v,) in listed if (v is None if kind.endswith("not_be_null") else
+                                                    v is not None and str(v) in unexpected))
+            if kind.endswith("unique"):
+                values = [v for (v,) in listed if v is not None]
+                expected = sum(1 for v in values if values.count(v) > 1)
+            witness_kwargs = next(k for e_kind, e_column, k in on_witness_expectations
+                                  if (e_kind, e_column) == (kind, column))
+            gx_values = quality._python_values(
+                batch_of(witness).validate(
+                    getattr(gx.expectations, "".join(p.capitalize() for p in kind.split("_")))(
+                        column=column, **witness_kwargs),
+                    result_format="COMPLETE").result.get("unexpected_list", []))
+            assert quality._unexpected_rows(con, "checked", kind, column, gx_values) == expected
