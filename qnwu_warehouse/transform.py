@@ -8,7 +8,6 @@ dominate a run whose SQL takes well under a second.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -63,11 +62,15 @@ def dbt_executable() -> str:
 DBT_NODES_FAILED = 1
 
 
-def run_dbt(settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] = (0,)) -> str:
+def run_dbt(settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] = (0,),
+            extra_env: dict[str, str] | None = None) -> str:
     """Run one dbt command under the writer lock; raise DbtFailed with its output if it fails."""
     command = [dbt_executable(), "--no-use-colors", *args]
+    environment = dbt_environment(settings)
+    environment.pop("QNWU_TEST_ROWS_LOADED_SINCE", None)  # only the pipeline's own builds narrow the tests
+    environment.update(extra_env or {})
     with writer_lock(settings):
-        completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=dbt_environment(settings),
+        completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=environment,
                                    capture_output=True, text=True)
     output = completed.stdout + completed.stderr
     if completed.returncode not in allowed_exit_codes:
@@ -76,17 +79,19 @@ def run_dbt(settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] 
     return output
 
 
-def tests_of_new_rows(settings: Settings) -> list[str]:
-    """dbt arguments that make the data tests of the large tables test only the rows loaded since
-    the live published version (macros/new_rows_under_test.sql): older rows passed them before they
-    were published. None when nothing is published or the rules changed: then everything is tested."""
+def tests_of_new_rows(settings: Settings) -> dict[str, str]:
+    """The environment that makes the data tests of the large tables test only the rows loaded
+    since the live published version (macros/new_rows_under_test.sql): older rows passed them before
+    they were published. Empty when nothing is published or the rules changed: everything is tested.
+    An environment variable read at run time, not a --vars: a var that changes every run costs a
+    full parse of the project every run."""
     since = changes.published_watermark(settings)
-    return ["--vars", json.dumps({"test_rows_loaded_since": since})] if since else []
+    return {"QNWU_TEST_ROWS_LOADED_SINCE": since} if since else {}
 
 
 def build(settings: Settings) -> str:
     """`dbt build`, failing on the first failed model or test (operators and tests)."""
-    return run_dbt(settings, "build", "--fail-fast", *tests_of_new_rows(settings))
+    return run_dbt(settings, "build", "--fail-fast", extra_env=tests_of_new_rows(settings))
 
 
 def build_for_run(settings: Settings, run_id: str) -> tuple[str, Path]:
@@ -96,7 +101,7 @@ def build_for_run(settings: Settings, run_id: str) -> tuple[str, Path]:
     (see dbt_graph.py). dbt's results are kept per run, since the next dbt command overwrites
     them in the target folder. Returns (dbt's summary line, the folder holding the results).
     """
-    output = run_dbt(settings, "build", *tests_of_new_rows(settings), allowed_exit_codes=(0, DBT_NODES_FAILED))
+    output = run_dbt(settings, "build", allowed_exit_codes=(0, DBT_NODES_FAILED), extra_env=tests_of_new_rows(settings))
     results_dir = settings.data_dir / "dbt" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
     results_dir.mkdir(parents=True, exist_ok=True)
     for artifact in ("run_results.json", "manifest.json"):
