@@ -647,9 +647,10 @@ class PipelineBench:
             first = self.stages(f"first month{suffix}", self.data_dir(f"first-month-{run}"),
                                 self.prepared.landing_first_month)
             first_costs.append(self.cost(f"first month{suffix}", STAGES))
-            newest_dir = self.workdir / "runs" / f"newest-month-{run}"
-            if newest_dir.exists():
-                shutil.rmtree(newest_dir)
+            # the newest month runs where the history was built, as a deployment's runs share one
+            # data directory: dbt's saved parse is valid only for the same paths (the profile)
+            newest_dir = history_dir
+            shutil.rmtree(newest_dir)
             copy_data_dir(pristine, newest_dir)
             newest = self.stages(f"newest month{suffix}", newest_dir, self.prepared.landing_newest_month)
             newest_costs.append(self.cost(f"newest month{suffix}", STAGES))
@@ -661,9 +662,8 @@ class PipelineBench:
             for phase in {r.phase for r in self.results if r.phase.startswith(("newest month", "history"))}:
                 self.attach_baseline(phase)
         # the Airflow run of the newest month starts from the same history
-        newest_airflow_dir = self.workdir / "runs" / "newest-month-airflow"
-        if newest_airflow_dir.exists():
-            shutil.rmtree(newest_airflow_dir)
+        newest_airflow_dir = history_dir
+        shutil.rmtree(newest_airflow_dir)
         copy_data_dir(pristine, newest_airflow_dir)
         self.airflow("newest month", newest_airflow_dir, self.prepared.landing_newest_month,
                      newest["submissions"] - history["submissions"])
@@ -688,7 +688,24 @@ class PipelineBench:
             "airflow_cost_ratio": round(newest_airflow / first_airflow, 2),
             "first_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == first_median_run},
             "newest_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == newest_median_run},
+            "per_stage_difference": self.per_stage_difference(labels),
         }
+
+    def per_stage_difference(self, labels: list[tuple[str, str]]) -> dict[str, dict[str, object]]:
+        """Each stage's newest-minus-first cost, pair by pair, with the medians: where a regression
+        of the newest month comes from."""
+        table = {}
+        for stage in STAGES:
+            firsts = [self.cost(first, (stage,)) for first, _ in labels]
+            newests = [self.cost(newest, (stage,)) for _, newest in labels]
+            table[stage] = {"first_s": round(statistics.median(firsts), 2),
+                            "newest_s": round(statistics.median(newests), 2),
+                            "difference_per_pair_s": [round(n - f, 2) for f, n in zip(firsts, newests, strict=True)],
+                            "difference_s": round(statistics.median(n - f for f, n in zip(firsts, newests,
+                                                                                           strict=True)), 2)}
+            table[stage]["ratio"] = round(table[stage]["newest_s"] / table[stage]["first_s"], 2) \
+                if table[stage]["first_s"] else None
+        return table
 
     def cost(self, phase: str, stages: tuple[str, ...]) -> float:
         return sum(r.seconds for r in self.results if r.phase == phase and r.stage in stages)
@@ -830,15 +847,19 @@ def compare_baseline_with_marts(baseline: Path, working: Path) -> dict[str, int]
 # --- the report -------------------------------------------------------------------------------------
 TARGETS = {
     # (scale, what, limit, description)
-    "province": [("airflow_full_load_seconds", 60, "province year end to end through Airflow < 60 s")],
+    "province": [("airflow_full_load_seconds", 60, "province year end to end through Airflow < 60 s"),
+                 ("peak_mb", 4096, "every peak < 4 GB")],
     "national-year": [("ingest_csv_per_second", -1000, "ingest CSV >= 1,000 submissions/s"),
                       ("ingest_json_per_second", -1000, "ingest JSON >= 1,000 submissions/s"),
                       ("build_ratio_to_baseline", 3, "dbt build within 3x of plain DuckDB"),
+                      ("gate_ratio_to_baseline", 3, "quality gate within 3x of its checks as plain SQL"),
                       ("airflow_full_load_seconds", 600, "whole pipeline (Airflow) < 10 min"),
-                      ("peak_mb", 4096, "peak memory < 4 GB")],
-    "national-history": [("newest_month_cost_ratio", 1.5, "new month on 5 years <= 1.5x the first month's cost"),
-                         # the monthly run; the one-off build of five years is reported beside it
-                         ("newest_month_peak_mb", 4096, "peak memory of a new month on 5 years < 4 GB")],
+                      ("peak_mb", 4096, "every peak < 4 GB")],
+    "national-history": [("newest_month_cost_ratio", 1.2, "new month on 5 years <= 1.2x the first month's cost"),
+                         # the gate of the one-off build of five years, which validates every row
+                         ("gate_ratio_to_baseline", 3, "quality gate of 5 years within 3x of its checks as plain SQL"),
+                         ("newest_month_peak_mb", 4096, "peak memory of a new month on 5 years < 4 GB"),
+                         ("peak_mb", 4096, "every peak < 4 GB, the one-off build of 5 years included")],
 }
 
 
@@ -849,6 +870,9 @@ def target_figures(results: list[StageResult], facts: dict) -> dict[str, float]:
             figures[f"ingest_{r.phase[len('full load ('):-1]}_per_second"] = round(r.per_second)
         if r.phase == "full load" and r.stage == "build" and r.ratio_to_baseline:
             figures["build_ratio_to_baseline"] = round(r.ratio_to_baseline, 2)
+        # the gate's baseline checks every row: compare it with a gate that validated every row
+        if r.stage == "gate" and r.ratio_to_baseline and (r.phase == "full load" or r.phase.startswith("history")):
+            figures["gate_ratio_to_baseline"] = round(r.ratio_to_baseline, 2)
         if r.phase == "full load" and r.stage == "airflow":
             figures["airflow_full_load_seconds"] = r.seconds
     if "incremental" in facts:
@@ -894,6 +918,16 @@ def format_markdown(results: list[StageResult]) -> str:
     return "\n".join(lines)
 
 
+def format_difference(table: dict[str, dict[str, object]]) -> str:
+    """The newest month against the first, stage by stage (medians of the pairs; each pair's difference)."""
+    lines = [f"{'stage':<14}{'first s':>9}{'newest s':>10}{'newest-first s':>16}{'x first':>9}  per pair"]
+    for stage, row in table.items():
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
+        lines.append(f"{STAGE_LABELS[stage]:<14}{row['first_s']:>9.2f}{row['newest_s']:>10.2f}"
+                     f"{row['difference_s']:>16.2f}{ratio:>9}  {row['difference_per_pair_s']}")
+    return "\n".join(lines)
+
+
 def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regenerate: bool, repeats: int = 3) -> int:
     scale = SCALES[scale_name]
     workdir = workdir / scale.name
@@ -927,6 +961,8 @@ def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regen
               f"{inc['first_month_stage_seconds_per_run']}); through Airflow "
               f"{inc['newest_month_airflow_seconds']:.1f} s vs {inc['first_month_airflow_seconds']:.1f} s "
               f"({inc['airflow_cost_ratio']:.2f}x)")
+    if "incremental" in facts:
+        print(format_difference(facts["incremental"]["per_stage_difference"]))
     for verdict in verdicts:
         print(f"target {'met   ' if verdict['met'] else 'MISSED'}: {verdict['target']}: {verdict['figure']:,}")
     total = time.perf_counter() - started

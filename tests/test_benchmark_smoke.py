@@ -71,6 +71,12 @@ def test_the_incremental_scenario_compares_the_newest_month_with_the_first(provi
     assert set(incremental["newest_month_per_stage"]) == EVERY_STAGE - {"airflow"}  # of the median run
     assert len(incremental["first_month_stage_seconds_per_run"]) == 2  # paired runs, medians compared
     assert len(incremental["newest_month_stage_seconds_per_run"]) == 2
+    difference = incremental["per_stage_difference"]
+    assert set(difference) == EVERY_STAGE - {"airflow"}
+    for row in difference.values():  # each pair's newest-minus-first, and their median
+        assert len(row["difference_per_pair_s"]) == 2
+        assert row["difference_s"] == pytest.approx(sorted(row["difference_per_pair_s"])[0] / 2
+                                                     + sorted(row["difference_per_pair_s"])[1] / 2, abs=0.011)
     phases = {s["phase"] for s in report["stages"]}
     assert {"first month, run 1", "newest month, run 2", "history (11 months)"} <= phases
     assert {"first month", "newest month"} <= phases  # the two runs through Airflow
@@ -80,5 +86,7 @@ def test_the_table_and_the_target_are_printed(province_bench):
     report, out = province_bench
     assert "pipeline (Airflow)" in out and "x baseline" in out
     assert "baseline = marts: yes" in out
-    assert [t["target"] for t in report["targets"]] == ["province year end to end through Airflow < 60 s"]
+    assert [t["target"] for t in report["targets"]] == ["province year end to end through Airflow < 60 s",
+                                                        "every peak < 4 GB"]
+    assert "newest-first s" in out  # the per-stage difference of the newest month against the first
     assert report["airflow_task_seconds"]["full load"]["qnwu_publish.build_marts"] > 0
