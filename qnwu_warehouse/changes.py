@@ -16,7 +16,8 @@ expectations or the small-cell threshold (their fingerprint is stored with each 
 or model change followed by `qnwu rebuild` therefore republishes everything. A change made to
 the working marts outside any load (a repair by hand) is not a changed report: run with
 QNWU_REVALIDATE_ALL=true then. The whole-history reconciliations (reconcile_raw_to_facts,
-reconcile_submissions_to_facts) still catch facts that no longer match raw on every run.
+reconcile_submissions_to_facts) catch facts that no longer match raw on the next full sweep
+(at least every QNWU_FULL_SWEEP_HOURS; quality.py).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The large marts, and the suites that say what their rows are (changed_by), are validated on the
 rows that changed since the live published version (the other rows passed the gate before they
-were published); the small marts whole: see changes.py. Two reconciliation suites, SQL over whole
-tables, still check all of history on every run.
+were published); the small marts whole: see changes.py. The two whole-history reconciliations
+check all of history on a full sweep (the first gate, a rules change, and at least every
+QNWU_FULL_SWEEP_HOURS), and the changed reports on the runs in between (their changed_query).
 
 GX's SQL data source does not work on DuckDB (it fetches after closing the connection), so GX
 validates pandas DataFrames. The set-based work is pushed down to DuckDB: for each suite, DuckDB
@@ -114,6 +115,10 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
                 if expectation.get("severity") not in SEVERITIES:
                     raise ValueError(f"{path.name}: suite {suite['name']}: expectation {expectation['type']} "
                                      f"needs severity critical or warning, got {expectation.get('severity')!r}")
+            if not isinstance(suite.get("changed_query", ""), str) or (suite.get("changed_query")
+                                                                        and not suite.get("query")):
+                raise ValueError(f"{path.name}: suite {suite['name']}: changed_query must be a query (text), "
+                                 "beside the suite's query (what a full sweep runs)")
             if not isinstance(suite.get("offending_reports", ""), str):
                 raise ValueError(f"{path.name}: suite {suite['name']}: offending_reports must be a query (text)")
             if suite.get("changed_by") not in (None, *changes.CHANGED_BY_KINDS):
@@ -175,9 +180,15 @@ UNIQUE = "expect_column_values_to_be_unique"
 ROW_DEPENDENT_KWARGS = frozenset({"mostly", "row_condition", "condition_parser"})
 
 
-def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet) -> str:
-    """The rows a suite validates: its table or query, only the changed rows where it can tell them."""
+def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet, sweep: bool = True) -> str:
+    """The rows a suite validates: its table or query, only the changed rows where it can tell them.
+    A suite with a `changed_query` (the whole-history reconciliations) runs it instead of its query
+    on a run that is not a full sweep, with the changed reports and files filled in."""
     source = suite_spec.get("table")
+    if not source and not sweep and not change_set.whole and suite_spec.get("changed_query"):
+        return (suite_spec["changed_query"]
+                .replace("{changed_reports}", "(select submission_id from changed_reports)")
+                .replace("{changed_files}", "(select file_hash from changed_files)"))
     sql = f"select * from {source}" if source else suite_spec["query"]
     # a suite says what its rows are; a mart's table is known to changes.py
     changed_by = suite_spec.get("changed_by") or (changes.MART_CHANGED_BY.get(source.rsplit(".", 1)[-1])
@@ -219,7 +230,8 @@ class SuiteRows:
     value_sets: dict[str, list] = dataclasses.field(default_factory=dict)
 
 
-def _suite_rows(suite_spec: dict, con, change_set: changes.ChangeSet, value_sets: dict[str, list]) -> SuiteRows:
+def _suite_rows(suite_spec: dict, con, change_set: changes.ChangeSet, value_sets: dict[str, list],
+                sweep: bool = True) -> SuiteRows:
     """The frame GX validates for a suite.
 
     The set-based work is pushed down to DuckDB: GX validates a witness frame (_witness_frame),
@@ -232,7 +244,7 @@ def _suite_rows(suite_spec: dict, con, change_set: changes.ChangeSet, value_sets
     witness queries then scan: each would otherwise scan the whole table again to find the changed
     rows (a new month on five years: the facts suite took 2.8 s, then 0.5 s). A table validated
     whole is scanned where it is, never copied."""
-    sql = _suite_sql(suite_spec, change_set)
+    sql = _suite_sql(suite_spec, change_set, sweep)
     if suite_spec.get("table") and sql == f"select * from {suite_spec['table']}":
         relation = f"({sql}) as suite_rows"
     else:
@@ -379,13 +391,14 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
     results: list[ExpectationResult] = []
     with working_connection(settings) as con:
         change_set = _changes_since_live_version(con, settings)
+        sweep, sweep_reason = _full_sweep(con, settings, change_set)
         setup_seconds = time.perf_counter() - started
         sql_seconds, per_suite = 0.0, {}
         for suite_spec in load_suites():
             suite_started = time.perf_counter()
             specs = suite_spec["expectations"]
             resolved = [_resolve_kwargs(spec.get("kwargs", {}), con) for spec in specs]
-            suite_rows = _suite_rows(suite_spec, con, change_set, _reference_sets(specs, resolved))
+            suite_rows = _suite_rows(suite_spec, con, change_set, _reference_sets(specs, resolved), sweep)
             sql_seconds += time.perf_counter() - suite_started
             name = suite_spec["name"]
             try:
@@ -446,14 +459,44 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
                     ))
             per_suite[name] = round(time.perf_counter() - suite_started, 2)
         validated_seconds = time.perf_counter() - started
-        gate = GateResult(run_id=run_id, results=tuple(results), validated=change_set.as_dict())
+        gate = GateResult(run_id=run_id, results=tuple(results),
+                          validated={**change_set.as_dict(), "full_sweep": sweep, "full_sweep_reason": sweep_reason})
         _record(con, gate)
+        swept = {suite["name"] for suite in load_suites() if suite.get("changed_query")}
+        if sweep and all(r.success for r in gate.results if r.suite_name in swept):
+            con.execute(SWEEPS_DDL)
+            con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
     docs_started = time.perf_counter()
     context.build_data_docs()  # once for all suites: per-checkpoint rebuilds cost seconds each
     seconds = {"gx_context_and_change_set": round(setup_seconds, 2), "duckdb_rows_and_witness_frames": round(sql_seconds, 2),
                "gx_validation": round(validated_seconds - setup_seconds - sql_seconds, 2),
                "data_docs": round(time.perf_counter() - docs_started, 2), "per_suite": per_suite}
     return dataclasses.replace(gate, seconds=seconds)
+
+
+# The passing full sweeps: a run sweeps all of history when the last one is too old.
+SWEEPS_DDL = """
+create schema if not exists audit;
+create table if not exists audit.full_sweeps (run_id varchar, swept_at timestamptz);
+"""
+
+
+def _full_sweep(con, settings: Settings, change_set: changes.ChangeSet) -> tuple[bool, str]:
+    """Whether this run reconciles all of history (the suites' query) or only what changed (their
+    changed_query), and why."""
+    if change_set.whole:
+        return True, f"every row is validated ({change_set.reason})"
+    if settings.full_sweep_hours == 0:
+        return True, "QNWU_FULL_SWEEP_HOURS=0: every run"
+    con.execute(SWEEPS_DDL)
+    last = con.execute("select max(swept_at) from audit.full_sweeps").fetchone()[0]
+    if last is None:
+        return True, "no full sweep has passed yet"
+    age_hours = (datetime.now(UTC) - last).total_seconds() / 3600
+    if age_hours >= settings.full_sweep_hours:
+        return True, f"the last passing sweep is {age_hours:.1f} h old (QNWU_FULL_SWEEP_HOURS={settings.full_sweep_hours:g})"
+    return False, (f"the last passing sweep is {age_hours:.1f} h old; the next runs after "
+                   f"{settings.full_sweep_hours:g} h (QNWU_FULL_SWEEP_HOURS)")
 
 
 def _changes_since_live_version(con, settings: Settings) -> changes.ChangeSet:

@@ -44,6 +44,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_INGEST_FILE_SECONDS": "time a worker may take to read and check one file (default 60): FILE_TOO_COMPLEX beyond",
     "QNWU_LANDING_SETTLE_SECONDS": "a landing file is read once its size and modification time held still this long "
                                    "(default 2; 0: no wait); one still changing is skipped until a later run",
+    "QNWU_FULL_SWEEP_HOURS": "the gate's whole-history reconciliations run when the last passing one is older than "
+                             "this (default 24; 0: every run); other runs reconcile the changed reports only",
     "QNWU_MAX_FILE_BYTES": "largest submission file read, in bytes (default 10000000): larger ones are rejected "
                            "FILE_TOO_LARGE unread, and archived as a stream",
     "QNWU_MAX_SECTION_ROWS": "most rows of one section (values, clubs) of a submission (default 2000): SECTION_TOO_LONG",
@@ -141,6 +143,7 @@ class Settings:
     landing_settle_seconds: float = 2.0
     ingest_file_memory_mb: int = 512
     ingest_file_seconds: int = 60
+    full_sweep_hours: float = 24.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -164,6 +167,7 @@ class Settings:
             ingest_file_memory_mb=_whole_number("QNWU_INGEST_FILE_MEMORY_MB", 512, 64, 2**20,
                                                 "a whole number of megabytes from 64 to 1048576"),
             ingest_file_seconds=_positive_int("QNWU_INGEST_FILE_SECONDS", 60),
+            full_sweep_hours=_non_negative_number("QNWU_FULL_SWEEP_HOURS", 24.0),
         )
 
     # --- paths under the data directory -------------------------------------------------

@@ -190,7 +190,7 @@ def test_the_gate_passes_and_the_published_marts_equal_a_whole_publish_of_a_full
     assert snapshot_differences(corrected["published"], corrected["whole_published"]) == []
 
 
-def test_a_failed_reconciliation_names_the_report_and_rebuild_repairs_it(corrected, tmp_path):
+def test_a_failed_reconciliation_names_the_report_and_rebuild_repairs_it(corrected, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     copy_data_dir(corrected["data_dir"], data_dir)
     with using_data_dir(data_dir) as settings:
@@ -200,6 +200,8 @@ def test_a_failed_reconciliation_names_the_report_and_rebuild_repairs_it(correct
                 "order by submission_id limit 1").fetchone()
             con.execute("update marts.fct_indicator_values set value = value + 7 where submission_id = ?",
                         [submission_id])
+        # the run that finds it is a full sweep (here: every run; by default the first run a day)
+        monkeypatch.setenv("QNWU_FULL_SWEEP_HOURS", "0")
         with pytest.raises(quality.QualityGateFailed) as failed:
             pipeline.gate_stage("broken")
         message = str(failed.value)

@@ -104,14 +104,39 @@ def test_a_unit_outside_the_hierarchy_is_blocked(warehouse):
     assert_gate_blocks(warehouse, "raw_submissions", "reconcile_submissions_to_facts")  # ...which the gate sees
 
 
-def test_totals_that_do_not_reconcile_are_blocked(warehouse, monkeypatch):
+def test_totals_that_do_not_reconcile_are_blocked_by_the_next_full_sweep(warehouse, monkeypatch):
     with working(warehouse) as con:  # a model that drops rows, written straight into the working marts
         con.execute("delete from marts.fct_indicator_values where indicator_code = 'news_items' and period = '2023-06'")
-    # No report changed, so the gate does not look at June's roll-ups; the whole-history
-    # reconciliation of raw against the facts still sees it
+    # No report changed: between full sweeps the gate reconciles the changed reports only, and
+    # this run (the last sweep passed moments ago) does not see it...
+    summary = pipeline.gate_stage("between-sweeps")
+    assert summary["validated"]["full_sweep"] is False, summary["validated"]
+    assert "QNWU_FULL_SWEEP_HOURS" in summary["validated"]["full_sweep_reason"]
+    # ...the next full sweep does: the whole-history reconciliation of raw against the facts
+    monkeypatch.setenv("QNWU_FULL_SWEEP_HOURS", "0")
+    assert_gate_blocks(warehouse, "reconcile_raw_to_facts")
+    monkeypatch.delenv("QNWU_FULL_SWEEP_HOURS")
+    with working(warehouse) as con:  # as it does once the last passing sweep is older than the setting
+        con.execute("update audit.full_sweeps set swept_at = swept_at - interval 25 hours")
     assert_gate_blocks(warehouse, "reconcile_raw_to_facts")
     monkeypatch.setenv("QNWU_REVALIDATE_ALL", "true")  # and a full revalidation sees the roll-ups too
     assert_gate_blocks(warehouse, "reconcile_raw_to_facts", "reconcile_facts_to_rollups")
+
+
+def test_between_sweeps_a_changed_report_whose_facts_disagree_with_raw_is_blocked(warehouse):
+    resubmit_with(warehouse, "news_items", 4)  # a new version of a report: a changed report
+    transform.build(warehouse)
+    with working(warehouse) as con:  # ...whose facts then disagree with its raw rows
+        changed = con.execute("select submission_id from marts.fct_indicator_values "
+                              "where loaded_at = (select max(loaded_at) from marts.fct_indicator_values) "
+                              "limit 1").fetchone()[0]
+        con.execute("update marts.fct_indicator_values set value = value + 7 where submission_id = ?", [changed])
+    assert_gate_blocks(warehouse, "reconcile_raw_to_facts")
+    with working(warehouse) as con:  # found by the changed reports' reconciliation, not by a sweep
+        sweeps = con.execute("select count(*) from audit.full_sweeps").fetchone()[0]
+        row = con.execute("select unexpected_sample from audit.validation_results where run_id = 'bad-run' "
+                          "and suite_name = 'reconcile_raw_to_facts' and not success").fetchone()
+    assert sweeps == 1 and changed in row[0], (sweeps, row)
 
 
 def test_a_stock_summed_over_months_is_blocked(warehouse, monkeypatch):
