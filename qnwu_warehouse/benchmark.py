@@ -464,6 +464,9 @@ class StageResult:
     exit_code: int
     baseline_seconds: float | None = None
     baseline_peak_mb: float | None = None
+    # where the stage's time went, by part: dbt's nodes (run_results.json), the gate's suites and
+    # phases (its summary); what a difference between two runs is spent on
+    profile: dict[str, float] | None = None
 
     @property
     def per_second(self) -> float:
@@ -514,7 +517,8 @@ class PipelineBench:
         log = self.logs / f"{slug}.log"
         m = measure(command, _child_env(data_dir, landing, self.prepared.seeds), label, self.scale.name, items, log)
         _progress(f"  done in {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB" + ("" if not m.exit_code else " (FAILED)"))
-        result = StageResult(phase, stage, items, item_kind, round(m.seconds, 2), round(m.peak_mb), m.exit_code)
+        result = StageResult(phase, stage, items, item_kind, round(m.seconds, 2), round(m.peak_mb), m.exit_code,
+                             profile=stage_profile(stage, data_dir, log) if not m.exit_code else None)
         if stage == "ingest" and extra:  # one ingest per format: the format goes into the load's name
             result.phase = f"{phase} ({extra[0]})"
         self.results.append(result)
@@ -705,10 +709,45 @@ class PipelineBench:
                                                                                            strict=True)), 2)}
             table[stage]["ratio"] = round(table[stage]["newest_s"] / table[stage]["first_s"], 2) \
                 if table[stage]["first_s"] else None
+            # the median pair's parts that grew most
+            pair = labels[_median_index([n - f for f, n in zip(firsts, newests, strict=True)])]
+            first_run, newest_run = (next(r for r in self.results if r.phase == phase and r.stage == stage)
+                                     for phase in pair)
+            table[stage]["spent_on"] = spent_on(first_run, newest_run)
         return table
 
     def cost(self, phase: str, stages: tuple[str, ...]) -> float:
         return sum(r.seconds for r in self.results if r.phase == phase and r.stage in stages)
+
+
+def stage_profile(stage: str, data_dir: Path, log: Path) -> dict[str, float] | None:
+    """The parts of a stage's time: each dbt node's execution time, or the gate's phases and suites."""
+    if stage == "build":
+        results = data_dir / "dbt" / "target" / "run_results.json"
+        if results.exists():
+            nodes = json.loads(results.read_text(encoding="utf-8"))["results"]
+            # "model.qnwu_warehouse.fct_funds" -> "model fct_funds"
+            return {" ".join([(parts := node["unique_id"].split("."))[0], ".".join(parts[2:])]):
+                    round(node["execution_time"], 3) for node in nodes}
+    if stage == "gate":
+        text = log.read_text(encoding="utf-8", errors="replace")
+        try:
+            seconds = json.loads(text[text.index("{"):text.rindex("}") + 1]).get("seconds") or {}
+        except ValueError:
+            return None
+        return {**{f"phase {k}": v for k, v in seconds.items() if k != "per_suite"},
+                **{f"suite {k}": v for k, v in (seconds.get("per_suite") or {}).items()}}
+    return None
+
+
+def spent_on(first: StageResult, newest: StageResult, top: int = 5) -> list[tuple[str, float]]:
+    """The parts that grew most from the first month's run to the newest month's."""
+    if not first.profile or not newest.profile:
+        return []
+    growth = {part: newest.profile.get(part, 0) - first.profile.get(part, 0)
+              for part in set(first.profile) | set(newest.profile) if not part.startswith("phase ")}
+    return [(part, round(delta, 2)) for part, delta in sorted(growth.items(), key=lambda item: -item[1])[:top]
+            if delta > 0]
 
 
 def _median_index(values: list[float]) -> int:
@@ -925,6 +964,8 @@ def format_difference(table: dict[str, dict[str, object]]) -> str:
         ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
         lines.append(f"{STAGE_LABELS[stage]:<14}{row['first_s']:>9.2f}{row['newest_s']:>10.2f}"
                      f"{row['difference_s']:>16.2f}{ratio:>9}  {row['difference_per_pair_s']}")
+        if row.get("spent_on"):
+            lines.append("    grew most: " + ", ".join(f"{part} +{delta:.2f} s" for part, delta in row["spent_on"]))
     return "\n".join(lines)
 
 

@@ -75,8 +75,13 @@ def test_the_incremental_scenario_compares_the_newest_month_with_the_first(provi
     assert set(difference) == EVERY_STAGE - {"airflow"}
     for row in difference.values():  # each pair's newest-minus-first, and their median
         assert len(row["difference_per_pair_s"]) == 2
+        assert all(delta > 0 for _, delta in row["spent_on"])  # the parts that grew most, if any
         assert row["difference_s"] == pytest.approx(sorted(row["difference_per_pair_s"])[0] / 2
                                                      + sorted(row["difference_per_pair_s"])[1] / 2, abs=0.011)
+    # what each dbt build and gate spent its time on: dbt's nodes, the gate's phases and suites
+    newest = {s["stage"]: s for s in report["stages"] if s["phase"] == "newest month, run 1"}
+    assert newest["build"]["profile"]["model fct_indicator_values"] >= 0
+    assert {"phase gx_validation", "phase data_docs", "suite reconcile_raw_to_facts"} <= set(newest["gate"]["profile"])
     phases = {s["phase"] for s in report["stages"]}
     assert {"first month, run 1", "newest month, run 2", "history (11 months)"} <= phases
     assert {"first month", "newest month"} <= phases  # the two runs through Airflow
