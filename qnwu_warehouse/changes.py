@@ -103,9 +103,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _quoted(catalog: str) -> str:
-    """A catalog name as SQL: published files are named after their run id, which may hold '-'."""
-    return '"' + catalog.replace('"', '""') + '"'
+def quoted_identifier(name: str) -> str:
+    """A name as a quoted SQL identifier: published files (catalogs) are named after their run id,
+    which may hold '-'; the gate quotes column names the same way."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def live_fingerprint(con, published: str) -> str | None:
@@ -115,7 +116,7 @@ def live_fingerprint(con, published: str) -> str | None:
         "and table_name = 'publication' and column_name = 'rules_fingerprint'", [published]).fetchone()[0]
     if not has_column:
         return None
-    return con.execute(f"select rules_fingerprint from {_quoted(published)}.meta.publication").fetchone()[0]
+    return con.execute(f"select rules_fingerprint from {quoted_identifier(published)}.meta.publication").fetchone()[0]
 
 
 def _reason_to_redo_all(con, settings: Settings, published: str | None) -> str | None:
@@ -138,7 +139,7 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
     reason = _reason_to_redo_all(con, settings, published)
     if reason:
         return ChangeSet(True, reason)
-    working, published = _quoted(working), _quoted(published)
+    working, published = quoted_identifier(working), quoted_identifier(published)
     con.execute(f"""create or replace temp table changed_report_versions as
         (select submission_id, file_hash, period from {working}.intermediate.int_submissions_current_placed
          except

@@ -199,10 +199,6 @@ def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet, sweep: bool = Tr
     return f"{sql} where {condition}" if source else f"select * from ({sql}) as suite_rows where {condition}"
 
 
-def _quoted_name(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
 def _checks_by_column(suite_spec: dict) -> dict[str, set[str]] | None:
     """Each column's expectation types; None when one expectation is not a per-value check that a
     witness frame decides exactly (see _witness_frame)."""
@@ -292,14 +288,14 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
     null_counts = {}
     not_null_checked = [column for column, kinds in checks.items() if NOT_NULL in kinds]
     if not_null_checked:
-        counts = con.execute("select " + ", ".join(f"count(*) filter ({_quoted_name(c)} is null)"
+        counts = con.execute("select " + ", ".join(f"count(*) filter ({changes.quoted_identifier(c)} is null)"
                                                    for c in not_null_checked) + f" from {relation}").fetchone()
         null_counts = dict(zip(not_null_checked, counts, strict=True))
     witnesses: dict[str, pd.Series] = {}
     reduced: dict[str, list] = {}
     partial: set[str] = set()  # columns whose witness does not hold every distinct value
     for column, kinds in checks.items():
-        quoted = _quoted_name(column)
+        quoted = changes.quoted_identifier(column)
         parts = []
         if column in (value_sets or {}) and kinds & VALUE_SET_EXPECTATIONS == {IN_SET}:
             allowed = _python_values(value_sets[column])
@@ -347,7 +343,7 @@ def _padded(con, relation: str, column: str, kinds: set[str], witness, length: i
     missing = length - len(witness)
     if missing <= 0:
         return witness.reset_index(drop=True)
-    quoted = _quoted_name(column)
+    quoted = changes.quoted_identifier(column)
     present = witness.dropna()
     padding = None
     if UNIQUE in kinds and partial:
@@ -394,7 +390,8 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         sweep, sweep_reason = _full_sweep(con, settings, change_set)
         setup_seconds = time.perf_counter() - started
         sql_seconds, per_suite = 0.0, {}
-        for suite_spec in load_suites():
+        suites = load_suites()
+        for suite_spec in suites:
             suite_started = time.perf_counter()
             specs = suite_spec["expectations"]
             resolved = [_resolve_kwargs(spec.get("kwargs", {}), con) for spec in specs]
@@ -462,7 +459,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         gate = GateResult(run_id=run_id, results=tuple(results),
                           validated={**change_set.as_dict(), "full_sweep": sweep, "full_sweep_reason": sweep_reason})
         _record(con, gate)
-        swept = {suite["name"] for suite in load_suites() if suite.get("changed_query")}
+        swept = {suite["name"] for suite in suites if suite.get("changed_query")}
         if sweep and all(r.success for r in gate.results if r.suite_name in swept):
             con.execute(SWEEPS_DDL)
             con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
@@ -525,7 +522,7 @@ def _python_values(values: list) -> list:
 
 def _unexpected_rows(con, relation: str, expectation_type: str, column: str, unexpected: list | None) -> int:
     """How many of the real rows an expectation that failed on a witness frame fails on."""
-    quoted = _quoted_name(column)
+    quoted = changes.quoted_identifier(column)
     if expectation_type == NOT_NULL:
         return con.execute(f"select count(*) from {relation} where {quoted} is null").fetchone()[0]
     if expectation_type == UNIQUE:
@@ -546,7 +543,7 @@ def _offending_rows(con, relation: str, column: str | None, unexpected: list | N
     if column is None or column not in all_columns:
         return list(unexpected)[:limit]
     values = _python_values(unexpected)
-    quoted = _quoted_name(column)
+    quoted = changes.quoted_identifier(column)
     condition = " or ".join(filter(None, [f"{quoted} in (select unnest(?))" if values else "",
                                           f"{quoted} is null" if len(values) < len(unexpected) else ""]))
     rows = con.execute(f"select * from {relation} where {condition} limit {limit}",
