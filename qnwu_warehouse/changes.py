@@ -58,6 +58,7 @@ def rules_fingerprint(settings: Settings) -> str:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(f"small_cell_threshold={settings.small_cell_threshold}".encode())
+    digest.update(f"complementary_suppression={settings.complementary_suppression}".encode())
     return digest.hexdigest()
 
 
@@ -97,6 +98,14 @@ class ChangeSet:
     def as_dict(self) -> dict[str, object]:
         return {"whole": self.whole, "reason": self.reason, "changed_reports": self.reports,
                 "changed_period_buckets": len(self.buckets)}
+
+
+def changed_years(change_set: ChangeSet) -> set[str] | None:
+    """The years holding a changed report (None: all of them). The disclosure sums never cross a
+    year, so hidden cells are chosen, audited and republished per year."""
+    if change_set.whole:
+        return None
+    return {label for grain, label in change_set.buckets if grain == "year"}
 
 
 def _literal(text: str) -> str:

@@ -165,16 +165,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
-    """What happened to a unit's files, as a letter the unit secretary can act on."""
-    import duckdb
+    """What happened to a unit's files, as a letter the unit secretary can act on. Read from the
+    working warehouse: the published file carries reason codes, not the messages, which quote what
+    a file held (docs/privacy.md)."""
+    from qnwu_warehouse.warehouse import working_connection
 
     settings = Settings.from_env()
-    if not settings.published_warehouse.exists():
-        raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
+    if not settings.working_warehouse.exists():
+        raise ConfigError(f"no working warehouse at {settings.working_warehouse}: run `make run` first.")
     query = """select period, file_name, status, submission_version, duplicate_of_file_name, messages_vi, messages_en
                from marts.fct_submission_feedback where unit_code = ? and (? is null or period = ?)
                order by period nulls first, received_at, file_name"""
-    with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+    with working_connection(settings, read_only=True) as con:
         rows = con.execute(query, [args.unit, args.period, args.period]).fetchall()
     print(f"Đơn vị / unit {args.unit}" + (f", kỳ / period {args.period}" if args.period else ""))
     if not rows:
@@ -283,13 +285,13 @@ def _operator_errors() -> tuple[type[Exception], ...]:
     from qnwu_warehouse.ingest import LedgerImbalance
     from qnwu_warehouse.isolation import WorkersUnavailable
     from qnwu_warehouse.postgres_serving import MirrorError, ServingCheckFailed
-    from qnwu_warehouse.publish import NothingToPublish
+    from qnwu_warehouse.publish import DisclosureRefused, NothingToPublish
     from qnwu_warehouse.quality import QualityGateFailed
     from qnwu_warehouse.transform import DbtFailed
     from qnwu_warehouse.warehouse import WarehouseBusy
 
-    return (LedgerImbalance, WorkersUnavailable, NothingToPublish, QualityGateFailed, DbtFailed, WarehouseBusy,
-            FileNotFoundError, MirrorError, ServingCheckFailed, DeploymentFailed)
+    return (LedgerImbalance, WorkersUnavailable, NothingToPublish, DisclosureRefused, QualityGateFailed, DbtFailed,
+            WarehouseBusy, FileNotFoundError, MirrorError, ServingCheckFailed, DeploymentFailed)
 
 
 OPERATOR_ERRORS = _operator_errors()

@@ -62,6 +62,8 @@ CLUB_COLUMNS: dict[str, str] = {
     "status": "Tình trạng",
     "members": "Số thành viên",
 }
+# Header fields a secretary types freely: checked for personal data (personal_data_in).
+FREE_TEXT_HEADER_FIELDS = ("reporter",)
 # Status words a secretary may type, in either language, and the code they stand for.
 CLUB_STATUSES = {"new": "new", "mới": "new", "active": "active", "đang hoạt động": "active",
                  "dissolved": "dissolved", "giải thể": "dissolved"}
@@ -191,7 +193,48 @@ REASONS: dict[str, tuple[str, str, str]] = {
                         "The club id is missing. Write the club's id as in earlier months."),
     "CLUB_NAME_MISSING": ("warning", "Thiếu tên CLB/mô hình; nên ghi tên để dễ đối chiếu.",
                           "The club name is missing; add it so the club can be recognised."),
+    # {detail} names the field and the kind of data, never the data itself
+    "PERSONAL_DATA_IN_TEXT": ("error", "{detail}: báo cáo không được chứa thông tin cá nhân (số điện thoại, "
+                                       "email, số CCCD/CMND). Báo cáo không được nhận. Hãy xoá thông tin đó (người báo "
+                                       "cáo ghi chức danh, ví dụ 'Chủ tịch Hội'; tên CLB không ghi tên hay số của "
+                                       "người) rồi gửi lại.",
+                              "{detail}: a report must not carry personal data (phone number, e-mail, national ID "
+                              "number). The report is not accepted. Remove it (the reporter is a role, e.g. 'Chủ tịch "
+                              "Hội'; a club name holds no person's name or number) and send it again."),
 }
+
+
+# Personal data a free-text field must not hold (reporter, club_name): an e-mail address, or a
+# number of nine digits or more, written with or without spaces, dots, dashes or brackets: a
+# Vietnamese phone number (10 digits from 0, 11 for a landline, +84 instead of the 0), a citizen ID
+# (CCCD, 12 digits from 0) or an old identity card (CMND, 9). No club or role name holds such a
+# number; years written side by side ("2023 2024 2025") are not one.
+_EMAIL = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>()]+|[^\s@]+\s*[\[(]\s*(at|a còng)\s*[\])]\s*\S+", re.IGNORECASE)
+_LONG_NUMBER = re.compile(r"\+?\d(?:[\s.\-()]*\d){8,}")
+
+
+def personal_data_in(text: str) -> str | None:
+    """The kind of personal data `text` holds ('e-mail', 'phone number', 'national ID number'), or None."""
+    if _EMAIL.search(text):
+        return "e-mail"
+    for match in _LONG_NUMBER.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if len(digits) == 12 and digits.startswith("0") or len(digits) == 9:
+            return "national ID number"
+        if digits.startswith("0") and len(digits) in (10, 11) or digits.startswith("84") and len(digits) in (11, 12):
+            return "phone number"
+    return None
+
+
+_PERSONAL_DATA_WORDS = {"e-mail": "địa chỉ email / e-mail", "phone number": "số điện thoại / phone number",
+                        "national ID number": "số CCCD/CMND / national ID number"}
+
+
+def _personal_data(text: str, where: Location, label: str, problems: list[Problem]) -> bool:
+    kind = personal_data_in(text)
+    if kind is not None:
+        problems.append(Problem("PERSONAL_DATA_IN_TEXT", where, f"{label}: {_PERSONAL_DATA_WORDS[kind]}"))
+    return kind is not None
 
 
 # How much of a file's own text a message quotes.
@@ -416,6 +459,8 @@ def validate(document: Document, reference: ReferenceData, today: date, limits: 
             if not any(p.code == "SECTION_MISSING" and p.detail == SECTION_SHEETS["header"] for p in problems):
                 problems.append(Problem("HEADER_FIELD_MISSING", where, label))
             continue
+        if name in FREE_TEXT_HEADER_FIELDS and _personal_data(str(text), where, label, problems):
+            continue
         header_values[name] = text  # type: ignore[assignment]
 
     period_start = None
@@ -586,6 +631,8 @@ def _check_clubs(rows: list[SectionRow], reference: ReferenceData, limits: Limit
             problems.append(Problem("CLUB_STATUS_UNKNOWN", row.where("status"), status_text))
         if not name:
             problems.append(Problem("CLUB_NAME_MISSING", row.where("club_name")))
+        elif _personal_data(name, row.where("club_name"), CLUB_COLUMNS["club_name"], problems):
+            name = ""
         members, reason = parse_count(row.cells.get("members"), MAX_CLUB_MEMBERS)
         if reason == "VALUE_MISSING":
             reason = "CLUB_MEMBERS_MISSING"

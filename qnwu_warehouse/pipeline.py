@@ -57,7 +57,12 @@ def gate_stage(run_id: str) -> dict[str, object]:
 
 
 def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, object]:
-    publication = publish.publish(_settings(), run_id, gate_summary)
+    settings = _settings()
+    try:
+        publication = publish.publish(settings, run_id, gate_summary)
+    except publish.DisclosureRefused as refused:
+        alerts.notify_gate_failure(settings, run_id, str(refused))
+        raise
     return {"published": str(publication.path), "version": publication.version_file.name,
             "tables": publication.tables}
 

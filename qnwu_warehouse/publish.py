@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +24,14 @@ from pathlib import Path
 import duckdb
 
 from qnwu_warehouse import changes
+from qnwu_warehouse.disclosure import audit as disclosure_audit
 from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import attached_tables, current_database, writer_lock
 
 PUBLISHED_SCHEMA = "marts"
+# The working warehouse's published layer (dbt_project/models/published/): the relations readers
+# get, with hidden cells blanked. Publishing copies it into the version's schema marts.
+LAYER_SCHEMA = "published"
 # The published file is written in the storage format of DuckDB 1.4, which every later DuckDB
 # reads: BI tools' DuckDB drivers (JDBC, Metabase, DBeaver) and the DuckDB command line lag the
 # Python package by a major version, and a reader must never be locked out by a format bump.
@@ -85,31 +90,35 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 con.close()
                 partial.unlink()
                 con = _open_version(partial, settings)
-            tables = attached_tables(con, "working", PUBLISHED_SCHEMA)
+            tables = attached_tables(con, "working", LAYER_SCHEMA)
             if not tables:
-                raise NothingToPublish(f"no tables in {PUBLISHED_SCHEMA} of {settings.working_warehouse}: "
+                raise NothingToPublish(f"no relations in {LAYER_SCHEMA} of {settings.working_warehouse}: "
                                        "run the transformation first.")
-            counts = _write_marts(con, tables, change_set, settings.small_cell_threshold)
-            suppressed = sum(con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table} where value_is_suppressed")
-                             .fetchone()[0] for table in tables if _has_column(con, table, "value_is_suppressed"))
+            counts = _write_marts(con, tables, change_set)
             con.execute("create schema if not exists meta")
+            disclosure = _audit_disclosure(con, settings, change_set)
             # what this version contains and why it was allowed out: its submissions and its checks
             _write_published_submissions(con, change_set)
             submissions = con.execute("select count(*) from meta.published_submissions").fetchone()[0]
             con.execute("drop table if exists meta.validation_results")
             if con.execute("select count(*) from duckdb_tables() where database_name = 'working' "
                            "and schema_name = 'audit'").fetchone()[0]:
-                con.execute("create table meta.validation_results as select * from working.audit.validation_results "
-                            "where run_id = ?", [run_id])
+                # without the sample rows: they quote what failed, a unit's count of victims included
+                con.execute("create table meta.validation_results as select * exclude (unexpected_sample) "
+                            "from working.audit.validation_results where run_id = ?", [run_id])
             con.execute("""create or replace table meta.publication as select
                 ? as run_id, ?::timestamptz as published_at, ? as current_submissions,
                 ? as table_row_counts, ? as quality_gate, ? as small_cell_threshold, ? as cells_suppressed,
-                ? as copied, ? as rules_fingerprint""",
+                ? as copied, ? as rules_fingerprint, ? as disclosure""",
                         [run_id, datetime.now(UTC), submissions, json.dumps(counts), json.dumps(gate_summary),
-                         settings.small_cell_threshold, suppressed, json.dumps(change_set.as_dict()),
-                         changes.rules_fingerprint(settings)])
+                         settings.small_cell_threshold, disclosure["cells_suppressed"], json.dumps(change_set.as_dict()),
+                         changes.rules_fingerprint(settings), json.dumps(disclosure)])
             con.execute("detach working")
             con.execute("checkpoint")
+        except BaseException:
+            con.close()
+            _remove_partials(settings)  # a refused or failed version leaves nothing behind
+            raise
         finally:
             con.close()
         _fsync(partial)
@@ -117,6 +126,59 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
         _swap_in(settings, version_file)
         _prune(settings)
     return Publication(settings.published_warehouse, version_file, counts)
+
+
+class DisclosureRefused(Exception):
+    """The version about to be published would let a hidden cell be derived; nothing was swapped in."""
+
+
+def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet) -> dict[str, object]:
+    """The disclosure audit (disclosure/audit.py) once more, on the version file itself: the gate
+    audited the published layer, this audits exactly what readers will open, also when a version is
+    published by hand (`qnwu publish`). Writes meta.disclosure_audit (each hidden cell's interval:
+    what an attacker can compute anyway; whether a cell is primary stays in the working warehouse,
+    as it would say which cells are the small ones) and returns the counts for meta.publication.
+    Only the years with changed reports are audited again: the others' cells were copied unchanged
+    from the live version, which was audited, and no sum crosses a year."""
+    started = time.perf_counter()
+    years = changes.changed_years(change_set)
+    audit = disclosure_audit.run_audit(con, current_database(con), PUBLISHED_SCHEMA, settings.small_cell_threshold,
+                                       years)
+    if not audit.passed:
+        sample = "; ".join(f"{c.cell_id} in [{c.lower_bound:g}, {c.upper_bound:g}]" for c in audit.failures[:3])
+        raise DisclosureRefused(
+            f"the disclosure audit of the new version found {len(audit.failures)} hidden cell(s) that the published "
+            f"figures pin or prove below {settings.small_cell_threshold}, and {len(audit.leaks)} leak(s) "
+            f"({sample or '; '.join(audit.leaks[:3])}); nothing was published. Run the gate (`qnwu gate`) to see "
+            "every cell, and check that QNWU_COMPLEMENTARY_SUPPRESSION is not off (docs/privacy.md).")
+    con.execute("create table if not exists meta.disclosure_audit (cell_id varchar, component_id varchar, "
+                "lower_bound double, upper_bound double)")
+    if years is None:
+        con.execute("delete from meta.disclosure_audit")
+    else:
+        con.execute("delete from meta.disclosure_audit where split_part(component_id, ':', 2) in "
+                    "(select unnest(?::varchar[]))", [sorted(years)])
+    con.execute("insert into meta.disclosure_audit select * from (select unnest(?::varchar[]), unnest(?::varchar[]), "
+                "unnest(?::double[]), unnest(?::double[]))", audit.columns()[:4])
+    # counted once per cell (a unit's month is in fct_indicator_values and fct_beneficiaries), by
+    # kind, with the share of each level's sensitive total that complementary cells hold, rounded to
+    # a whole percent (an exact share would be one more equation for an attacker)
+    by_level = con.execute("""
+        select cells.scope_level,
+            count(hidden.cell_id) filter (where hidden.suppression = 'primary'),
+            count(hidden.cell_id) filter (where hidden.suppression = 'secondary'),
+            coalesce(sum(cells.value) filter (where hidden.suppression = 'secondary'), 0),
+            coalesce(sum(cells.value), 0)
+        from working.disclosure.disclosure_sensitive_cells as cells
+        left join working.disclosure.disclosure_hidden_cells as hidden using (cell_id)
+        group by cells.scope_level order by cells.scope_level""").fetchall()
+    primary = sum(row[1] for row in by_level)
+    secondary = sum(row[2] for row in by_level)
+    return {"cells_suppressed": primary + secondary, "primary": primary, "secondary": secondary,
+            "secondary_share_of_total_pct": {level: round(100 * held / total) if total else 0
+                                             for level, _p, _s, held, total in by_level},
+            "audit": {**audit.summary(), "years": "all" if years is None else sorted(years),
+                      "seconds": round(time.perf_counter() - started, 2)}}
 
 
 def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:
@@ -147,32 +209,36 @@ def _open_version(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _has_column(con, table: str, column: str, database: str | None = None) -> bool:
+def _has_column(con, table: str, column: str, database: str | None = None, schema: str = PUBLISHED_SCHEMA) -> bool:
     return bool(con.execute(
         "select count(*) from duckdb_columns() where database_name = coalesce(?, current_database()) "
         "and schema_name = ? and table_name = ? and column_name = ?",
-        [database, PUBLISHED_SCHEMA, table, column]).fetchone()[0])
+        [database, schema, table, column]).fetchone()[0])
 
 
-def _write_marts(con, tables: list[str], change_set: changes.ChangeSet, threshold: int) -> dict[str, int]:
-    """Each working mart into the version: whole, or (for a large mart) its changed rows replaced.
-    Returns the row counts, which must equal the working marts'."""
+def _write_marts(con, tables: list[str], change_set: changes.ChangeSet) -> dict[str, int]:
+    """Each relation of the working warehouse's published layer into the version, as a table of
+    schema marts: whole, or (for a large one) its changed rows replaced. Returns the row counts,
+    which must equal the published layer's.
+
+    The published layer (dbt_project/models/published/) is where the hidden cells are blanked; this
+    copies it and builds no suppression of its own. A new report can change which cells of its
+    year are hidden, also in other reports' rows: a table that carries value_is_suppressed has the
+    sensitive rows of every changed year replaced as well."""
     con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
     for stale in set(attached_tables(con, current_database(con), PUBLISHED_SCHEMA)) - set(tables):
         con.execute(f"drop table {PUBLISHED_SCHEMA}.{stale}")  # a mart that no longer exists
-    sensitive = [row[0] for row in con.execute(
-        f"select indicator_code from working.{PUBLISHED_SCHEMA}.dim_indicators where is_sensitive").fetchall()]
     counts = {}
     for table in tables:
-        rows = published_rows(con, table, sensitive, threshold)
-        changed = change_set.row_filter(table)
+        source = f"working.{LAYER_SCHEMA}.{table}"
+        changed = _changed_rows(con, table, change_set)
         if changed:
             con.execute(f"delete from {PUBLISHED_SCHEMA}.{table} where {changed}")
-            con.execute(f"insert into {PUBLISHED_SCHEMA}.{table} {rows} where {changed}")
+            con.execute(f"insert into {PUBLISHED_SCHEMA}.{table} select * from {source} where {changed}")
         else:
-            con.execute(f"create or replace table {PUBLISHED_SCHEMA}.{table} as {rows}")
+            con.execute(f"create or replace table {PUBLISHED_SCHEMA}.{table} as select * from {source}")
         counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
-        expected = con.execute(f"select count(*) from working.{PUBLISHED_SCHEMA}.{table}").fetchone()[0]
+        expected = con.execute(f"select count(*) from {source}").fetchone()[0]
         if counts[table] != expected:
             raise PublishMismatch(f"{PUBLISHED_SCHEMA}.{table}: the new version would hold {counts[table]:,} rows, "
                                   f"the working warehouse {expected:,}; nothing was published. If the marts were "
@@ -180,24 +246,19 @@ def _write_marts(con, tables: list[str], change_set: changes.ChangeSet, threshol
     return counts
 
 
-def published_rows(con, table: str, sensitive: list[str], threshold: int) -> str:
-    """The SELECT that gives a working mart's rows as readers get them.
-
-    Small-cell protection for sensitive counts (victims of violence or trafficking): a sensitive
-    indicator's value from 1 to threshold-1 for a unit or a district is blanked and flagged
-    (value_is_suppressed), so nobody can single a victim out of a commune's monthly figure. Zeros
-    and province totals stay: they identify no one and the province reports them. The working
-    warehouse keeps the exact figures. See docs/privacy.md.
-    """
-    source = f"working.{PUBLISHED_SCHEMA}.{table}"
-    has = {column: _has_column(con, table, column, "working") for column in ("indicator_code", "value", "scope_level")}
-    if threshold <= 1 or not sensitive or not (has["indicator_code"] and has["value"]):
-        return f"select * from {source}"
-    codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sensitive)
-    small = (f"indicator_code in ({codes}) and value > 0 and value < {int(threshold)}"
-             + (" and scope_level <> 'province'" if has["scope_level"] else ""))
-    return (f"select * replace (case when {small} then null else value end as value), "
-            f"coalesce({small}, false) as value_is_suppressed from {source}")
+def _changed_rows(con, table: str, change_set: changes.ChangeSet) -> str:
+    """The rows of `table` to replace ('' = all of them): the changed reports' or buckets', and for
+    a table with hidden cells, the sensitive rows of each changed year (see _write_marts)."""
+    changed = change_set.row_filter(table)
+    if not changed or not _has_column(con, table, "value_is_suppressed", "working", LAYER_SCHEMA):
+        return changed
+    years = sorted({label for grain, label in change_set.buckets if grain == "year"})
+    period = "period_label" if _has_column(con, table, "period_label", "working", LAYER_SCHEMA) else "period"
+    if not years:
+        return changed
+    sensitive = (f"select indicator_code from working.{LAYER_SCHEMA}.dim_indicators where is_sensitive")
+    listed = ", ".join(f"'{year}'" for year in years if year.isdigit())
+    return f"(({changed}) or (indicator_code in ({sensitive}) and left({period}, 4) in ({listed})))"
 
 
 def versions(settings: Settings) -> list[Path]:

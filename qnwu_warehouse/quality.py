@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from qnwu_warehouse import changes
+from qnwu_warehouse.disclosure import audit as disclosure_audit
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
 from qnwu_warehouse.warehouse import current_database, working_connection
 
@@ -86,6 +87,7 @@ class GateResult:
     # where the gate's time went: the rows and witness frames read in DuckDB, GX's validation, the
     # Data Docs; and each suite's seconds (what a regression of the gate comes from)
     seconds: dict[str, object] | None = None
+    disclosure: dict[str, object] | None = None  # the disclosure audit's summary (disclosure/audit.py)
 
     @property
     def critical_failures(self) -> list[ExpectationResult]:
@@ -102,7 +104,7 @@ class GateResult:
     def summary(self) -> dict[str, object]:
         return {"run_id": self.run_id, "passed": self.passed, "expectations": len(self.results),
                 "critical_failures": len(self.critical_failures), "warnings": len(self.warnings),
-                "validated": self.validated, "seconds": self.seconds}
+                "validated": self.validated, "seconds": self.seconds, "disclosure_audit": self.disclosure}
 
 
 def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
@@ -456,7 +458,10 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
                     ))
             per_suite[name] = round(time.perf_counter() - suite_started, 2)
         validated_seconds = time.perf_counter() - started
-        gate = GateResult(run_id=run_id, results=tuple(results),
+        audit_result, disclosure = _disclosure_audit(con, settings, run_id, change_set)
+        results.append(audit_result)
+        audit_seconds = time.perf_counter() - started - validated_seconds
+        gate = GateResult(run_id=run_id, results=tuple(results), disclosure=disclosure,
                           validated={**change_set.as_dict(), "full_sweep": sweep, "full_sweep_reason": sweep_reason})
         _record(con, gate)
         swept = {suite["name"] for suite in suites if suite.get("changed_query")}
@@ -467,8 +472,52 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
     context.build_data_docs()  # once for all suites: per-checkpoint rebuilds cost seconds each
     seconds = {"gx_context_and_change_set": round(setup_seconds, 2), "duckdb_rows_and_witness_frames": round(sql_seconds, 2),
                "gx_validation": round(validated_seconds - setup_seconds - sql_seconds, 2),
+               "disclosure_audit": round(audit_seconds, 2),
                "data_docs": round(time.perf_counter() - docs_started, 2), "per_suite": per_suite}
     return dataclasses.replace(gate, seconds=seconds)
+
+
+DISCLOSURE_DDL = """
+create schema if not exists audit;
+create table if not exists audit.disclosure_audit (
+    run_id varchar, audited_at timestamptz, cell_id varchar, component_id varchar, suppression varchar,
+    lower_bound double, upper_bound double, protected boolean
+);
+"""
+DISCLOSURE_CRITERION = ("every hidden cell's interval over all published figures, in whole counts, reaches the "
+                        "small-cell threshold and holds more than one value")
+
+
+def _disclosure_audit(con, settings: Settings, run_id: str,
+                      change_set: changes.ChangeSet) -> tuple[ExpectationResult, dict[str, object]]:
+    """The attacker's audit of the published layer (disclosure/audit.py), as one critical result:
+    of the years with changed reports (no sum crosses a year; the others were audited when they
+    were published), or of every year. Each hidden cell's interval is kept in
+    audit.disclosure_audit, with whether it is primary."""
+    started = time.perf_counter()
+    try:
+        audit = disclosure_audit.run_audit(con, current_database(con), "published", settings.small_cell_threshold,
+                                           changes.changed_years(change_set))
+    except disclosure_audit.AuditModelMismatch as problem:
+        summary = {"passed": False, "error": str(problem)}
+        return ExpectationResult("disclosure_audit", "published", "hidden_cells_protected", None, "critical", False,
+                                 None, None, [str(problem)], {"criterion": DISCLOSURE_CRITERION}), summary
+    con.execute(DISCLOSURE_DDL)
+    con.execute("create or replace temp table audited_cells (cell_id varchar, component_id varchar, "
+                "lower_bound double, upper_bound double, protected boolean)")
+    con.execute("insert into audited_cells select * from (select unnest(?::varchar[]), unnest(?::varchar[]), "
+                "unnest(?::double[]), unnest(?::double[]), unnest(?::boolean[]))", audit.columns())
+    con.execute("""insert into audit.disclosure_audit
+        select ?, ?, audited.cell_id, audited.component_id, hidden.suppression, audited.lower_bound,
+            audited.upper_bound, audited.protected
+        from audited_cells as audited
+        left join disclosure.disclosure_hidden_cells as hidden using (cell_id)""", [run_id, datetime.now(UTC)])
+    summary = {**audit.summary(), "years": "all" if change_set.whole else sorted(changes.changed_years(change_set)),
+               "seconds": round(time.perf_counter() - started, 2)}
+    sample = [f"{c.cell_id}: [{c.lower_bound:g}, {c.upper_bound:g}]" for c in audit.failures[:5]] + audit.leaks[:5]
+    return ExpectationResult("disclosure_audit", "published", "hidden_cells_protected", None, "critical", audit.passed,
+                             len(audit.cells), len(audit.failures) + len(audit.leaks), sample,
+                             {"criterion": DISCLOSURE_CRITERION, "threshold": settings.small_cell_threshold}), summary
 
 
 # The passing full sweeps: a run sweeps all of history when the last one is too old.
@@ -599,6 +648,10 @@ def failure_message(gate: GateResult, *, rebuilt: bool = False) -> str:
                          + (f", the first {len(r.reports)}:" if r.reports_total > len(r.reports) else ":"))
             lines.extend(f"      unit {report.get('unit_code')}, period {report.get('period')} "
                          f"(submission {report.get('submission_id')})" for report in r.reports)
+    if any(r.suite_name == "disclosure_audit" for r in gate.critical_failures):
+        lines.append("The disclosure audit found hidden cells that the published figures give back (pinned, or "
+                     "proven below the small-cell threshold): check that QNWU_COMPLEMENTARY_SUPPRESSION is not off, "
+                     "and see audit.disclosure_audit for each cell's interval (docs/privacy.md).")
     if named and rebuilt:
         lines.append("The marts were just rebuilt from raw (`qnwu rebuild`) and still disagree with it: "
                      "look at raw and the dbt models; nothing was published.")

@@ -6,10 +6,11 @@ the rules themselves) and renders ``templates/report.html.j2`` into one self-con
 and SVG charts inline, no script, font or stylesheet fetched from anywhere, so it opens from a
 file share or an e-mail attachment on a phone as well as on a desktop.
 
-Small cells: the published marts blank a district's sensitive count from 1 to threshold-1 (the
-value is null). The report shows such a cell as "<5" when that is all it can be, "—" when a total
-has a blanked part, always with a footnote, and never as 0. A figure no unit reported is left
-blank, which is not zero either.
+Hidden cells: the published marts blank a sensitive count from 1 to threshold-1 at every level,
+and the cells hidden beside them so that none can be derived (the value is null; docs/privacy.md).
+The report shows a hidden figure, or a total with a hidden part, as "—" with a footnote: never
+as 0, and never as "<5", which would say which hidden cells are the small ones. A figure no unit
+reported is left blank, which is not zero either.
 
 Every figure in the HTML carries ``data-figure`` (what it is) and ``data-value`` (the raw value
 from the query), so tests can compare what a browser renders with what the queries return.
@@ -305,18 +306,17 @@ class _Report:
         if row is None:
             return Figure(key, "", None, "not_reported", "không đơn vị nào báo cáo")
         if row["value"] is None:
-            # Blanked small cells: "<5" only when the total can be nothing else (one blanked part,
-            # the published parts all zero); otherwise the total is unknown.
-            if row["suppressed_parts"] == 1 and row["published_part_value"] == 0:
-                return Figure(key, f"<{self.threshold}", None, "suppressed", f"từ 1 đến {self.threshold - 1}, ẩn")
-            return Figure(key, "—", None, "suppressed", "có phần nhỏ hơn ngưỡng bị ẩn")
+            # A hidden part: the total is unknown. Never "<5": a part may be hidden beside a small
+            # one (complementary suppression), and saying which are small would undo it.
+            return Figure(key, "—", None, "suppressed", "ẩn để bảo vệ người bị hại")
         if fact == "funds":
             return Figure(key, vi_million_vnd(row["value"]), row["value"], title=f"{vi_number(row['value'])} đồng")
         return Figure(key, vi_number(row["value"]), row["value"])
 
     def province_bars(self, fact: str) -> list[Bar]:
+        # a hidden province total has no bar (a bar of 0 would read as none); the table marks it
         rows = [row for row in self.rows("indicators_by_programme_district")
-                if row["fact"] == fact and row["scope_level"] == "province"]
+                if row["fact"] == fact and row["scope_level"] == "province" and row["value"] is not None]
         largest = max((row["value"] or 0 for row in rows), default=0) or 1
         bars = []
         for row in sorted(rows, key=lambda r: -(r["value"] or 0)):
@@ -379,14 +379,19 @@ class _Report:
             unit = UNIT_OF_MEASURE_VI.get(row["unit_of_measure"], row["unit_of_measure"])
             target_text = (f"{'≥ ' if row['comparator'] == '>=' else ''}"
                            + (vi_percent(row["target_value"]) if is_percent else f"{vi_number(row['target_value'])} {unit}"))
-            if achieved is None:
+            if row["value_is_suppressed"]:
+                # judged on a hidden total of victims: the share would give it back
+                achieved_figure = Figure(f"target:{row['target_code']}", "—", None, "suppressed",
+                                         "ẩn để bảo vệ người bị hại")
+            elif achieved is None:
                 achieved_figure = Figure(f"target:{row['target_code']}", "chưa có số liệu", None, "not_reported")
             else:
                 achieved_figure = Figure(f"target:{row['target_code']}",
                                          vi_percent(achieved) if is_percent else f"{vi_number(achieved)} {unit}",
                                          achieved)
             basis = (f"{vi_number(row['numerator_value'])}/{vi_number(row['denominator_value'])}"
-                     if is_percent and row["denominator_value"] is not None else "")
+                     if is_percent and row["denominator_value"] is not None and row["numerator_value"] is not None
+                     else "")
             progress = row["achieved_pct_of_target"] or 0
             # the bar's scale reaches past 100 % of the target when it was exceeded, so both show
             scale = max(100.0, progress)

@@ -32,6 +32,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_PUBLISHED_VERSIONS_KEPT": "how many published warehouse versions to keep for rollback",
     "QNWU_SEEDS_DIR": "reference data (units, indicators...) read by the contract checks and dbt seeds; default ./seeds",
     "QNWU_SMALL_CELL_THRESHOLD": "sensitive counts below this are suppressed in the published marts (default 5)",
+    "QNWU_COMPLEMENTARY_SUPPRESSION": "false: hide only the small cells, not the complementary cells that keep them from "
+                                      "being derived; the gate's disclosure audit then refuses to publish (default true; "
+                                      "for demonstrating the audit, never for production)",
     "QNWU_REVALIDATE_ALL": "true: dbt tests, the gate and publish work on every row, not only on what changed since "
                            "the live version (after repairing the working warehouse by hand; default false)",
     "QNWU_ALERT_WEBHOOK_URL": "a failed quality gate is posted here as JSON (e.g. a Slack incoming webhook); off if unset",
@@ -71,9 +74,11 @@ class ConfigError(Exception):
     """A setting is missing, malformed or points somewhere unusable; the message says what to do."""
 
 
-def env_flag(name: str) -> bool:
+def env_flag(name: str, default: bool = False) -> bool:
     """A yes/no setting; anything but a clear yes or no is an error, not a silent no."""
     raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
     if raw in TRUE_WORDS:
         return True
     if raw in FALSE_WORDS:
@@ -144,6 +149,7 @@ class Settings:
     ingest_file_memory_mb: int = 512
     ingest_file_seconds: int = 60
     full_sweep_hours: float = 24.0
+    complementary_suppression: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -168,6 +174,7 @@ class Settings:
                                                 "a whole number of megabytes from 64 to 1048576"),
             ingest_file_seconds=_positive_int("QNWU_INGEST_FILE_SECONDS", 60),
             full_sweep_hours=_non_negative_number("QNWU_FULL_SWEEP_HOURS", 24.0),
+            complementary_suppression=env_flag("QNWU_COMPLEMENTARY_SUPPRESSION", default=True),
         )
 
     # --- paths under the data directory -------------------------------------------------

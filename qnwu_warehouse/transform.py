@@ -50,6 +50,9 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_LOG_PATH": str(settings.dbt_log_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # the published layer's disclosure control (dbt_project/macros/disclosure.sql)
+        "QNWU_SMALL_CELL_THRESHOLD": str(settings.small_cell_threshold),
+        "QNWU_COMPLEMENTARY_SUPPRESSION": str(settings.complementary_suppression).lower(),
     }
 
 

@@ -166,3 +166,44 @@ def test_csv_in_a_legacy_code_page_gets_advice_about_utf8():
         read_document("r.csv", content)
     assert caught.value.problem.code == "FILE_ENCODING_NOT_UTF8"
     assert "CSV UTF-8" in caught.value.problem.message("r.csv")
+
+
+PERSONAL_DATA = [
+    ("reporter", "Chị Lan 0912 345 678", "phone number"),
+    ("reporter", "+84 912.345.678", "phone number"),
+    ("reporter", "lan.nguyen@gmail.com", "e-mail"),
+    ("reporter", "CCCD 001190012345", "national ID number"),
+    ("club_name", "Mô hình chăn nuôi nhà chị Hoa, ĐT (0203) 3826 123", "phone number"),
+    ("club_name", "CLB liên hệ hoa.tran (at) yahoo.com", "e-mail"),
+    ("club_name", "Mô hình hộ ông A, CMND 123456789", "national ID number"),
+]
+
+
+@pytest.mark.parametrize(("field", "text", "kind"), PERSONAL_DATA)
+def test_personal_data_in_free_text_rejects_the_report_without_quoting_it(field, text, kind):
+    """The documented outcome (docs/submission_contract.md): the report is rejected with
+    PERSONAL_DATA_IN_TEXT, the message names the file, row and field and the kind of data, and
+    never repeats the data itself (messages are stored and sent back)."""
+    payload = _json_submission()
+    if field == "reporter":
+        payload["header"]["reporter"] = text
+    else:
+        payload["clubs"][0]["club_name"] = text
+    submission, problems = _check(payload, "06649_2023-05.json")
+    assert submission is None
+    (problem,) = [p for p in problems if p.code == "PERSONAL_DATA_IN_TEXT"]
+    for language in ("vi", "en"):
+        message = problem.message("06649_2023-05.json", language)
+        assert "06649_2023-05.json" in message and kind in message
+        digits = "".join(ch for ch in text if ch.isdigit())
+        assert text not in message and (not digits or digits not in "".join(ch for ch in message if ch.isdigit()))
+        assert "@" not in message and "(at)" not in message
+
+
+@pytest.mark.parametrize("text", ["Chủ tịch Hội LHPN xã", "CLB 5 không 3 sạch thôn 2", "Mô hình nuôi gà 2023",
+                                  "CLB dân vũ khu 10/12", "Mô hình 2023 2024 2025"])
+def test_ordinary_names_and_roles_are_not_personal_data(text):
+    payload = _json_submission(reporter=text)
+    payload["clubs"][0]["club_name"] = text
+    submission, problems = _check(payload)
+    assert submission is not None and not [p for p in problems if p.code == "PERSONAL_DATA_IN_TEXT"]

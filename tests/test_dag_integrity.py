@@ -40,7 +40,7 @@ def test_dags_have_no_cycles_and_are_documented(dag_bag):
     ("qnwu_ingest", ["ingest_submissions", "new_data_landed", "announce_new_data"]),
     ("qnwu_publish", ["build_marts", "dbt.stg_raw__submissions", "dbt.int_submissions_versioned",
                       "dbt.int_submissions_current_placed", "dbt.fct_indicator_values", "dbt.agg_indicators_by_period",
-                      "dbt.agg_target_progress",
+                      "dbt.agg_target_progress", "dbt.pub_agg_target_progress",
                       "quality_gate", "publish_marts"]),
 ])
 def test_stages_run_in_order(dag_bag, dag_id, order):

@@ -65,8 +65,10 @@ def test_every_model_has_unique_and_not_null_on_the_same_column(manifest_dir):
         if node["resource_type"] == "test" and name in ("unique", "not_null") and node.get("column_name"):
             columns = tested.setdefault(node["attached_node"], {"unique": set(), "not_null": set()})
             columns[name].add(node["column_name"])
+    # the published relations are their marts with cells blanked: the keys are tested on the marts
+    # (dbt-bouncer.yml excludes models/published/pub_ from the key checks for the same reason)
     without_key = [model["name"] for model in _models(manifest).values()
-                   if not (tested.get(model["unique_id"], {}).get("unique", set())
+                   if not model["name"].startswith("pub_") and not (tested.get(model["unique_id"], {}).get("unique", set())
                            & tested.get(model["unique_id"], {}).get("not_null", set()))]
     assert without_key == [], f"models without unique + not_null on one column: {without_key}"
 

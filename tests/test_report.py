@@ -203,26 +203,35 @@ def test_target_progress_equals_the_indicator_totals(results, exact):
 
 
 def test_indicators_by_district_blank_small_cells_and_never_show_them_as_zero(results, exact, built):
+    """A district total with a hidden part (a small count, or a cell hidden beside one: see
+    docs/privacy.md) is unknown: null, never 0 and never the sum of the parts that show."""
     threshold = built.small_cell_threshold
     exact_parts = {}
-    for district, indicator, _category, value in exact.execute(
+    for district, indicator, category, value in exact.execute(
             """select district_code, indicator_code, category, sum(value) from marts.fct_indicator_values
                where period like ? and time_aggregation = 'sum' group by all""", [f"{YEAR}-%"]).fetchall():
-        exact_parts.setdefault((district, indicator), []).append(value)
+        exact_parts.setdefault((district, indicator), {})[category] = value
+    hidden = {(code, indicator, category) for code, indicator, category in exact.execute(
+        """select cells.scope_code, cells.indicator_code, cells.category
+           from disclosure.disclosure_hidden_cells as hidden
+           inner join disclosure.disclosure_sensitive_cells as cells using (cell_id)
+           where cells.scope_level = 'district' and cells.period_grain = 'year' and cells.period_label = ?""",
+        [str(YEAR)]).fetchall()}
     rows = [row for row in year_rows(results, "indicators_by_programme_district")
             if row["scope_level"] == "district" and (row["scope_code"], row["indicator_code"]) in exact_parts]
     assert rows
     suppressed = 0
     for row in rows:
         parts = exact_parts[(row["scope_code"], row["indicator_code"])]
-        small_parts = sum(1 for part in parts if 0 < part < threshold)
-        if row["is_sensitive"] and small_parts:
+        hidden_parts = {c for c in parts if (row["scope_code"], row["indicator_code"], c) in hidden}
+        assert {c for c, part in parts.items() if 0 < part < threshold and row["is_sensitive"]} <= hidden_parts
+        if hidden_parts:
             suppressed += 1
             assert row["value"] is None, row  # unknown, never 0 and never a partial sum
-            assert row["suppressed_parts"] == small_parts
-            assert row["published_part_value"] == sum(part for part in parts if not 0 < part < threshold)
+            assert row["suppressed_parts"] == len(hidden_parts)
+            assert row["published_part_value"] == sum(part for c, part in parts.items() if c not in hidden_parts)
         else:
-            assert row["value"] == sum(parts), row
+            assert row["value"] == sum(parts.values()), row
             assert row["suppressed_parts"] == 0
     assert suppressed > 0, "the fixture should have some small sensitive district cells"
 
@@ -379,9 +388,9 @@ def test_the_report_shows_what_the_queries_return(report_file, results, tmp_path
         if row["fact"] not in ("beneficiaries", "funds"):
             continue
         value, text = figures[f"indicator:{row['indicator_code']}:{row['scope_code']}"]
-        if row["value"] is None:  # a blanked small cell: "<5" or "—" with its footnote mark, never 0
+        if row["value"] is None:  # a hidden cell: "—" with its footnote mark, never 0 and never "<5"
             shown_suppressed += 1
-            assert value == "" and text in ("<5*", "—*"), (row, text)
+            assert value == "" and text == "—*", (row, text)
         elif row["fact"] == "funds":  # millions of đồng, one decimal
             assert value == str(row["value"])
             assert float(text.replace(".", "").replace(",", ".")) == pytest.approx(round(row["value"] / 1e6, 1))

@@ -6,10 +6,12 @@
 -- (victims identified and victims supported are partly the same people; poor members helped is a
 -- flow, poor members on the register a stock).
 --
--- Small cells: the published marts blank a district's sensitive value from 1 to the small-cell
--- threshold - 1, 1 to 4 by default (value null, value_is_suppressed). A total with a blanked part is unknown, so `value` is null then;
--- `suppressed_parts` says how many parts were blanked and `published_part_value` what the other
--- parts add up to. Never read a null as zero. No row for an area: no unit there reported it.
+-- Hidden cells: the published marts blank a sensitive value from 1 to the small-cell threshold - 1
+-- (1 to 4 by default) at every level, the province's included, and the cells hidden beside them so
+-- that they cannot be derived (value null, value_is_suppressed; docs/privacy.md). A total with a
+-- hidden part is unknown, so `value` is null then; `suppressed_parts` says how many parts were
+-- hidden and `published_part_value` what the other parts add up to. A hidden part may be any
+-- count, not only a small one. Never read a null as zero. No row for an area: no unit there reported it.
 with totals as (
     select
         cast(period_label as integer) as report_year,

@@ -3,7 +3,8 @@
 -- indicator's province total (beneficiaries, funds in VND, activities). The roll-up
 -- marts.agg_indicators_by_period already applies each indicator's rule over time (flows summed
 -- over the months, stocks taken at year end); here its categories are added up, which is right
--- because an indicator's categories partition its total. Province totals are never suppressed
+-- because an indicator's categories partition its total. A sensitive total with a hidden category
+-- is unknown: `value` is null and value_is_suppressed true, never the sum of the parts that show
 -- (docs/privacy.md). For one year, keep the rows of that report_year (e.g. 2023).
 -- Shares are rounded to one decimal, except that a share short of 100 % never reads as 100 %
 -- (99.96 shows as 99.9) and a share above 0 never reads as 0.
@@ -21,7 +22,8 @@ reporting as (
         cast(null as varchar) as programme_name_vi,
         item.value,
         'reports' as unit_of_measure,
-        item.pct
+        item.pct,
+        false as value_is_suppressed
     from marts.agg_reporting_completeness as completeness
     cross join lateral (
         values
@@ -39,9 +41,10 @@ indicators as (
         totals.indicator_code as item_code,
         indicators.label_vi,
         indicators.programme_name_vi,
-        sum(totals.value) as value,
+        case when not bool_or(totals.value_is_suppressed) then sum(totals.value) end as value,
         indicators.unit_of_measure,
-        cast(null as double) as pct
+        cast(null as double) as pct,
+        bool_or(totals.value_is_suppressed) as value_is_suppressed
     from marts.agg_indicators_by_period as totals
     inner join marts.dim_indicators as indicators using (indicator_code)
     where totals.period_grain = 'year' and totals.scope_level = 'province'
@@ -68,6 +71,7 @@ select
     combined.label_vi,
     combined.programme_name_vi,
     cast(combined.value as bigint) as value,
+    combined.value_is_suppressed,
     combined.unit_of_measure,
     case
         when combined.pct > 0 and combined.pct < 100

@@ -2,7 +2,9 @@
 -- The union's targets (seeds/targets.csv, e.g. the 2024 targets of the 2023 article) against what
 -- the province achieved in each year with reports, from marts.agg_target_progress: for a
 -- percentage target the achieved value is numerator / denominator (e.g. poor members helped /
--- poor members on the register at year end), otherwise the province total itself.
+-- poor members on the register at year end), otherwise the province total itself. A target judged
+-- on a hidden total of victims (value_is_suppressed; docs/privacy.md) has no numerator,
+-- denominator, share or is_met: they are unknown, not zero and not missed.
 -- Shares are rounded to one decimal, except that a share short of 100 % never reads as 100 %
 -- (99.96 shows as 99.9) and a share above 0 never reads as 0.
 with progress as (
@@ -32,6 +34,7 @@ select
             then least(greatest(round(achieved_pct_of_target, 1), 0.1), 99.9)
         else round(achieved_pct_of_target, 1)
     end as achieved_pct_of_target,
-    is_met
+    is_met,
+    value_is_suppressed
 from progress
 order by report_year, target_year, target_code;

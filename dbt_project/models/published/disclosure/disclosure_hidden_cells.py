@@ -1,0 +1,63 @@
+"""The cells hidden in the published warehouse: one row per hidden cell, primary (a sensitive count
+from 1 to threshold - 1) or secondary (hidden so that no primary cell can be derived from the
+published sums). The choice is made per indicator and year by qnwu_warehouse.disclosure.suppression;
+the published models (models/published/) blank the value of every cell listed here.
+
+A Python model: choosing complementary cells needs a linear-programming solver (HiGHS, through
+SciPy), which SQL does not have. Set QNWU_COMPLEMENTARY_SUPPRESSION=false to hide the primary
+cells only: the gate's disclosure audit then refuses to publish (tests/test_disclosure.py).
+
+Incremental per indicator and year (no published sum crosses a year): each indicator-year carries
+a fingerprint of its cells, the threshold and the setting, and only those whose fingerprint
+changed are chosen again, so a new month re-chooses its own year, not five. Every chosen
+indicator-year also gets one marker row (cell_id component:<id>, suppression 'none') holding its
+fingerprint, so that one left with nothing to hide still replaces its old rows
+(delete+insert on component_id).
+"""
+
+from collections import defaultdict
+
+import pandas as pd
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", unique_key="component_id", incremental_strategy="delete+insert",
+               on_schema_change="fail")
+    from qnwu_warehouse.disclosure.suppression import choose_hidden
+
+    complementary = str(dbt.config.get("complementary_suppression")).lower() not in ("false", "0", "no", "off")
+    cells = dbt.ref("disclosure_sensitive_cells")
+    fingerprints = dict(cells.query("cells", f"""
+        select component_id,
+            cast(xor(bit_xor(hash(cell_id, value, small_cell_threshold, time_aggregation, scope_parent_id,
+                                  time_parent_id, category_parent_id)), hash({complementary})) as varchar)
+        from cells group by component_id""").fetchall())
+    previous = {}
+    if dbt.is_incremental:
+        previous = dict(session.sql(f"select component_id, any_value(cells_fingerprint) from {dbt.this} "
+                                    "group by component_id").fetchall())
+    # an indicator-year that no longer has cells keeps its marker as "gone", and is then unchanged
+    chosen = sorted(c for c in fingerprints.keys() | previous.keys() if fingerprints.get(c, "gone") != previous.get(c))
+    components = defaultdict(list)
+    if chosen:
+        listed = ", ".join("'" + c.replace("'", "''") + "'" for c in chosen)
+        selected = cells.filter(f"component_id in ({listed})")
+        columns = selected.columns
+        for values in selected.fetchall():
+            record = dict(zip(columns, values, strict=True))
+            components[record["component_id"]].append(record)
+    stocks = sorted({r["indicator_code"] for rows in components.values() for r in rows if r["time_aggregation"] != "sum"})
+    if stocks:
+        raise ValueError(f"sensitive indicators must be flows (time_aggregation = sum): {stocks}; "
+                         "the disclosure sums do not hold for a stock")
+    rows = []
+    for component_id in chosen:
+        fingerprint = fingerprints.get(component_id, "gone")
+        rows.append((f"component:{component_id}", component_id, "none", fingerprint))
+        records = components.get(component_id, [])
+        if records:
+            threshold = int(records[0]["small_cell_threshold"])
+            for cell_id, kind in sorted(choose_hidden(records, threshold, complementary).items()):
+                rows.append((cell_id, component_id, kind, fingerprint))
+    return pd.DataFrame(rows, columns=["cell_id", "component_id", "suppression", "cells_fingerprint"]).astype(
+        {"cell_id": "string", "component_id": "string", "suppression": "string", "cells_fingerprint": "string"})

@@ -1,0 +1,190 @@
+"""The gate's disclosure audit: an attacker's linear program over what a version publishes.
+
+It reads only the published relations (the working warehouse's ``published`` schema before a
+publish, or a version file's ``marts``), as an analyst would, and rebuilds the sums the published
+tables are documented to satisfy (docs/privacy.md):
+
+- a district's month is the sum of its units' months; the province's month is the sum of its
+  districts' months and of the units that have no district;
+- a quarter is the sum of its months and a year of its quarters, for each district and the province;
+- a target's numerator or denominator is the province's year summed over the indicator's categories.
+
+Every published number is a constant, every blanked one an unknown of at least 0, and each
+unknown's interval is solved for (qnwu_warehouse.disclosure.bounds). The version passes when every
+hidden cell's interval, in whole counts, reaches the threshold and is wider than one value. It
+shares no code with the choice of cells to hide (suppression.py) beyond that solver.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from qnwu_warehouse.changes import quoted_identifier
+from qnwu_warehouse.disclosure.bounds import Equation, System
+
+FACT_TABLES = ("fct_indicator_values", "fct_beneficiaries")
+
+
+class AuditModelMismatch(Exception):
+    """A sum the audit assumes does not hold between published numbers: the audit cannot vouch for
+    the version, and the gate refuses it."""
+
+
+@dataclass
+class CellBound:
+    cell_id: str
+    component_id: str
+    lower_bound: float
+    upper_bound: float
+    protected: bool
+
+
+@dataclass
+class AuditResult:
+    threshold: int
+    cells: list[CellBound] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)  # published figures that give a hidden one back
+
+    @property
+    def failures(self) -> list[CellBound]:
+        return [cell for cell in self.cells if not cell.protected]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not self.leaks
+
+    def columns(self) -> list[list]:
+        """The cells as columns (cell_id, component_id, lower_bound, upper_bound, protected), for one
+        INSERT of them all."""
+        return [[getattr(c, name) for c in self.cells]
+                for name in ("cell_id", "component_id", "lower_bound", "upper_bound", "protected")]
+
+    def summary(self) -> dict[str, object]:
+        widths = [c.upper_bound - c.lower_bound for c in self.cells]
+        narrowest = min(widths) if widths else None
+        lowest_upper = min((c.upper_bound for c in self.cells), default=None)
+        return {"passed": self.passed, "hidden_cells_checked": len(self.cells), "failures": len(self.failures),
+                "exactly_recovered": sum(1 for c in self.cells if c.lower_bound == c.upper_bound),
+                "proven_below_threshold": sum(1 for c in self.cells if c.upper_bound < self.threshold),
+                "narrowest_interval": _number(narrowest), "lowest_upper_bound": _number(lowest_upper),
+                "threshold": self.threshold, "leaks": self.leaks[:10]}
+
+
+def _number(value):
+    if value is None:
+        return None
+    return "inf" if math.isinf(value) else int(value)
+
+
+def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | None = None) -> AuditResult:
+    """Audit the published relations `catalog`.`schema` on connection `con`: every year, or the
+    `years` given (a sum never crosses a year, so a year can be audited on its own)."""
+    where = f"{quoted_identifier(catalog)}.{quoted_identifier(schema)}"
+    result = AuditResult(threshold)
+    sensitive = [code for (code,) in con.execute(
+        f"select indicator_code from {where}.dim_indicators where is_sensitive").fetchall()]
+    if not sensitive:
+        return result
+    codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sensitive)
+    (province,) = con.execute(f"select unit_code from {where}.dim_units where unit_level = 'province' "
+                              "and valid_to is null").fetchone()
+    quarter_of = dict(con.execute(f"select period, quarter_label from {where}.dim_periods").fetchall())
+
+    values: dict[str, float | None] = {}  # cell id -> published value, or None when blanked
+    component: dict[str, str] = {}
+    equations: dict[tuple[str, str], list[str]] = defaultdict(list)  # (kind, parent id) -> children
+
+    def known(cell_id: str, value, component_id: str) -> None:
+        if cell_id in values and values[cell_id] is not None and value is not None and values[cell_id] != value:
+            raise AuditModelMismatch(f"cell {cell_id} is published twice with different values")
+        # a value published by any table is known, whatever another table blanks
+        values[cell_id] = value if values.get(cell_id) is None else values[cell_id]
+        component[cell_id] = component_id
+
+    def rollup_id(grain: str, label: str, level: str, code: str, indicator: str, category: str) -> str:
+        return f"{grain}:{label}:{level}:{code}:{indicator}:{category}"
+
+    # The units' months: hundreds of thousands of cells a year, nearly all published (mostly 0).
+    # Only the hidden ones are unknowns; the published ones of a sum enter it as their total, one
+    # constant per sum, added up in DuckDB. A cell counts as published if any table publishes it.
+    year_filter = "" if years is None else "and left(period, 4) in (" + ", ".join(
+        "'" + year.replace("'", "''") + "'" for year in sorted(years)) + ")"
+    facts = " union all ".join(
+        f"select indicator_value_id, district_code, period, indicator_code, category, value from {where}.{table} "
+        f"where indicator_code in ({codes}) {year_filter}" for table in FACT_TABLES)
+    unit_sums = con.execute(f"""
+        with cells as (
+            select indicator_value_id, any_value(district_code) as district_code, any_value(period) as period,
+                any_value(indicator_code) as indicator_code, any_value(category) as category,
+                max(value) as value, count(distinct value) as published_values
+            from ({facts}) as facts
+            group by indicator_value_id
+        )
+        select district_code, period, indicator_code, category, coalesce(sum(value), 0),
+            list(indicator_value_id order by indicator_value_id) filter (where value is null), max(published_values)
+        from cells
+        group by district_code, period, indicator_code, category""").fetchall()
+    for district, period, indicator, category, published_sum, hidden_units, published_values in unit_sums:
+        if published_values > 1:
+            raise AuditModelMismatch(f"a unit's {indicator} {category} of {period} is published twice with different values")
+        component_id = f"{indicator}:{period[:4]}"
+        parent = rollup_id("month", period, "district", district, indicator, category) if district \
+            else rollup_id("month", period, "province", province, indicator, category)
+        constant = f"published units of {parent}"
+        known(constant, published_sum, component_id)
+        equations[("scope", parent)].append(constant)
+        for cell_id in hidden_units or ():
+            known(cell_id, None, component_id)
+            equations[("scope", parent)].append(cell_id)
+    rollups = con.execute(f"""select indicator_total_id, period_grain, period_label, scope_level, scope_code,
+            indicator_code, category, value from {where}.agg_indicators_by_period
+            where indicator_code in ({codes}) {year_filter.replace('period', 'period_label')}""").fetchall()
+    for cell_id, grain, label, level, code, indicator, category, value in rollups:
+        year = label[:4]
+        known(cell_id, value, f"{indicator}:{year}")
+        if grain == "month":
+            equations[("time", rollup_id("quarter", quarter_of[label], level, code, indicator, category))].append(cell_id)
+            if level == "district":
+                equations[("scope", rollup_id("month", label, "province", province, indicator, category))].append(cell_id)
+        elif grain == "quarter":
+            equations[("time", rollup_id("year", year, level, code, indicator, category))].append(cell_id)
+        elif level == "province":
+            equations[("category", rollup_id("year", year, "province", code, indicator, "all"))].append(cell_id)
+    targets = con.execute(f"""select report_year_label, numerator_indicator_code, numerator_value,
+            denominator_indicator_code, denominator_value, achieved_value, is_met
+            from {where}.agg_target_progress""").fetchall()
+    for year, numerator_code, numerator, denominator_code, denominator, achieved, is_met in targets:
+        if years is not None and year not in years:
+            continue
+        for code, value in ((numerator_code, numerator), (denominator_code, denominator)):
+            if code in sensitive:
+                known(rollup_id("year", year, "province", province, code, "all"), value, f"{code}:{year}")
+        hidden_part = any(code in sensitive and value is None
+                          for code, value in ((numerator_code, numerator), (denominator_code, denominator)))
+        if hidden_part and (achieved is not None or is_met is not None):
+            result.leaks.append(f"agg_target_progress {numerator_code} {year}: the share or is_met is published "
+                                "while a total behind it is hidden")
+
+    by_component: dict[str, list[Equation]] = defaultdict(list)
+    for (_kind, parent), children in equations.items():
+        if parent not in values:
+            continue  # a sum whose total is not published anywhere tells nothing
+        by_component[component[parent]].append(Equation(parent, tuple(children)))
+        if values[parent] is not None and all(values[c] is not None for c in children):
+            if sum(values[c] for c in children) != values[parent]:
+                raise AuditModelMismatch(f"published {parent} = {values[parent]} but its {len(children)} parts add up "
+                                         f"to {sum(values[c] for c in children)}: the audit's sums do not describe "
+                                         "this version")
+    hidden_by_component: dict[str, set[str]] = defaultdict(set)
+    for cell_id, value in values.items():
+        if value is None:
+            hidden_by_component[component[cell_id]].add(cell_id)
+    for component_id in sorted(hidden_by_component):
+        members = hidden_by_component[component_id]
+        published = {c: float(v) for c, v in values.items() if v is not None and component[c] == component_id}
+        system = System(by_component.get(component_id, []), published, members)
+        for cell_id, (low, high) in sorted(system.bounds().items()):
+            result.cells.append(CellBound(cell_id, component_id, low, high, high >= threshold and low < high))
+    return result

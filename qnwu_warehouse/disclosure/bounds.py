@@ -1,0 +1,201 @@
+"""The attacker's linear program: how far a hidden cell can move while every published sum holds.
+
+A published table of counts is a set of sums: a district's month is the sum of its units' months,
+a quarter the sum of its months, and so on. Each sum is an `Equation` (parent = sum of children).
+Cells whose value is published are constants; hidden cells are the unknowns, each at least 0.
+The interval of a hidden cell is its minimum and maximum over every assignment that satisfies
+all sums: what an attacker can prove from everything published (τ-ARGUS and sdcTable audit the
+same way). Counts are integers, so bounds are rounded inwards (an attacker may do the same).
+
+The grassroots units' monthly cells are the bulk of the unknowns and appear in one sum only (their
+district's or the province's month). They are eliminated first: in a sum whose hidden leaves are
+L, the rest of the system only sees their total R = sum(L) >= 0; with two or more leaves each one
+lies in [0, max R], with one it lies in [min R, max R]. The linear programs then run over district
+and province cells, a few hundred per indicator and year, split into independent components.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+INFINITY = math.inf
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Equation:
+    parent: str
+    children: tuple[str, ...]
+
+
+def _round_inwards(low: float, high: float) -> tuple[float, float]:
+    low = math.ceil(low - _TOLERANCE) if math.isfinite(low) else low
+    high = math.floor(high + _TOLERANCE) if math.isfinite(high) else high
+    return float(low), float(high)
+
+
+class System:
+    """The sums of one table family, the published values and the hidden cells."""
+
+    def __init__(self, equations: Iterable[Equation], published: dict[str, float], hidden: Iterable[str]):
+        self.equations = list(equations)
+        self.published = published
+        self.hidden = set(hidden)
+        unknown = self.hidden - published.keys()
+        missing = {cell for equation in self.equations for cell in (equation.parent, *equation.children)
+                   if cell not in published and cell not in self.hidden}
+        if missing:
+            raise ValueError(f"{len(missing)} cell(s) in a sum are neither published nor hidden, e.g. {sorted(missing)[:3]}")
+        self.hidden = unknown
+
+    def bounds(self, cells: Iterable[str] | None = None, *, upper_only: bool = False) -> dict[str, tuple[float, float]]:
+        """{hidden cell: (lowest, highest)} for `cells` (default: every hidden cell). With
+        `upper_only`, the lower bound is not solved for (returned as -inf) unless a leaf's comes
+        free: the suppression loop needs only the upper bound first."""
+        wanted = self.hidden if cells is None else set(cells) & self.hidden
+        appearances: dict[str, int] = defaultdict(int)
+        for equation in self.equations:
+            for cell in (equation.parent, *equation.children):
+                if cell in self.hidden:
+                    appearances[cell] += 1
+        # leaves: hidden children appearing in one sum only
+        leaves_of: dict[int, list[str]] = {}
+        leaf_cells: set[str] = set()
+        for index, equation in enumerate(self.equations):
+            leaves = [c for c in equation.children if c in self.hidden and appearances[c] == 1]
+            if leaves:
+                leaves_of[index] = leaves
+                leaf_cells.update(leaves)
+        variables = sorted(self.hidden - leaf_cells)
+        position = {cell: i for i, cell in enumerate(variables)}
+        # each sum as coefficients over the non-leaf unknowns and a constant: parent - children
+        rows: list[tuple[dict[int, float], float, bool, int]] = []  # (coefficients, rhs, has_leaves, equation)
+        for index, equation in enumerate(self.equations):
+            coefficients: dict[int, float] = defaultdict(float)
+            constant = 0.0
+            for cell, sign in ((equation.parent, 1.0), *((c, -1.0) for c in equation.children)):
+                if cell in leaf_cells:
+                    continue
+                if cell in position:
+                    coefficients[position[cell]] += sign
+                else:
+                    constant += sign * self.published[cell]
+            # parent - children = 0  <=>  sum(coefficients * x) = -constant (+ sum of leaves)
+            rows.append((dict(coefficients), -constant, index in leaves_of, index))
+        result: dict[str, tuple[float, float]] = {}
+        for component_rows, component_vars in _components(rows, len(variables)):
+            local = {v: i for i, v in enumerate(component_vars)}
+            eq_rows, eq_rhs, ub_rows, ub_rhs, leaf_rows = [], [], [], [], []
+            for coefficients, rhs, has_leaves, index in component_rows:
+                vector = {local[v]: c for v, c in coefficients.items() if c}
+                if has_leaves:
+                    # sum(c x) - rhs = R >= 0   <=>   -sum(c x) <= -rhs
+                    ub_rows.append({k: -c for k, c in vector.items()})
+                    ub_rhs.append(-rhs)
+                    leaf_rows.append((vector, rhs, index))
+                else:
+                    eq_rows.append(vector)
+                    eq_rhs.append(rhs)
+            solve = _Solver(len(component_vars), eq_rows, eq_rhs, ub_rows, ub_rhs)
+            for variable in component_vars:
+                cell = variables[variable]
+                if cell not in wanted:
+                    continue
+                objective = {local[variable]: 1.0}
+                high = solve.maximum(objective, 0.0)
+                low = -INFINITY if upper_only else solve.minimum(objective, 0.0)
+                result[cell] = _round_inwards(low, high)
+            for vector, rhs, index in leaf_rows:
+                leaves = leaves_of[index]
+                if not wanted.intersection(leaves):
+                    continue
+                high = solve.maximum(vector, -rhs)
+                low = solve.minimum(vector, -rhs) if len(leaves) == 1 and not upper_only else 0.0
+                for leaf in leaves:
+                    result[leaf] = _round_inwards(0.0 if len(leaves) > 1 else low, high)
+        # leaves whose sum holds no other unknown (their component had no variables)
+        for index, leaves in leaves_of.items():
+            if any(leaf in wanted and leaf not in result for leaf in leaves):
+                coefficients, rhs, _, _ = rows[index]
+                if coefficients:
+                    continue  # solved above
+                # no unknown besides the leaves: their total is the parent minus the published children
+                total = -rhs
+                for leaf in leaves:
+                    result[leaf] = _round_inwards(0.0 if len(leaves) > 1 else total, total)
+        for cell in wanted - result.keys():
+            result[cell] = (0.0, INFINITY)  # in no sum: an attacker learns nothing about it
+        return result
+
+
+def _components(rows, variable_count: int):
+    """The sums split into groups that share no unknown, each with its unknowns."""
+    parent = list(range(variable_count))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for coefficients, *_ in rows:
+        members = list(coefficients)
+        for other in members[1:]:
+            root_a, root_b = find(members[0]), find(other)
+            if root_a != root_b:
+                parent[root_a] = root_b
+    groups: dict[int, list[int]] = defaultdict(list)
+    for variable in range(variable_count):
+        groups[find(variable)].append(variable)
+    row_groups: dict[int, list] = defaultdict(list)
+    for row in rows:
+        if row[0]:
+            row_groups[find(next(iter(row[0])))].append(row)
+    for root, variables in groups.items():
+        yield row_groups.get(root, []), variables
+
+
+class _Solver:
+    """min / max of a linear objective over {x >= 0 : A_eq x = b_eq, A_ub x <= b_ub} (HiGHS)."""
+
+    def __init__(self, size: int, eq_rows, eq_rhs, ub_rows, ub_rhs):
+        self.size = size
+        self.a_eq = _matrix(eq_rows, size) if eq_rows else None
+        self.b_eq = np.array(eq_rhs) if eq_rows else None
+        self.a_ub = _matrix(ub_rows, size) if ub_rows else None
+        self.b_ub = np.array(ub_rhs) if ub_rows else None
+
+    def _solve(self, objective: dict[int, float], sign: float) -> float:
+        c = np.zeros(self.size)
+        for k, v in objective.items():
+            c[k] = sign * v
+        outcome = linprog(c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq,
+                          bounds=(0, None), method="highs")
+        if outcome.status == 3:  # unbounded: only a maximum can be (a minimum is at least 0)
+            return INFINITY
+        if outcome.status != 0:
+            raise ValueError(f"the published sums are inconsistent: {outcome.message}")
+        return sign * outcome.fun
+
+    def maximum(self, objective: dict[int, float], offset: float) -> float:
+        return self._solve(objective, -1.0) + offset
+
+    def minimum(self, objective: dict[int, float], offset: float) -> float:
+        return self._solve(objective, 1.0) + offset
+
+
+def _matrix(rows: list[dict[int, float]], size: int) -> csr_matrix:
+    data, indices, pointers = [], [], [0]
+    for row in rows:
+        for k, v in sorted(row.items()):
+            indices.append(k)
+            data.append(v)
+        pointers.append(len(indices))
+    return csr_matrix((data, indices, pointers), shape=(len(rows), size))

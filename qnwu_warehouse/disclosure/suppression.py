@@ -1,0 +1,145 @@
+"""Which cells to hide: primary small cells, then complementary cells until no hidden cell can be
+pinned or proven small from what stays published.
+
+The protection every hidden cell must have (docs/privacy.md), with t the small-cell threshold:
+its interval [low, high] over everything published, rounded to whole counts, has high >= t (no
+one can prove the count is small) and low < high (no one can pin it).
+
+How complementary cells are chosen, per indicator and year (the sums never cross a year):
+1. the local rules of each sum, until none applies: a sum with exactly one hidden member, or
+   whose hidden children add up to less than t under a published parent, gets one more member
+   hidden, the cheapest that fixes it (see `_cost`);
+2. the linear program of `bounds`: each hidden cell that still fails the rule gets the cheapest
+   published member of one of its sums hidden beside it, and only the failing and new cells are
+   solved again. Hiding a cell only widens the others' intervals, so a cell that passed once
+   keeps passing and the loop ends: at worst with every cell of the indicator and year hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from qnwu_warehouse.disclosure.bounds import Equation, System
+
+# Hide a grassroots unit's month before a district's, a district's before the province's: the
+# province and district figures are what the union reports, a unit's month is the least used.
+_LEVEL_COST = {"unit": 0, "district": 1, "province": 2}
+
+
+@dataclass(frozen=True)
+class Cell:
+    cell_id: str
+    value: int
+    scope_level: str
+    category: str
+    is_primary: bool
+
+
+def protected(interval: tuple[float, float], threshold: int) -> bool:
+    low, high = interval
+    return high >= threshold and low < high
+
+
+def _cost(cell: Cell) -> tuple[int, int, int]:
+    # the all-categories total last: it is the figure a target is judged on
+    return (3 if cell.category == "all" else _LEVEL_COST.get(cell.scope_level, 3), cell.value, 0)
+
+
+def equations_of(rows: list[dict]) -> list[Equation]:
+    """The sums between the cells: every parent with the children that name it, per kind of sum."""
+    children: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in rows:
+        for kind in ("scope_parent_id", "time_parent_id", "category_parent_id"):
+            if row.get(kind):
+                children[(kind, row[kind])].append(row["cell_id"])
+    return [Equation(parent, tuple(sorted(members))) for (_kind, parent), members in sorted(children.items())]
+
+
+def choose_hidden(rows: list[dict], threshold: int, complementary: bool = True) -> dict[str, str]:
+    """{cell_id: 'primary' | 'secondary'} for the cells of one indicator and year."""
+    cells = {row["cell_id"]: Cell(row["cell_id"], int(row["value"]), row["scope_level"], row["category"],
+                                  bool(row["is_primary"])) for row in rows}
+    equations = [e for e in equations_of(rows) if e.parent in cells]
+    _check_sums(equations, cells)
+    hidden = {cell_id for cell_id, cell in cells.items() if cell.is_primary}
+    if not complementary or not hidden:
+        return dict.fromkeys(hidden, "primary")
+    _local_rules(equations, cells, hidden, threshold)
+    member_of: dict[str, list[Equation]] = defaultdict(list)
+    for equation in equations:
+        for cell_id in (equation.parent, *equation.children):
+            member_of[cell_id].append(equation)
+    to_check = set(hidden)
+    for _round in range(len(cells) + 1):
+        system = System(equations, {c: cells[c].value for c in cells if c not in hidden}, hidden)
+        intervals = system.bounds(to_check)
+        failing = sorted(c for c, interval in intervals.items() if not protected(interval, threshold))
+        if not failing:
+            break
+        added = set()
+        for cell_id in failing:
+            needed = threshold - intervals[cell_id][1] if math.isfinite(intervals[cell_id][1]) else 0
+            choice = _cheapest(cell_id, member_of, cells, hidden | added, needed)
+            if choice is not None:
+                added.add(choice)
+        if not added:  # nothing left to hide beside the failing cells: hide the whole indicator-year
+            added = set(cells) - hidden
+            if not added:
+                break
+        hidden |= added
+        to_check = set(failing) | added
+    return {cell_id: "primary" if cells[cell_id].is_primary else "secondary" for cell_id in hidden}
+
+
+def _cheapest(cell_id: str, member_of, cells: dict[str, Cell], hidden: set[str], needed: float) -> str | None:
+    """The published cell sharing a sum with `cell_id` whose hiding costs least; one with at least
+    `needed` is preferred, as it lifts the hidden cells' upper bound past the threshold."""
+    candidates = {member for equation in member_of[cell_id] for member in (equation.parent, *equation.children)
+                  if member not in hidden}
+    if not candidates:
+        # every member of its sums is hidden: widen from the sums of its neighbours
+        neighbours = {member for equation in member_of[cell_id] for member in (equation.parent, *equation.children)}
+        candidates = {member for neighbour in neighbours for equation in member_of[neighbour]
+                      for member in (equation.parent, *equation.children) if member not in hidden}
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (cells[c].value < needed, _cost(cells[c]), c))
+
+
+def _local_rules(equations: list[Equation], cells: dict[str, Cell], hidden: set[str], threshold: int) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for equation in equations:
+            members = (equation.parent, *equation.children)
+            hidden_members = [m for m in members if m in hidden]
+            if not hidden_members:
+                continue
+            published_children = [c for c in equation.children if c not in hidden]
+            if equation.parent not in hidden:
+                hidden_sum = sum(cells[c].value for c in equation.children if c in hidden)
+                if len(hidden_members) >= 2 and hidden_sum >= threshold:
+                    continue
+                if not published_children:
+                    hidden.add(equation.parent)
+                    changed = True
+                    continue
+                needed = threshold - hidden_sum
+                pick = min(published_children, key=lambda c: (cells[c].value < needed, _cost(cells[c]), c))
+                hidden.add(pick)
+                changed = True
+            elif len(hidden_members) == 1 and published_children:
+                # the parent alone is hidden: it equals the published children's sum
+                hidden.add(min(published_children, key=lambda c: (_cost(cells[c]), c)))
+                changed = True
+
+
+def _check_sums(equations: list[Equation], cells: dict[str, Cell]) -> None:
+    for equation in equations:
+        total = sum(cells[c].value for c in equation.children if c in cells)
+        if total != cells[equation.parent].value:
+            raise ValueError(f"the published sum {equation.parent} = {cells[equation.parent].value} is not the sum "
+                             f"of its {len(equation.children)} parts ({total}): the disclosure model's sums no longer "
+                             "match how the marts aggregate (a sensitive indicator must be a flow, time_aggregation = sum)")

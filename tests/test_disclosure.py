@@ -1,0 +1,234 @@
+"""Published figures must not single out a victim: an attacker's audit of the published file.
+
+The attacker here is written independently of the suppression code (qnwu_warehouse/disclosure/):
+it opens the published version file read-only, as an analyst would, takes every published count
+of a sensitive indicator from every table that carries one, writes down the sums the tables are
+documented to satisfy (docs/privacy.md), and solves one linear program per hidden cell and
+direction over all hidden cells of the indicator and year at once (SciPy's HiGHS), with no
+elimination or decomposition. A cell is recovered when its lowest and highest feasible values
+meet; it is exposed when its highest is below the threshold (it is proven to be a small count).
+
+On the 2023 sample and on 2024-2025 (across the unit changes of 2024-11-01 and 2025-07-01) the
+attacker recovers nothing; with complementary suppression switched off it recovers cells, and
+the gate and publish refuse that version.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections import defaultdict
+
+import duckdb
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+from support import build_warehouse, using_data_dir
+
+from qnwu_warehouse import pipeline, publish, transform
+from qnwu_warehouse.quality import QualityGateFailed
+
+pytestmark = pytest.mark.slow
+THRESHOLD = 5
+
+
+def attack(con, catalog: str, schema: str) -> dict[tuple, tuple[float, float]]:
+    """{hidden cell (natural key): (lowest, highest)} provable from the published relations."""
+    where = f'"{catalog}"."{schema}"'
+    sensitive = {code for (code,) in con.execute(f"select indicator_code from {where}.dim_indicators where is_sensitive")
+                 .fetchall()}
+    (province,) = con.execute(f"select unit_code from {where}.dim_units where unit_level = 'province' "
+                              "and valid_to is null").fetchone()
+    quarter_of = dict(con.execute(f"select period, quarter_label from {where}.dim_periods").fetchall())
+    cell: dict[tuple, float | None] = {}
+
+    def learn(key: tuple, value) -> None:
+        if cell.get(key) is None:  # published by any table: known
+            cell[key] = None if value is None else float(value)
+
+    sums: dict[tuple, set[tuple]] = defaultdict(set)
+    tables = [name for (name,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
+        "union select view_name from duckdb_views() where database_name = ? and schema_name = ?",
+        [catalog, schema, catalog, schema]).fetchall()]
+    for table in tables:
+        columns = {name for (name,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
+            [catalog, schema, table]).fetchall()}
+        if {"indicator_code", "value", "unit_code", "period"} <= columns:  # one unit's month
+            for unit, district, period, indicator, category, value in con.execute(
+                    f"select unit_code, district_code, period, indicator_code, category, value from {where}.{table}"
+                    ).fetchall():
+                if indicator in sensitive:
+                    key = ("unit", unit, "month", period, indicator, category)
+                    learn(key, value)
+                    parent = ("district", district, "month", period, indicator, category) if district else \
+                        ("province", province, "month", period, indicator, category)
+                    sums[parent].add(key)
+        elif {"indicator_code", "value", "scope_level", "period_grain"} <= columns:  # a roll-up
+            for level, code, grain, label, indicator, category, value in con.execute(
+                    f"select scope_level, scope_code, period_grain, period_label, indicator_code, category, value "
+                    f"from {where}.{table}").fetchall():
+                if indicator not in sensitive:
+                    continue
+                key = (level, code, grain, label, indicator, category)
+                learn(key, value)
+                if grain == "month":
+                    sums[("time", level, code, "quarter", quarter_of[label], indicator, category)].add(key)
+                    if level == "district":
+                        sums[("province", province, "month", label, indicator, category)].add(key)
+                elif grain == "quarter":
+                    sums[("time", level, code, "year", label[:4], indicator, category)].add(key)
+                elif level == "province":
+                    sums[("province", code, "year", label, indicator, "all")].add(key)
+        elif {"numerator_indicator_code", "numerator_value"} <= columns:  # target progress
+            for year, numerator_code, numerator, denominator_code, denominator, achieved in con.execute(
+                    f"select report_year_label, numerator_indicator_code, numerator_value, denominator_indicator_code, "
+                    f"denominator_value, achieved_value from {where}.{table}").fetchall():
+                for code, value in ((numerator_code, numerator), (denominator_code, denominator)):
+                    if code in sensitive:
+                        learn(("province", province, "year", year, code, "all"), value)
+                hidden_total = any(code in sensitive and value is None
+                                   for code, value in ((numerator_code, numerator), (denominator_code, denominator)))
+                if achieved is not None and hidden_total:
+                    # a share and one total give the other: the attacker takes the hidden total as known
+                    raise AssertionError(f"{table} publishes a share whose total is hidden ({numerator_code} {year})")
+    # a time sum's parent is the cell at the coarser grain
+    equations = []
+    for parent, children in sums.items():
+        parent_key = parent[1:] if parent[0] == "time" else parent
+        if parent_key in cell:
+            equations.append((parent_key, sorted(children)))
+
+    def year_of(key: tuple) -> tuple[str, str]:
+        return key[4], key[3][:4]
+
+    bounds: dict[tuple, tuple[float, float]] = {}
+    for component in sorted({year_of(k) for k, v in cell.items() if v is None}):
+        hidden = sorted(k for k, v in cell.items() if v is None and year_of(k) == component)
+        index = {key: i for i, key in enumerate(hidden)}
+        rows, rhs = [], []
+        for parent, children in equations:
+            if year_of(parent) != component:
+                continue
+            row, constant = np.zeros(len(hidden)), 0.0
+            for key, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+                if key in index:
+                    row[index[key]] += sign
+                else:
+                    constant += sign * cell[key]
+            if row.any():
+                rows.append(row)
+                rhs.append(-constant)
+        a_eq = np.array(rows) if rows else None
+        b_eq = np.array(rhs) if rows else None
+        for key, i in index.items():
+            objective = np.zeros(len(hidden))
+            objective[i] = 1.0
+            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            assert low.status == 0 and high.status in (0, 3), (low.message, high.message)
+            upper = math.inf if high.status == 3 else math.floor(-high.fun + 1e-6)
+            bounds[key] = (math.ceil(low.fun - 1e-6), upper)
+    return bounds
+
+
+def _report(name: str, bounds: dict) -> tuple[int, int, float]:
+    recovered = sum(1 for low, high in bounds.values() if low == high)
+    exposed = sum(1 for _low, high in bounds.values() if high < THRESHOLD)
+    narrowest = min((high - low for low, high in bounds.values()), default=math.inf)
+    print(f"\n{name}: {len(bounds)} hidden cells attacked, {recovered} recovered exactly, "
+          f"{exposed} proven below {THRESHOLD}, narrowest interval {narrowest:g}")
+    return recovered, exposed, narrowest
+
+
+def _published(settings):
+    return duckdb.connect(str(publish.current_version(settings)), read_only=True)
+
+
+@pytest.fixture(scope="module")
+def sample_2023(tmp_path_factory):
+    return build_warehouse(tmp_path_factory.mktemp("disclosure-2023"), "disclosure-2023", publish=True,
+                           year=2023, months=12)
+
+
+@pytest.fixture(scope="module")
+def years_2024_2025(tmp_path_factory):
+    return build_warehouse(tmp_path_factory.mktemp("disclosure-2024"), "disclosure-2024", publish=True,
+                           year=2024, months=24)
+
+
+@pytest.mark.parametrize("warehouse", ["sample_2023", "years_2024_2025"])
+def test_the_attacker_recovers_no_hidden_cell(warehouse, request):
+    settings = request.getfixturevalue(warehouse)
+    with _published(settings) as con:
+        bounds = attack(con, con.execute("select current_database()").fetchone()[0], "marts")
+        published_audit = {row[0]: (row[1], row[2]) for row in con.execute(
+            "select cell_id, lower_bound, upper_bound from meta.disclosure_audit").fetchall()}
+        hidden_rows = con.execute("select count(*) from marts.fct_indicator_values where value_is_suppressed").fetchone()[0]
+    recovered, exposed, narrowest = _report(warehouse, bounds)
+    assert hidden_rows > 50 and len(bounds) > 200  # there is something to protect
+    assert recovered == 0 and exposed == 0
+    assert narrowest >= THRESHOLD - 1
+    # the pipeline's own audit (with its elimination of the units' cells) proved the same intervals
+    assert sorted(b for b in bounds.values()) == sorted(published_audit.values())
+
+
+def test_small_counts_are_hidden_at_every_level_and_grain(sample_2023):
+    with _published(sample_2023) as con:
+        visible_small = con.execute("""
+            select count(*) from marts.agg_indicators_by_period
+            where indicator_code in (select indicator_code from marts.dim_indicators where is_sensitive)
+                and value between 1 and 4""").fetchone()[0]
+        levels = dict(con.execute("""
+            select scope_level || ':' || period_grain, count(*) filter (where value_is_suppressed)
+            from marts.agg_indicators_by_period group by 1""").fetchall())
+        units_small = con.execute("select count(*) from marts.fct_beneficiaries where value between 1 and 4 and "
+                                  "indicator_code like 'violence%'").fetchone()[0]
+        counted, disclosure = con.execute("select cells_suppressed, disclosure::json from meta.publication").fetchone()
+    print(f"\nhidden roll-up cells by level and grain: {levels}")
+    assert visible_small == 0 and units_small == 0
+    assert levels["province:month"] > 0 and levels["district:month"] > 0
+    import json
+    disclosure = json.loads(disclosure)
+    print(f"primary {disclosure['primary']}, secondary {disclosure['secondary']}, "
+          f"share of each level's total held by secondary cells (%): {disclosure['secondary_share_of_total_pct']}")
+    assert counted == disclosure["primary"] + disclosure["secondary"]
+    with duckdb.connect(str(sample_2023.working_warehouse), read_only=True) as con:
+        distinct = con.execute("select count(*) from disclosure.disclosure_hidden_cells").fetchone()[0]
+    assert counted == distinct  # once per cell, not once per table that shows it
+
+
+def test_nothing_names_a_person_or_a_server_path(sample_2023):
+    with _published(sample_2023) as con:
+        columns = {(table, column) for table, column in con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name in ('marts', 'meta')").fetchall()}
+        texts = con.execute("select string_agg(distinct file_name, '|') from marts.fct_submission_feedback").fetchone()[0]
+    names = {column for _table, column in columns}
+    assert not names & {"source_path", "archive_path", "club_name", "reporter", "messages_vi", "messages_en",
+                        "unexpected_sample"}
+    assert str(sample_2023.data_dir) not in texts and "/" not in texts
+
+
+def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_published(sample_2023, tmp_path):
+    """Switch complementary suppression off on a copy of the sample: the attacker (on the working
+    warehouse's published layer, as publishing would copy it) recovers or exposes cells, the gate
+    fails on the disclosure audit, and a publish by hand is refused; the live version stays."""
+    copy = tmp_path / "data"
+    shutil.copytree(sample_2023.data_dir, copy, symlinks=True)
+    with using_data_dir(copy, QNWU_COMPLEMENTARY_SUPPRESSION="false") as settings:
+        live_before = publish.current_version(settings)
+        transform.run_dbt(settings, "build", "--select", "disclosure_hidden_cells+")
+        with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
+            bounds = attack(con, "working", "published")
+            kinds = dict(con.execute("select suppression, count(*) from disclosure.disclosure_hidden_cells "
+                                     "group by 1").fetchall())
+        recovered, exposed, _narrowest = _report("primary suppression only", bounds)
+        assert kinds.keys() == {"primary"}
+        assert exposed > 0 and recovered > 0
+        with pytest.raises(QualityGateFailed, match="disclosure"):
+            pipeline.gate_stage("without-complementary")
+        with pytest.raises(publish.DisclosureRefused, match="pin or prove below 5"):
+            pipeline.publish_stage("without-complementary", {"note": "by hand"})
+        assert publish.current_version(settings) == live_before
+        assert not list(settings.published_versions_dir.glob("*.partial*"))
