@@ -252,10 +252,10 @@ def _changed_rows(con, table: str, change_set: changes.ChangeSet) -> str:
     changed = change_set.row_filter(table)
     if not changed or not _has_column(con, table, "value_is_suppressed", "working", LAYER_SCHEMA):
         return changed
-    years = sorted({label for grain, label in change_set.buckets if grain == "year"})
-    period = "period_label" if _has_column(con, table, "period_label", "working", LAYER_SCHEMA) else "period"
+    years = sorted(changes.changed_years(change_set) or ())
     if not years:
         return changed
+    period = "period_label" if _has_column(con, table, "period_label", "working", LAYER_SCHEMA) else "period"
     sensitive = (f"select indicator_code from working.{LAYER_SCHEMA}.dim_indicators where is_sensitive")
     listed = ", ".join(f"'{year}'" for year in years if year.isdigit())
     return f"(({changed}) or (indicator_code in ({sensitive}) and left({period}, 4) in ({listed})))"

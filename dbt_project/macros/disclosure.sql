@@ -8,9 +8,9 @@
 {#- A mart's rows as readers get them: a cell chosen for suppression by disclosure_hidden_cells
     (primary or complementary) has its value blanked and value_is_suppressed set. `key` is the
     column holding the cell's id (indicator_value_id, indicator_total_id). -#}
-{% macro with_suppression(mart, key, value_column='value') %}
+{% macro with_suppression(mart, key) %}
     select
-        mart.* replace (case when hidden.cell_id is null then mart.{{ value_column }} end as {{ value_column }}),
+        mart.* replace (case when hidden.cell_id is null then mart.value end as value),
         hidden.cell_id is not null as value_is_suppressed
     from {{ mart }} as mart
     left join {{ ref('disclosure_hidden_cells') }} as hidden on hidden.cell_id = mart.{{ key }}

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from qnwu_warehouse.changes import quoted_identifier
-from qnwu_warehouse.disclosure.bounds import Equation, System
+from qnwu_warehouse.disclosure.bounds import Equation, System, protected
 
 FACT_TABLES = ("fct_indicator_values", "fct_beneficiaries")
 
@@ -186,5 +186,5 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
         published = {c: float(v) for c, v in values.items() if v is not None and component[c] == component_id}
         system = System(by_component.get(component_id, []), published, members)
         for cell_id, (low, high) in sorted(system.bounds().items()):
-            result.cells.append(CellBound(cell_id, component_id, low, high, high >= threshold and low < high))
+            result.cells.append(CellBound(cell_id, component_id, low, high, protected((low, high), threshold)))
     return result

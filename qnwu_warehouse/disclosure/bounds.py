@@ -35,6 +35,13 @@ class Equation:
     children: tuple[str, ...]
 
 
+def protected(interval: tuple[float, float], threshold: int) -> bool:
+    """The protection every hidden cell must have (docs/privacy.md): its interval reaches the
+    threshold (it cannot be proven small) and holds more than one value (it cannot be pinned)."""
+    low, high = interval
+    return high >= threshold and low < high
+
+
 def _round_inwards(low: float, high: float) -> tuple[float, float]:
     low = math.ceil(low - _TOLERANCE) if math.isfinite(low) else low
     high = math.floor(high + _TOLERANCE) if math.isfinite(high) else high
@@ -55,10 +62,8 @@ class System:
             raise ValueError(f"{len(missing)} cell(s) in a sum are neither published nor hidden, e.g. {sorted(missing)[:3]}")
         self.hidden = unknown
 
-    def bounds(self, cells: Iterable[str] | None = None, *, upper_only: bool = False) -> dict[str, tuple[float, float]]:
-        """{hidden cell: (lowest, highest)} for `cells` (default: every hidden cell). With
-        `upper_only`, the lower bound is not solved for (returned as -inf) unless a leaf's comes
-        free: the suppression loop needs only the upper bound first."""
+    def bounds(self, cells: Iterable[str] | None = None) -> dict[str, tuple[float, float]]:
+        """{hidden cell: (lowest, highest)} for `cells` (default: every hidden cell)."""
         wanted = self.hidden if cells is None else set(cells) & self.hidden
         appearances: dict[str, int] = defaultdict(int)
         for equation in self.equations:
@@ -110,14 +115,14 @@ class System:
                     continue
                 objective = {local[variable]: 1.0}
                 high = solve.maximum(objective, 0.0)
-                low = -INFINITY if upper_only else solve.minimum(objective, 0.0)
+                low = solve.minimum(objective, 0.0)
                 result[cell] = _round_inwards(low, high)
             for vector, rhs, index in leaf_rows:
                 leaves = leaves_of[index]
                 if not wanted.intersection(leaves):
                     continue
                 high = solve.maximum(vector, -rhs)
-                low = solve.minimum(vector, -rhs) if len(leaves) == 1 and not upper_only else 0.0
+                low = solve.minimum(vector, -rhs) if len(leaves) == 1 else 0.0
                 for leaf in leaves:
                     result[leaf] = _round_inwards(0.0 if len(leaves) > 1 else low, high)
         # leaves whose sum holds no other unknown (their component had no variables)

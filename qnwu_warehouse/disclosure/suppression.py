@@ -21,7 +21,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from qnwu_warehouse.disclosure.bounds import Equation, System
+from qnwu_warehouse.disclosure.bounds import Equation, System, protected
 
 # Hide a grassroots unit's month before a district's, a district's before the province's: the
 # province and district figures are what the union reports, a unit's month is the least used.
@@ -37,14 +37,9 @@ class Cell:
     is_primary: bool
 
 
-def protected(interval: tuple[float, float], threshold: int) -> bool:
-    low, high = interval
-    return high >= threshold and low < high
-
-
-def _cost(cell: Cell) -> tuple[int, int, int]:
+def _cost(cell: Cell) -> tuple[int, int]:
     # the all-categories total last: it is the figure a target is judged on
-    return (3 if cell.category == "all" else _LEVEL_COST.get(cell.scope_level, 3), cell.value, 0)
+    return (3 if cell.category == "all" else _LEVEL_COST.get(cell.scope_level, 3), cell.value)
 
 
 def equations_of(rows: list[dict]) -> list[Equation]:
