@@ -17,7 +17,6 @@ How complementary cells are chosen, per indicator and year (the sums never cross
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -37,9 +36,16 @@ class Cell:
     is_primary: bool
 
 
-def _cost(cell: Cell) -> tuple[int, int]:
+def _cost(cell: Cell, threshold: int) -> tuple[bool, int, int]:
+    """The order in which published cells are taken as complements, cheapest first.
+
+    A complement of at least t protects itself (its interval holds its value) and lifts the
+    upper bound of every hidden cell it shares a sum with past t. A zero does neither: hidden, it
+    is pinned or proven small in its turn and needs complements of its own, which cascaded to
+    whole indicator-years before zeros were taken last."""
     # the all-categories total last: it is the figure a target is judged on
-    return (3 if cell.category == "all" else _LEVEL_COST.get(cell.scope_level, 3), cell.value)
+    level = 3 if cell.category == "all" else _LEVEL_COST.get(cell.scope_level, 3)
+    return (cell.value < threshold, level, cell.value)
 
 
 def equations_of(rows: list[dict]) -> list[Equation]:
@@ -75,8 +81,7 @@ def choose_hidden(rows: list[dict], threshold: int, complementary: bool = True) 
             break
         added = set()
         for cell_id in failing:
-            needed = threshold - intervals[cell_id][1] if math.isfinite(intervals[cell_id][1]) else 0
-            choice = _cheapest(cell_id, member_of, cells, hidden | added, needed)
+            choice = _cheapest(cell_id, member_of, cells, hidden | added, threshold)
             if choice is not None:
                 added.add(choice)
         if not added:  # nothing left to hide beside the failing cells: hide the whole indicator-year
@@ -88,9 +93,8 @@ def choose_hidden(rows: list[dict], threshold: int, complementary: bool = True) 
     return {cell_id: "primary" if cells[cell_id].is_primary else "secondary" for cell_id in hidden}
 
 
-def _cheapest(cell_id: str, member_of, cells: dict[str, Cell], hidden: set[str], needed: float) -> str | None:
-    """The published cell sharing a sum with `cell_id` whose hiding costs least; one with at least
-    `needed` is preferred, as it lifts the hidden cells' upper bound past the threshold."""
+def _cheapest(cell_id: str, member_of, cells: dict[str, Cell], hidden: set[str], threshold: int) -> str | None:
+    """The published cell sharing a sum with `cell_id` whose hiding costs least (`_cost`)."""
     candidates = {member for equation in member_of[cell_id] for member in (equation.parent, *equation.children)
                   if member not in hidden}
     if not candidates:
@@ -100,7 +104,7 @@ def _cheapest(cell_id: str, member_of, cells: dict[str, Cell], hidden: set[str],
                       for member in (equation.parent, *equation.children) if member not in hidden}
     if not candidates:
         return None
-    return min(candidates, key=lambda c: (cells[c].value < needed, _cost(cells[c]), c))
+    return min(candidates, key=lambda c: (_cost(cells[c], threshold), c))
 
 
 def _local_rules(equations: list[Equation], cells: dict[str, Cell], hidden: set[str], threshold: int) -> None:
@@ -121,13 +125,11 @@ def _local_rules(equations: list[Equation], cells: dict[str, Cell], hidden: set[
                     hidden.add(equation.parent)
                     changed = True
                     continue
-                needed = threshold - hidden_sum
-                pick = min(published_children, key=lambda c: (cells[c].value < needed, _cost(cells[c]), c))
-                hidden.add(pick)
+                hidden.add(min(published_children, key=lambda c: (_cost(cells[c], threshold), c)))
                 changed = True
             elif len(hidden_members) == 1 and published_children:
                 # the parent alone is hidden: it equals the published children's sum
-                hidden.add(min(published_children, key=lambda c: (_cost(cells[c]), c)))
+                hidden.add(min(published_children, key=lambda c: (_cost(cells[c], threshold), c)))
                 changed = True
 
 
