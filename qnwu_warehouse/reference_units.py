@@ -3,7 +3,7 @@
 Every grassroots Women's Union unit (cơ sở Hội) corresponds to one commune-level
 administrative unit, and every district-level union to one district, so the union's unit
 hierarchy is derived from the official administrative-unit lists rather than typed in by
-hand.  This module turns the three files in ``shared/data/admin_units`` into two dbt seeds:
+hand.  This module turns the four files in ``shared/data/admin_units`` into two dbt seeds:
 
 ``units.csv``
     One row per unit *version* (slowly changing dimension, type 2).  Reports are filed
@@ -17,35 +17,28 @@ hand.  This module turns the three files in ``shared/data/admin_units`` into two
     Which old unit became which new unit on which date, so that time series can be
     re-based onto today's units.
 
-History model (dates are when the lists came into force, not the snapshot dates):
+History model (dates are when the changes came into force, not the snapshot dates):
 
 * 2023-01-01 — start of history.  The 2023-04-10 list (13 districts, 177 communes) is
   taken as in force from that date; nothing in the data says otherwise.
-* 2025-01-01 — the 2023–2025 arrangement.  The 2025-03-01 list (171 communes) is compared
-  with the 2023 list.  A version continues unchanged only if *every* attribute stored in
-  its row is unchanged (name, type, district code and district name); otherwise the old
-  version ends and a new one starts on 2025-01-01.  Consequently the communes of Đông
-  Triều get a new version on 2025-01-01 even where only their district changed from
-  "Thị xã Đông Triều" to "Thành phố Đông Triều" — otherwise their row would show a
-  district name that was wrong for half a year.
+* 2024-11-01 — Resolution 1199/NQ-UBTVQH15 (177 -> 171 communes).  The changes are the
+  official mapping ``quang_ninh_merges_2024-11-01.csv``: every unit after the change with the
+  units it was formed from.  ``full`` rows become ``merge_full`` changes (four communes were
+  absorbed by a neighbour that kept its code, and two new communes reuse the code of one of
+  the two they were formed from); ``reclassified`` rows (a xã became a phường, same code and
+  area) become ``rename``.  A unit that absorbed another, or a new commune on a reused code,
+  starts a new version on 2024-11-01 even where its name is unchanged, because the unit
+  behind the code is a larger one.  A version otherwise continues only if *every* attribute
+  stored in its row is unchanged (name, type, district code and district name), so the
+  communes of Đông Triều get a new version on 2024-11-01 even where only their district
+  changed from "Thị xã Đông Triều" to "Thành phố Đông Triều"; the district itself is a
+  ``rename``.  The 2025-03-01 list is the arrangement in force from 2024-11-01 (nothing
+  changed between), and the mapping must account for it exactly: a code that disappears
+  without a mapping row, or a mapping row that disagrees with either list, is an error.
 * 2025-07-01 — the district level is abolished and the 171 communes become 54, attached
   directly to the province (``parent_unit_code = 22``, empty district columns).  Every
   district and pre-merger commune version ends on this date, including those whose code
   and name survive, because the unit behind the code is a different (merged) one.
-
-Deriving the 2025-01-01 changes (limitation):
-    The source has no mapping for 2025-01-01, only the two lists.  Within each district,
-    a code that disappears is attributed to the single surviving code whose name changed
-    other than by a mere type change (e.g. 06802 Xã Cẩm Hải -> 06799 Xã Cộng Hòa renamed
-    Xã Hải Hòa).  Both the absorbed code and the surviving code are recorded as
-    ``merge_full`` into the surviving one, matching the convention of the 2025-07-01
-    mapping, where a surviving commune is listed as merging into itself.  When a
-    district has no such renamed commune, or more than one, the target cannot be
-    derived from the data: the disappearance is still recorded as ``merge_full`` with
-    empty ``new_unit_code``/``new_unit_name``, and nothing is guessed.  A surviving code
-    whose name changed only by type (Xã Bình Khê -> Phường Bình Khê) is a ``rename``, as
-    is a district whose name or type changed.  A commune whose district code changed
-    would be a ``move``; the lists contain none.
 
 Data notes:
     The 2025-07-01 mapping has no type column; types are taken from the name prefix, which
@@ -73,11 +66,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HISTORY_START = "2023-01-01"
-ARRANGEMENT_2025_01 = "2025-01-01"
+CHANGES_2024_11 = "2024-11-01"
 MERGER_2025_07 = "2025-07-01"
 
 FILE_2023 = "quang_ninh_communes_2023-04-10.csv"
 FILE_2025_03 = "quang_ninh_communes_2025-03-01.csv"
+FILE_MERGES_2024_11 = "quang_ninh_merges_2024-11-01.csv"
 FILE_MERGES_2025_07 = "quang_ninh_merges_2025-07-01.csv"
 
 UNITS_FILE = "units.csv"
@@ -122,6 +116,7 @@ _NAME_TYPE_PREFIXES = ("Thành phố", "Thị trấn", "Đặc khu", "Thị xã"
 
 _LEVEL_ORDER = {"province": 0, "district": 1, "grassroots": 2}
 _MERGE_TYPES = {"full": "merge_full", "partial": "merge_partial"}
+_MERGE_TYPES_2024_11 = {"full": "merge_full", "reclassified": "rename"}
 
 
 def nfc(text: str) -> str:
@@ -143,11 +138,6 @@ def type_from_name(name: str) -> str:
         if name.startswith(prefix + " "):
             return prefix
     raise ValueError(f"cannot derive the unit type from the name {name!r}")
-
-
-def _base_name(name: str) -> str:
-    """Return ``name`` without its type prefix, so a Xã -> Phường upgrade is not a new name."""
-    return name[len(type_from_name(name)) + 1 :]
 
 
 @dataclass(frozen=True)
@@ -247,85 +237,85 @@ def _change(
 
 
 def _history(
-    before: dict[str, tuple[str, ...]], after: dict[str, tuple[str, ...]]
+    before: dict[str, tuple[str, ...]],
+    after: dict[str, tuple[str, ...]],
+    reformed: frozenset[str] = frozenset(),
 ) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
-    """Split units into versions across the 2025-01-01 arrangement.
+    """Split units into versions across the 2024-11-01 changes.
 
-    ``before``/``after`` map a code to the attributes stored in its row.  Returns, per
-    code, ``(valid_from, valid_to, attributes)`` versions: identical attributes continue in
-    one version up to 2025-07-01; anything else ends on 2025-01-01 and/or starts then.
+    ``before``/``after`` map a code to the attributes stored in its row; ``reformed`` are the
+    codes behind which a different unit stands from 2024-11-01 (it absorbed another, or is a
+    new commune on a reused code).  Returns, per code, ``(valid_from, valid_to, attributes)``
+    versions: identical attributes of an unreformed unit continue in one version up to
+    2025-07-01; anything else ends on 2024-11-01 and/or starts then.
     """
     versions: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
     for code in sorted(before.keys() | after.keys()):
         old, new = before.get(code), after.get(code)
-        if old is not None and old == new:
+        if old is not None and old == new and code not in reformed:
             versions[code] = [(HISTORY_START, MERGER_2025_07, old)]
             continue
         versions[code] = []
         if old is not None:
-            versions[code].append((HISTORY_START, ARRANGEMENT_2025_01, old))
+            versions[code].append((HISTORY_START, CHANGES_2024_11, old))
         if new is not None:
-            versions[code].append((ARRANGEMENT_2025_01, MERGER_2025_07, new))
+            versions[code].append((CHANGES_2024_11, MERGER_2025_07, new))
     return versions
 
 
-def _changes_2025_01(
+def _changes_2024_11(
+    mapping: list[dict[str, str]],
     communes_2023: dict[str, Commune],
     communes_2025: dict[str, Commune],
     districts_2023: dict[str, tuple[str, str]],
     districts_2025: dict[str, tuple[str, str]],
 ) -> list[dict[str, str]]:
-    """Derive the 2025-01-01 changes by comparing the two lists (see the module docstring)."""
-    date = ARRANGEMENT_2025_01
-    changes: list[dict[str, str]] = []
-
-    for code in sorted(districts_2023.keys() & districts_2025.keys()):
-        if districts_2023[code] != districts_2025[code]:
-            changes.append(
-                _change(date, code, districts_2023[code][0], code, districts_2025[code][0], "rename")
-            )
-
-    renamed: dict[str, list[str]] = {}  # district_code -> surviving codes with a genuinely new name
-    for code in sorted(communes_2023.keys() & communes_2025.keys()):
-        old, new = communes_2023[code], communes_2025[code]
+    """The 2024-11-01 changes: the official mapping, checked against both lists, and the
+    district renames read from the lists (see the module docstring)."""
+    date = CHANGES_2024_11
+    changes = [
+        _change(date, code, districts_2023[code][0], code, districts_2025[code][0], "rename")
+        for code in sorted(districts_2023.keys() & districts_2025.keys())
+        if districts_2023[code] != districts_2025[code]
+    ]
+    if districts_2023.keys() != districts_2025.keys():
+        raise ValueError("the district codes differ between the 2023 and 2025-03-01 lists: the 2024-11-01 "
+                         "mapping has no district rows, so add them before rebuilding the seeds")
+    for row in mapping:
+        old, new = communes_2023.get(row["old_commune_code"]), communes_2025.get(row["new_commune_code"])
+        if old is None or old.name != row["old_commune_name"]:
+            raise ValueError(f"2024-11-01 mapping row does not match the 2023 list: {row}")
+        if new is None or new.name != row["new_commune_name"]:
+            raise ValueError(f"2024-11-01 mapping row does not match the 2025-03-01 list: {row}")
+        if row["merge_type"] not in _MERGE_TYPES_2024_11:
+            raise ValueError(f"unknown merge_type in the 2024-11-01 mapping: {row}")
         if old.district_code != new.district_code:
-            changes.append(_change(date, code, old.name, code, new.name, "move"))
-        elif _base_name(old.name) != _base_name(new.name):
-            renamed.setdefault(new.district_code, []).append(code)
-        elif old.name != new.name:
-            changes.append(_change(date, code, old.name, code, new.name, "rename"))
-
-    gone: dict[str, list[str]] = {}
-    for code in sorted(communes_2023.keys() - communes_2025.keys()):
-        gone.setdefault(communes_2023[code].district_code, []).append(code)
-
-    for district_code, codes in gone.items():
-        targets = renamed.get(district_code, [])
-        target = communes_2025[targets[0]] if len(targets) == 1 else None
-        for code in codes:
-            changes.append(
-                _change(
-                    date,
-                    code,
-                    communes_2023[code].name,
-                    target.code if target else "",
-                    target.name if target else "",
-                    "merge_full",
-                )
-            )
-
-    for codes in renamed.values():
-        for code in codes:
-            absorbed = bool(gone.get(communes_2025[code].district_code)) and len(codes) == 1
-            kind = "merge_full" if absorbed else "rename"
-            changes.append(
-                _change(date, code, communes_2023[code].name, code, communes_2025[code].name, kind)
-            )
-
-    for code in sorted(communes_2025.keys() - communes_2023.keys()):
-        # A brand-new code in 2025 (none in the current data): its origin is unknown.
-        changes.append(_change(date, "", "", code, communes_2025[code].name, "merge_full"))
+            raise ValueError(f"2024-11-01 mapping row moves a commune to another district: {row}")
+        changes.append(_change(date, old.code, old.name, new.code, new.name, _MERGE_TYPES_2024_11[row["merge_type"]]))
+    mapped_old = {row["old_commune_code"] for row in mapping}
+    mapped_new = {row["new_commune_code"] for row in mapping}
+    unaccounted = sorted((communes_2023.keys() - communes_2025.keys()) - mapped_old)
+    if unaccounted:
+        raise ValueError(f"communes gone after 2024-11-01 without a row in the mapping: {unaccounted}")
+    unexplained = sorted((communes_2025.keys() - communes_2023.keys()) - mapped_new)
+    if unexplained:
+        raise ValueError(f"communes new after 2024-11-01 without a row in the mapping: {unexplained}")
+    for code in sorted(communes_2023.keys() & communes_2025.keys() - mapped_new):
+        old, new = communes_2023[code], communes_2025[code]
+        if old.name != new.name or old.type != new.type or old.district_code != new.district_code:
+            raise ValueError(f"commune {code} changed on 2024-11-01 ({old.name} -> {new.name}) but the mapping "
+                             "has no row for it")
     return changes
+
+
+def _reformed_2024_11(mapping: list[dict[str, str]]) -> frozenset[str]:
+    """Codes behind which a different unit stands from 2024-11-01: those formed from more than
+    one old unit (an absorption, or a new commune on a reused code)."""
+    sources: dict[str, set[str]] = {}
+    for row in mapping:
+        if row["merge_type"] == "full":
+            sources.setdefault(row["new_commune_code"], set()).add(row["old_commune_code"])
+    return frozenset(code for code, old in sources.items() if len(old) > 1)
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
@@ -350,6 +340,7 @@ def build_unit_seeds(admin_dir: Path, seeds_dir: Path) -> dict[str, int]:
     if province_2025 != (province_code, province_name):
         raise ValueError(f"province differs between the lists: {province_code} vs {province_2025}")
     merges = _read_csv(admin_dir / FILE_MERGES_2025_07, MERGE_COLUMNS)
+    mapping_2024 = _read_csv(admin_dir / FILE_MERGES_2024_11, MERGE_COLUMNS)
 
     for row in merges:
         old = communes_2025.get(row["old_commune_code"])
@@ -391,6 +382,7 @@ def build_unit_seeds(admin_dir: Path, seeds_dir: Path) -> dict[str, int]:
     commune_history = _history(
         {code: commune_attrs(c) for code, c in communes_2023.items()},
         {code: commune_attrs(c) for code, c in communes_2025.items()},
+        _reformed_2024_11(mapping_2024),
     )
     for code, versions in commune_history.items():
         for valid_from, valid_to, (name, commune_type, district_code, district_name) in versions:
@@ -419,7 +411,7 @@ def build_unit_seeds(admin_dir: Path, seeds_dir: Path) -> dict[str, int]:
             )
         )
 
-    changes = _changes_2025_01(communes_2023, communes_2025, districts_2023, districts_2025)
+    changes = _changes_2024_11(mapping_2024, communes_2023, communes_2025, districts_2023, districts_2025)
     changes.extend(
         _change(
             MERGER_2025_07,

@@ -161,19 +161,32 @@ def test_2025_07_changes_match_units(units: list[dict[str, str]], changes: list[
     assert {c["new_unit_code"] for c in july} == set(after)
 
 
-def test_2025_01_changes_reference_units_valid_on_either_side(
+def test_2024_11_changes_are_the_official_mapping(
     units: list[dict[str, str]], changes: list[dict[str, str]]
 ) -> None:
-    january = [c for c in changes if c["change_date"] == "2025-01-01"]
-    assert january
-    before = {u["unit_code"]: u["unit_name"] for u in valid_on(units, "2024-12-31")}
-    after = {u["unit_code"]: u["unit_name"] for u in valid_on(units, "2025-01-01")}
-    for change in january:
+    """Resolution 1199/NQ-UBTVQH15 took effect on 2024-11-01: every unit gone that day has a
+    successor in force that day, and the four absorptions are the announced ones."""
+    november = [c for c in changes if c["change_date"] == "2024-11-01"]
+    assert Counter(c["change_type"] for c in november) == {"merge_full": 12, "rename": 5}
+    assert not [c for c in changes if "2024-11-01" < c["change_date"] < "2025-07-01"]
+    before = {u["unit_code"]: u["unit_name"] for u in valid_on(units, "2024-10-31")}
+    after = {u["unit_code"]: u["unit_name"] for u in valid_on(units, "2024-11-01")}
+    for change in november:
         assert before.get(change["old_unit_code"]) == change["old_unit_name"], change
-        if change["new_unit_code"]:  # empty when the target cannot be derived from the data
-            assert after.get(change["new_unit_code"]) == change["new_unit_name"], change
+        assert after.get(change["new_unit_code"]) == change["new_unit_name"], change
     disappeared = set(before) - set(after)
-    assert disappeared <= {c["old_unit_code"] for c in january}
+    assert disappeared == {"06682", "06718", "06802", "06991", "07072", "07087"}
+    successor = {c["old_unit_code"]: c["new_unit_code"] for c in november if c["old_unit_code"] in disappeared}
+    assert successor == {"06682": "06685", "06718": "06712", "06802": "06799", "06991": "06985",
+                         "07072": "07093", "07087": "07084"}
+    assert len(valid_on(units, "2024-10-31", "grassroots")) == 177
+    assert len(valid_on(units, "2024-11-01", "grassroots")) == 171
+
+
+def test_a_unit_that_absorbed_another_starts_a_new_version(units: list[dict[str, str]]) -> None:
+    # the code survives, the unit behind it is larger: reports from November 2024 are the new one's
+    versions = sorted((u["valid_from"], u["valid_to"]) for u in units if u["unit_code"] == "06685")
+    assert versions == [("2023-01-01", "2024-11-01"), ("2024-11-01", "2025-07-01"), ("2025-07-01", "")]
 
 
 def _admin_dir() -> Path:
