@@ -37,7 +37,8 @@ select *, valid_to is null as is_current from units;
 
 create or replace table dim_indicators as
 select i.indicator_code, i.label_vi, i.label_en, i.fact, i.programme_code, p.programme_name_vi, i.unit_of_measure,
-       i.time_aggregation, i.unit_aggregation, i.disaggregation, i.allowed_categories, i.is_sensitive, i.fund_source
+       i.time_aggregation, i.unit_aggregation, i.disaggregation, i.allowed_categories, i.is_sensitive, i.fund_source,
+       i.at_most_indicator_code
 from indicators i left join programmes p using (programme_code);
 
 create or replace table dim_periods as
@@ -144,10 +145,10 @@ marked as (
 ),
 per_unit as (
     select period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation,
-           case when time_aggregation = 'last' then max(value) filter (is_last_month) else sum(value) end as value,
+           case when time_aggregation in ('last', 'ytd_distinct') then max(value) filter (is_last_month) else sum(value) end as value,
            max(loaded_at) as latest_loaded_at
     from marked
-    where time_aggregation <> 'last'
+    where time_aggregation not in ('last', 'ytd_distinct')
        or (period_grain, period_label, unit_code) in (select period_grain, period_label, unit_code from units_at_period_end)
     group by period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation
 ),
@@ -274,6 +275,7 @@ progress as (
     select t.target_code || ':' || y.period_label as target_progress_id, t.target_code, t.target_year,
            y.period_label as report_year_label, t.label_vi, t.label_en, t.comparator, t.target_value, t.unit_of_measure,
            cast(n.value as bigint) as numerator_value, cast(d.value as bigint) as denominator_value,
+           cast(t.numerator_is_part_of_denominator as boolean) as is_part,
            case when t.denominator_indicator_code is null then cast(n.value as double)
                 else 100.0 * cast(n.value as double) / nullif(d.value, 0) end as achieved_value
     from targets t
@@ -281,9 +283,9 @@ progress as (
     left join totals n on n.indicator_code = t.numerator_indicator_code and n.period_label = y.period_label
     left join totals d on d.indicator_code = t.denominator_indicator_code and d.period_label = y.period_label
 )
-select *, coalesce(case comparator when '>=' then achieved_value >= target_value else achieved_value = target_value end,
-                   false) as is_met
-from progress;
+select * exclude (is_part), case when is_consistent then coalesce(case comparator when '>=' then achieved_value >= target_value
+                   else achieved_value = target_value end, false) end as is_met
+from (select *, not coalesce(is_part and achieved_value > 100, false) as is_consistent from progress);
 
 -- what happened to every received file, for feedback to the unit
 create or replace table fct_submission_feedback as

@@ -179,6 +179,13 @@ REASONS: dict[str, tuple[str, str, str]] = {
                                  "Dùng dấu chấm để phân cách hàng nghìn, ví dụ 1.100.000.",
                         "The value '{detail}' is ambiguous: the comma may be a decimal mark. "
                         "Separate thousands with dots, for example 1.100.000."),
+    # A part above its whole (more poor members helped than on the register, more victims supported
+    # than identified): one of the two numbers is wrong. Accepted, so the rest of the report counts;
+    # the unit is told, and a province share above 100% is flagged by the gate.
+    "VALUE_ABOVE_RELATED": ("warning", "Số liệu không khớp: {detail}. Chỉ tiêu này không thể lớn hơn chỉ tiêu kia "
+                                       "trong cùng báo cáo; kiểm tra lại hai số và gửi bản sửa.",
+                            "The figures disagree: {detail}. This indicator cannot be larger than the other one in "
+                            "the same report; check both numbers and send a corrected report."),
     "ROW_DUPLICATE": ("error", "Dòng trùng với dòng {detail}. Mỗi chỉ tiêu và phân tổ chỉ ghi một lần.",
                       "This row repeats row {detail}. Report each indicator and category once."),
     "CLUB_TYPE_UNKNOWN": ("error", "Loại CLB/mô hình '{detail}' không có trong danh mục. "
@@ -600,7 +607,22 @@ def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limi
             first_seen[key] = row.row
         if number is not None:
             accepted.append((row.row, code, category, number))
+    _check_parts_within_wholes(rows, accepted, reference, problems)
     return accepted
+
+
+def _check_parts_within_wholes(rows: list[SectionRow], accepted, reference: ReferenceData,
+                               problems: list[Problem]) -> None:
+    """An indicator with at_most_indicator_code (seeds/indicators.csv) cannot exceed that
+    indicator's value in the same report and category."""
+    reported = {(code, category): number for _row, code, category, number in accepted}
+    where = {row.row: row for row in rows}
+    for row_number, code, category, number in accepted:
+        whole = reference.indicators[code].at_most if code in reference.indicators else None
+        if whole is None or (whole, category) not in reported or number <= reported[(whole, category)]:
+            continue
+        problems.append(Problem("VALUE_ABOVE_RELATED", where[row_number].where("value"),
+                                f"{code} ({category}) = {number} > {whole} ({category}) = {reported[(whole, category)]}"))
 
 
 # The most members one club or model can have: far above any real club (the largest have a few hundred).

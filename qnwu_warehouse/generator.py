@@ -746,15 +746,23 @@ class Population:
             if code in DERIVED_FLOWS:
                 continue
             season, kind = FLOW_PROFILES[code]
-            weights = []
-            for unit, month in cells:
+            sizes = []
+            for unit, _month in cells:
                 size = {"busy": unit.weight, "flat": unit.weight ** 0.5,
                         "poor": 0.15 + unit.minority, "minority": unit.weight * (0.3 + unit.minority)}[kind]
                 if category == "ethnic_minority":
                     size *= unit.minority
                 elif category == "kinh":
                     size *= 1 - unit.minority
-                weights.append(size * SEASONS[season][month - 1] * rng.lognormvariate(0, 0.8))
+                sizes.append(size)
+            # each month gets its season's share of the year whatever the number of units: 54 merged
+            # communes do what 171 did (sizes that are not linear in a unit's weight would otherwise
+            # drop the flows at the 2025-07-01 merger)
+            month_size: dict[int, float] = {}
+            for (_unit, month), size in zip(cells, sizes, strict=True):
+                month_size[month] = month_size.get(month, 0.0) + size
+            weights = [size / month_size[month] * SEASONS[season][month - 1] * rng.lognormvariate(0, 0.8)
+                       for (_unit, month), size in zip(cells, sizes, strict=True)]
             spread((code, category), self.scaled(target, year), weights)
         # Attendances come with the classes held.
         classes = [row[("child_training_classes", "total")] for row in values]
@@ -795,7 +803,48 @@ class Population:
                           if c.club_type == "border_econ_model" and c.founded == (year, month))
             row[("border_econ_funds_vnd", "total")] = founded * per_model
         self._plan_poor_stock(rng, year, cells, values)
+        self._plan_distinct_since_january(year, cells, values)
         return values
+
+    def _plan_distinct_since_january(self, year: int, cells, values) -> None:
+        """The ytd_distinct indicators (seeds/indicators.csv): distinct people since 1 January, from
+        the month's person-times. A person helped in several months counts once, so the figure grows
+        slower than the months' sum and never above it.
+
+        - poor_members_helped_ytd: of the members on the register at month end, those helped at
+          least once this year. It follows the share of the year's help given so far up to the
+          unit's coverage (82-100%), so it is never above the register.
+        - women_entrepreneurs_supported_ytd: the women supported so far (75-95% of the
+          person-times are first supports). A unit formed during the year carries the figures of
+          the units it was formed from, as it carries their clubs.
+        """
+        by_unit: dict[str, list[int]] = {}
+        for index, (unit, _month) in enumerate(cells):
+            by_unit.setdefault(unit.version_id, []).append(index)
+        units = sorted({u.version_id: u for u, _m in cells}.values(), key=lambda u: (u.valid_from, u.code))
+        carried: dict[str, tuple[float, float]] = {}  # version_id -> (help given, women supported) so far
+        for unit in units:
+            indices = sorted(by_unit[unit.version_id], key=lambda i: cells[i][1])
+            profile = _stream(self.seed, self.name, "distinct", unit.version_id, year)
+            coverage, first_supports = profile.uniform(0.82, 1.0), profile.uniform(0.75, 0.95)
+            helped_so_far, supported = carried.get(unit.version_id, (0.0, 0.0))
+            # the help this unit will have given by December, its months so far extrapolated to the end
+            # of the year (a unit that ends in June has half of it done), plus what it carries
+            own_help = sum(values[i][("poor_members_helped", "total")] for i in indices)
+            year_help = helped_so_far + own_help * (13 - cells[indices[0]][1]) / len(indices) or 1
+            for i in indices:
+                helped_so_far += values[i][("poor_members_helped", "total")]
+                register = values[i][("poor_members_total", "total")]
+                values[i][("poor_members_helped_ytd", "total")] = min(
+                    register, round(helped_so_far), round(register * coverage * min(1.0, helped_so_far / year_help)))
+                supported += first_supports * values[i][("women_entrepreneurs_supported", "total")]
+                values[i][("women_entrepreneurs_supported_ytd", "total")] = round(supported)
+            if unit.valid_to is not None and unit.valid_to.year == year:
+                takers = self.successors.get(unit.version_id, [])
+                for taker in takers:
+                    help_before, supported_before = carried.get(taker.version_id, (0.0, 0.0))
+                    carried[taker.version_id] = (help_before + helped_so_far / len(takers),
+                                                 supported_before + supported / len(takers))
 
     def _plan_poor_stock(self, rng: Random, year: int, cells, values) -> None:
         """Members of poor households on the register: declines through the year to the December total."""
@@ -806,16 +855,31 @@ class Population:
                        * (POOR_DECLINE_PER_YEAR / GROWTH_PER_YEAR) ** (year - CALIBRATION_YEAR))
         weights = [(0.1 + u.minority) * rng.lognormvariate(0, 0.5) for u in december_units]
         december = dict(zip((u.version_id for u in december_units), apportion(target, weights), strict=True))
-        for row, (unit, month) in zip(values, cells, strict=True):
+        first_month = {}
+        for unit, month in cells:
+            first_month[unit.version_id] = min(month, first_month.get(unit.version_id, 12))
+        handed_on: dict[str, float] = {}  # a unit formed this year starts with its predecessors' register
+        # units that end this year first, so what they hand on is known when their successors start
+        for index in sorted(range(len(cells)), key=lambda i: (cells[i][0].valid_from, cells[i][0].code, cells[i][1])):
+            row, (unit, month) = values[index], cells[index]
             end = december.get(unit.version_id)
             start = self.poor_stock.get(unit.version_id)
+            if start is None and unit.version_id in handed_on:
+                start = round(handed_on[unit.version_id])
+                self.poor_stock[unit.version_id] = start
             if start is None:
                 base = end if end is not None else round(target / max(1, len(december_units)))
                 start = base + round(base * _stream(self.seed, self.name, "poor", unit.version_id).uniform(0.15, 0.5))
                 self.poor_stock[unit.version_id] = start
-            if end is None:
-                end = start
-            row[key] = start + ((end - start) * month) // 12
+            if end is None:  # a unit that ends before December declines as the province does
+                end = round(start * POOR_DECLINE_PER_YEAR)
+            # from the register it started the year (or its first month) with, to December's
+            begin = first_month[unit.version_id]
+            row[key] = start + round((end - start) * (month - begin + 1) / (13 - begin))
+            if unit.valid_to is not None and (unit.valid_to.year, unit.valid_to.month) == (year, month + 1):
+                takers = self.successors.get(unit.version_id, [])
+                for taker in takers:
+                    handed_on[taker.version_id] = handed_on.get(taker.version_id, 0.0) + row[key] / len(takers)
         for unit_id, end in december.items():
             self.poor_stock[unit_id] = end
 

@@ -36,6 +36,7 @@ class Indicator:
     time_aggregation: str
     allowed_categories: frozenset[str]
     max_value: int | None = None  # the largest one unit can report in a month (indicators.csv)
+    at_most: str | None = None  # an indicator this one cannot exceed in the same report and category
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> ReferenceData:
             time_aggregation=row["time_aggregation"],
             allowed_categories=frozenset(row["allowed_categories"].split("|")),
             max_value=int(row["max_value"]) if row.get("max_value") else None,
+            at_most=row.get("at_most_indicator_code") or None,
         )
         for row in _read_seed(seeds_dir, "indicators")
     }

@@ -220,7 +220,8 @@ class _Report:
             cards.append({"label": "Báo cáo đúng hạn", "figure": Figure(
                 "glance:timeliness_pct", vi_percent(on_time["pct"]), on_time["pct"]),
                 "detail": f"{vi_number(on_time['value'])} báo cáo gửi đúng hạn"})
-        for code in ("godmother_children_new", "household_economy_women_supported", "poor_members_helped"):
+        # people, each counted once: the distinct count since January, not the months' person-times
+        for code in ("godmother_children_new", "household_economy_women_supported", "poor_members_helped_ytd"):
             if code in summary:
                 row = summary[code]
                 cards.append({"label": row["label_vi"], "figure": Figure(

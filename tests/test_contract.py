@@ -79,12 +79,16 @@ def test_header_problems_reject_the_submission(header, code):
     assert code in {p.code for p in problems}
 
 
-def test_unit_outside_its_validity_is_rejected():
-    # 06682 Phường Yết Kiêu was merged away on 2025-01-01.
-    _, document = read_document("r.json", json.dumps(_json_submission(unit_code="06682", period="2025-02"))
-                                .encode())
+@pytest.mark.parametrize(("unit_code", "period", "valid"), [
+    # 06682 Phường Yết Kiêu was merged into 06685 Phường Trần Hưng Đạo on 2024-11-01
+    ("06682", "2024-10", True), ("06682", "2024-11", False), ("06682", "2025-02", False),
+    ("06685", "2024-11", True),
+])
+def test_a_unit_reports_only_while_it_is_in_force(unit_code, period, valid):
+    _, document = read_document("r.json", json.dumps(_json_submission(unit_code=unit_code, period=period)).encode())
     submission, problems = validate(document, load_reference(), date(2025, 3, 31))
-    assert submission is None and problems[0].code == "UNIT_NOT_VALID_IN_PERIOD"
+    codes = {p.code for p in problems}
+    assert ("UNIT_NOT_VALID_IN_PERIOD" not in codes) is valid, problems
 
 
 def test_row_problems_name_file_row_and_column_in_both_languages():
@@ -207,3 +211,30 @@ def test_ordinary_names_and_roles_are_not_personal_data(text):
     payload["clubs"][0]["club_name"] = text
     submission, problems = _check(payload)
     assert submission is not None and not [p for p in problems if p.code == "PERSONAL_DATA_IN_TEXT"]
+
+
+@pytest.mark.parametrize(("rows", "warned"), [
+    # those helped since January are on the register
+    ([("poor_members_helped_ytd", "total", "12"), ("poor_members_total", "total", "11")],
+     "poor_members_helped_ytd (total) = 12 > poor_members_total (total) = 11"),
+    ([("poor_members_helped_ytd", "total", "11"), ("poor_members_total", "total", "11")], None),
+    # the monthly person-times may exceed the register: a member helped twice counts twice
+    ([("poor_members_helped", "total", "30"), ("poor_members_total", "total", "11")], None),
+    # victims supported among those identified, category by category
+    ([("violence_victims_identified", "domestic_violence", "2"),
+      ("violence_victims_identified", "trafficking_returnee", "5"),
+      ("violence_victims_supported", "domestic_violence", "3"),
+      ("violence_victims_supported", "trafficking_returnee", "1")],
+     "violence_victims_supported (domestic_violence) = 3 > violence_victims_identified (domestic_violence) = 2"),
+    # without the whole in the report there is nothing to compare with
+    ([("poor_members_helped_ytd", "total", "12")], None),
+])
+def test_a_part_above_its_whole_is_accepted_with_a_warning(rows, warned):
+    payload = _json_submission()
+    payload["values"] = [{"indicator_code": code, "category": category, "value": value} for code, category, value in rows]
+    submission, problems = _check(payload, "06649_2023-05.json")
+    assert submission is not None
+    found = [p for p in problems if p.code == "VALUE_ABOVE_RELATED"]
+    assert [p.detail for p in found] == ([warned] if warned else [])
+    if warned:
+        assert found[0].severity == "warning" and found[0].location.row is not None

@@ -270,10 +270,13 @@ def test_every_generated_submission_passes_the_contract(full_run, full_outcomes)
     expected = _expected(full_run[1])
     generated = [name for name, (outcome, _reason) in expected.items() if outcome == "accepted"]
     assert len(generated) >= 177 * 12
+    corrected = {name.replace("_v2", "") for name in generated if "_v2" in name}
     for name in generated:
         outcome = full_outcomes[name]
         assert outcome.submission is not None and not outcome.errors, (name, outcome.errors)
-        assert outcome.warnings <= {"VALUE_MISSING"}, (name, outcome.warnings)
+        # a first version with a wrong value may put a part above its whole: the unit is warned
+        allowed = {"VALUE_MISSING", "VALUE_ABOVE_RELATED"} if name in corrected else {"VALUE_MISSING"}
+        assert outcome.warnings <= allowed, (name, outcome.warnings)
 
 
 def test_fault_files_get_the_expected_outcome(full_run, full_outcomes):

@@ -4,7 +4,9 @@
 -- percentage target the achieved value is numerator / denominator (e.g. poor members helped /
 -- poor members on the register at year end), otherwise the province total itself. A target judged
 -- on a hidden total of victims (value_is_suppressed; docs/privacy.md) has no numerator,
--- denominator, share or is_met: they are unknown, not zero and not missed.
+-- denominator, share or is_met: they are unknown, not zero and not missed. A share of a part in its
+-- whole above 100 % (is_consistent false: reports that contradict each other) is shown, with
+-- is_met unknown.
 -- Shares are rounded to one decimal, except that a share short of 100 % never reads as 100 %
 -- (99.96 shows as 99.9) and a share above 0 never reads as 0.
 with progress as (
@@ -35,6 +37,7 @@ select
         else round(achieved_pct_of_target, 1)
     end as achieved_pct_of_target,
     is_met,
+    is_consistent,
     value_is_suppressed
 from progress
 order by report_year, target_year, target_code;

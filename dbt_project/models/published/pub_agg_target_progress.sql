@@ -49,5 +49,6 @@ select
     case when not denominator_is_suppressed then denominator_value end as denominator_value,
     case when not (numerator_is_suppressed or denominator_is_suppressed) then achieved_value end as achieved_value,
     case when not (numerator_is_suppressed or denominator_is_suppressed) then is_met end as is_met,
+    case when not (numerator_is_suppressed or denominator_is_suppressed) then is_consistent end as is_consistent,
     numerator_is_suppressed or denominator_is_suppressed as value_is_suppressed
 from flagged

@@ -20,7 +20,8 @@ final as (
         indicators.disaggregation,
         indicators.allowed_categories,
         indicators.is_sensitive,
-        indicators.fund_source
+        indicators.fund_source,
+        indicators.at_most_indicator_code
     from indicators
     left join programmes on indicators.programme_code = programmes.programme_code
 )

@@ -1,7 +1,8 @@
 -- Totals per indicator and category for the province and each district, by month, quarter and
 -- year. Over time: flows (time_aggregation = 'sum') add up the months of the period; stocks
--- ('last') take each unit's last reported month in the period, never a sum of months, from the
--- units that still exist at the period's end.
+-- ('last') and distinct people since January ('ytd_distinct') take each unit's last reported month
+-- in the period, never a sum of months, from the units that still exist at the period's end
+-- (macros/aggregation_types.sql).
 -- Over units: summed; units_reporting counts distinct units, not rows.
 -- Incremental: a run rebuilds only the months, quarters and years that hold newly loaded reports
 -- (changed_buckets in macros/period_buckets.sql), from the reports loaded since, also those that
@@ -53,11 +54,11 @@ ranked as (
             order by period_start_date desc
         ) as recency
     from bucketed
-    where time_aggregation = 'last'
+    where {{ takes_period_end_value('time_aggregation') }}
     union all
     select bucketed.*, cast(null as bigint) as recency
     from bucketed
-    where time_aggregation <> 'last'
+    where not {{ takes_period_end_value('time_aggregation') }}
 ),
 
 per_unit as (
@@ -79,11 +80,11 @@ per_unit as (
 unit_totals as (
     select
         per_unit.*,
-        case when time_aggregation = 'last' then last_value else summed_value end as value
+        case when {{ takes_period_end_value('time_aggregation') }} then last_value else summed_value end as value
     from per_unit
     -- a stock counts only units that still exist at period end (a unit merged away mid-period
     -- handed its members to its successor); a flow counts every month of every unit
-    where time_aggregation <> 'last'
+    where not {{ takes_period_end_value('time_aggregation') }}
         or exists (
             select 1 from units_at_period_end
             where units_at_period_end.period_grain = per_unit.period_grain
