@@ -140,13 +140,16 @@ marked as (
     -- a unit's last month in the period, per indicator and category (the unit may change district
     -- within the period: the last month is looked for across districts)
     select *, period_start_date = max(period_start_date) over (
-               partition by period_grain, period_label, unit_code, indicator_code, category) as is_last_month
+               partition by period_grain, period_label, unit_code, indicator_code, category) as is_last_month,
+           max(period_start_date) over (partition by period_grain, period_label) as newest_month
     from bucketed
 ),
 per_unit as (
     select period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation,
            case when time_aggregation in ('last', 'ytd_distinct') then max(value) filter (is_last_month) else sum(value) end as value,
-           max(loaded_at) as latest_loaded_at
+           max(loaded_at) as latest_loaded_at,
+           time_aggregation in ('last', 'ytd_distinct')
+             and coalesce(max(period_start_date) filter (is_last_month) < max(newest_month), false) as is_carried_forward
     from marked
     where time_aggregation not in ('last', 'ytd_distinct')
        or (period_grain, period_label, unit_code) in (select period_grain, period_label, unit_code from units_at_period_end)
@@ -161,7 +164,8 @@ select period_grain || ':' || period_label || ':' || scope_level || ':' || scope
            || category as indicator_total_id,
        period_grain, period_label, scope_level, scope_code, indicator_code, category, time_aggregation,
        cast(sum(value) as bigint) as value, count(distinct unit_code) as units_reporting,
-       max(latest_loaded_at) as latest_loaded_at
+       max(latest_loaded_at) as latest_loaded_at,
+       count(distinct case when is_carried_forward then unit_code end) as units_carried_forward
 from scoped
 group by period_grain, period_label, scope_level, scope_code, indicator_code, category, time_aggregation;
 

@@ -72,16 +72,27 @@ per_unit as (
         time_aggregation,
         sum(value) as summed_value,
         max(case when recency = 1 then value end) as last_value,
+        max(case when recency = 1 then period_start_date end) as last_reported_month,
         max(loaded_at) as latest_loaded_at
     from ranked
     group by period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation
 ),
 
+-- the newest month with any report in each period: a period-end value taken from an earlier month
+-- is carried forward (the unit left the indicator out of its last report, or sent no report)
+newest_months as (
+    select period_grain, period_label, max(period_start_date) as newest_month
+    from bucketed
+    group by period_grain, period_label
+),
+
 unit_totals as (
     select
         per_unit.*,
-        case when {{ takes_period_end_value('time_aggregation') }} then last_value else summed_value end as value
+        case when {{ takes_period_end_value('time_aggregation') }} then last_value else summed_value end as value,
+        coalesce(per_unit.last_reported_month < newest_months.newest_month, false) as is_carried_forward
     from per_unit
+    inner join newest_months using (period_grain, period_label)
     -- a stock counts only units that still exist at period end (a unit merged away mid-period
     -- handed its members to its successor); a flow counts every month of every unit
     where not {{ takes_period_end_value('time_aggregation') }}
@@ -117,7 +128,10 @@ final as (
         time_aggregation,
         cast(sum(value) as bigint) as value,
         count(distinct unit_code) as units_reporting,
-        max(latest_loaded_at) as latest_loaded_at
+        max(latest_loaded_at) as latest_loaded_at,
+        -- how many of the units behind a stock or a distinct count gave it from an earlier month
+        -- than the period's newest (docs/indicators.md): 0 for flows
+        count(distinct case when is_carried_forward then unit_code end) as units_carried_forward
     from scoped
     group by period_grain, period_label, scope_level, scope_code, indicator_code, category, time_aggregation
 )
