@@ -130,6 +130,12 @@ GROWTH_PER_YEAR = 1.05
 POOR_DECLINE_PER_YEAR = 0.88  # members of poor households on the register, year on year
 LATE_SHARE = 0.08           # reports received after the 10th of the following month
 RESUBMISSION_SHARE = 0.015  # unit-months with a corrected second version
+# Unit-months for which no report comes at all, after the calibration year (2023 stays exactly as
+# the article counts it), so completeness below 100% is exercised. Never December (the year's
+# registers), never a month in which the unit founds or dissolves a club (the club counts of the
+# article's kind), and never the month before or of a unit change: the hand-over registers are sent,
+# so the conservation check across changes (expectations/unit_changes.yml) can be shown exactly.
+MISSING_SHARE = 0.015
 DEADLINE_DAY = 10
 MAX_MONTHS = 60
 MAX_UNITS = 10_000
@@ -524,8 +530,27 @@ class Population:
             return {}
         self._plan_clubs(year, cells)
         self._take_over_clubs(year)
+        unreported = self._unreported(year, cells)
+        cells = [cell for index, cell in enumerate(cells) if index not in unreported]
         values = self._plan_values(year, cells)
         return self._plan_submissions(year, cells, values)
+
+    def _unreported(self, year: int, cells: list[tuple[Unit, int]]) -> set[int]:
+        """The cells with no report at all (MISSING_SHARE); their flows are spread over the others."""
+        if year <= CALIBRATION_YEAR:
+            return set()
+        change_months = set()
+        for unit in self.units:
+            if unit.valid_to is not None:
+                day = unit.valid_to
+                change_months.add((day.year, day.month))
+                change_months.add((day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12))
+        candidates = [index for index, (unit, month) in enumerate(cells)
+                      if month != 12 and (year, month) not in change_months
+                      and not any(club.founded == (year, month) or club.dissolved == (year, month)
+                                  for club in self.clubs[unit.version_id])]
+        rng = _stream(self.seed, self.name, "unreported", year)
+        return set(rng.sample(candidates, min(len(candidates), round(MISSING_SHARE * len(cells)))))
 
     def _take_over_clubs(self, year: int) -> None:
         """Clubs of a unit that ends (merger, new code) move to the unit(s) that take it over."""

@@ -468,9 +468,11 @@ def test_synthetic_units_and_a_second_year(tmp_path, reference, full_run):
         elif outcome == "rejected":
             assert got.errors == {reason}, (name, got.errors)
     current = current_versions(outcomes)
-    assert len(current) == 185 * 13
+    # 2023, the calibration year, is complete; from 2024 a few unit-months send nothing (MISSING_SHARE)
+    assert sum(1 for _u, p in current if p.startswith("2023-")) == 185 * 12
+    assert 185 * 0.97 <= sum(1 for _u, p in current if p == "2024-01") < 185
     assert {p for _u, p in current} == {f"2023-{m:02d}" for m in range(1, 13)} | {"2024-01"}
-    assert report.submissions == 185 * 13
+    assert report.submissions == len(current)
     # Adding synthetic units leaves the real units' files exactly those of the calibrated run.
     full = _hashes(full_run[1])
     real = {name: digest for name, digest in _hashes(tmp_path / "big").items()

@@ -123,7 +123,7 @@ def assert_share(shown: float, numerator: int, denominator: int) -> None:
 def test_the_queries_are_the_ones_analysts_were_promised():
     assert set(analyst_queries.names()) == {"province_summary", "completeness_by_district_month", "target_progress",
                                             "article_figures_2023", "indicators_by_programme_district",
-                                            "clubs_by_type"}
+                                            "clubs_by_type", "missing_reports"}
     for name in analyst_queries.names():
         assert " / " in analyst_queries.description(name), f"{name}: first line must be a vi / en title"
 
@@ -165,6 +165,16 @@ def test_province_summary_equals_the_exact_facts(results, exact):
             assert sensitive and rows[code]["value"] is None, code
         else:
             assert rows[code]["value"] == province_year_total(exact, code), code
+
+
+def test_missing_reports_lists_the_units_that_sent_nothing(results, exact):
+    listed = {(row["period"], row["unit_code"]) for row in results["missing_reports"]}
+    expected = set(exact.execute("select period, unit_code from marts.fct_reporting_completeness "
+                                 "where not is_received").fetchall())
+    assert listed == expected
+    # the three units whose July the fixture took out are among them, named
+    july = [row for row in results["missing_reports"] if row["period"] == f"{YEAR}-07"]
+    assert len(july) >= 3 and all(row["unit_name"] and row["district_name"] for row in july)
 
 
 def test_completeness_by_district_and_month_equals_the_expected_reports(results, exact):
