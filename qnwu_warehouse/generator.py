@@ -468,6 +468,11 @@ class Population:
                                  for u in self.units}
         self.omits_zero_rows = {u.version_id: profile_rng.random() < 0.2 for u in self.units}
         self.reporter_choice = {u.version_id: profile_rng.randrange(len(REPORTER_TITLES)) for u in self.units}
+        # (year, month) of every unit change and the month before it: their reports are always sent
+        self.change_months = {ym for u in self.units if u.valid_to is not None
+                              for ym in ((u.valid_to.year, u.valid_to.month),
+                                         (u.valid_to.year, u.valid_to.month - 1) if u.valid_to.month > 1
+                                         else (u.valid_to.year - 1, 12))}
 
     # cells ----------------------------------------------------------------------------------
     def cells(self, year: int) -> list[tuple[Unit, int]]:
@@ -539,18 +544,21 @@ class Population:
         """The cells with no report at all (MISSING_SHARE); their flows are spread over the others."""
         if year <= CALIBRATION_YEAR:
             return set()
-        change_months = set()
-        for unit in self.units:
-            if unit.valid_to is not None:
-                day = unit.valid_to
-                change_months.add((day.year, day.month))
-                change_months.add((day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12))
         candidates = [index for index, (unit, month) in enumerate(cells)
-                      if month != 12 and (year, month) not in change_months
+                      if month != 12 and (year, month) not in self.change_months
                       and not any(club.founded == (year, month) or club.dissolved == (year, month)
                                   for club in self.clubs[unit.version_id])]
         rng = _stream(self.seed, self.name, "unreported", year)
         return set(rng.sample(candidates, min(len(candidates), round(MISSING_SHARE * len(cells)))))
+
+    def _hand_on(self, unit: Unit, into: dict[str, list[float]], *amounts: float) -> None:
+        """What a unit that ends holds (a register, people counted since January) goes to the units
+        that take it over, in equal shares, as its clubs do (`_take_over_clubs`)."""
+        takers = self.successors.get(unit.version_id, [])
+        for taker in takers:
+            held = into.setdefault(taker.version_id, [0.0] * len(amounts))
+            for position, amount in enumerate(amounts):
+                held[position] += amount / len(takers)
 
     def _take_over_clubs(self, year: int) -> None:
         """Clubs of a unit that ends (merger, new code) move to the unit(s) that take it over."""
@@ -847,7 +855,7 @@ class Population:
         for index, (unit, _month) in enumerate(cells):
             by_unit.setdefault(unit.version_id, []).append(index)
         units = sorted({u.version_id: u for u, _m in cells}.values(), key=lambda u: (u.valid_from, u.code))
-        carried: dict[str, tuple[float, float]] = {}  # version_id -> (help given, women supported) so far
+        carried: dict[str, list[float]] = {}  # version_id -> [help given, women supported] so far
         for unit in units:
             indices = sorted(by_unit[unit.version_id], key=lambda i: cells[i][1])
             profile = _stream(self.seed, self.name, "distinct", unit.version_id, year)
@@ -865,11 +873,7 @@ class Population:
                 supported += first_supports * values[i][("women_entrepreneurs_supported", "total")]
                 values[i][("women_entrepreneurs_supported_ytd", "total")] = round(supported)
             if unit.valid_to is not None and unit.valid_to.year == year:
-                takers = self.successors.get(unit.version_id, [])
-                for taker in takers:
-                    help_before, supported_before = carried.get(taker.version_id, (0.0, 0.0))
-                    carried[taker.version_id] = (help_before + helped_so_far / len(takers),
-                                                 supported_before + supported / len(takers))
+                self._hand_on(unit, carried, helped_so_far, supported)
 
     def _plan_poor_stock(self, rng: Random, year: int, cells, values) -> None:
         """Members of poor households on the register: declines through the year to the December total."""
@@ -883,14 +887,14 @@ class Population:
         first_month = {}
         for unit, month in cells:
             first_month[unit.version_id] = min(month, first_month.get(unit.version_id, 12))
-        handed_on: dict[str, float] = {}  # a unit formed this year starts with its predecessors' register
+        handed_on: dict[str, list[float]] = {}  # a unit formed this year starts with its predecessors' register
         # units that end this year first, so what they hand on is known when their successors start
         for index in sorted(range(len(cells)), key=lambda i: (cells[i][0].valid_from, cells[i][0].code, cells[i][1])):
             row, (unit, month) = values[index], cells[index]
             end = december.get(unit.version_id)
             start = self.poor_stock.get(unit.version_id)
             if start is None and unit.version_id in handed_on:
-                start = round(handed_on[unit.version_id])
+                start = round(handed_on[unit.version_id][0])
                 self.poor_stock[unit.version_id] = start
             if start is None:
                 base = end if end is not None else round(target / max(1, len(december_units)))
@@ -902,9 +906,7 @@ class Population:
             begin = first_month[unit.version_id]
             row[key] = start + round((end - start) * (month - begin + 1) / (13 - begin))
             if unit.valid_to is not None and (unit.valid_to.year, unit.valid_to.month) == (year, month + 1):
-                takers = self.successors.get(unit.version_id, [])
-                for taker in takers:
-                    handed_on[taker.version_id] = handed_on.get(taker.version_id, 0.0) + row[key] / len(takers)
+                self._hand_on(unit, handed_on, row[key])
         for unit_id, end in december.items():
             self.poor_stock[unit_id] = end
 
