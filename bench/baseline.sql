@@ -64,7 +64,8 @@ firsts as (
 )
 select n.unit_code || ':' || n.period as submission_id, n.file_hash, n.submission_version, n.unit_code,
        u.unit_version_id, u.district_code, n.period, cast(n.period || '-01' as date) as period_start_date,
-       n.submitted_at, f.first_submitted_date_vn, n.loaded_at
+       n.submitted_at, f.first_submitted_date_vn, coalesce(n.clubs_declared_none, false) as clubs_declared_none,
+       n.loaded_at
 from numbered n
 join firsts f using (unit_code, period)
 join units u
@@ -184,12 +185,19 @@ bucketed as (
     select c.*, g.period_grain, period_label(g.period_grain, p) as period_label
     from categorised c join dim_periods p using (period_start_date) cross join grains g
 ),
+last_registers as (
+    -- each unit's last register of the period: a month with clubs, or one it declared empty
+    select g.period_grain, period_label(g.period_grain, p) as period_label, r.unit_code,
+           max(r.period_start_date) as last_register
+    from (select unit_code, period_start_date from slim
+          union select unit_code, period_start_date from submissions_current_placed where clubs_declared_none) r
+    join dim_periods p using (period_start_date) cross join grains g
+    group by all
+),
 at_period_end as (
     -- the clubs still open in each unit's last register of the period
-    select * from (
-        select *, max(period_start_date) over (partition by period_grain, period_label, unit_code) as last_register
-        from bucketed
-    ) where period_start_date = last_register and is_open_at_period_end
+    select b.* from bucketed b join last_registers l using (period_grain, period_label, unit_code)
+    where b.period_start_date = l.last_register and b.is_open_at_period_end
         and (period_grain, period_label, unit_code) in (select period_grain, period_label, unit_code from units_at_period_end)
 ),
 scoped_open as (

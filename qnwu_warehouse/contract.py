@@ -1,7 +1,10 @@
-"""The unit submission contract, version 1: what a grassroots unit's monthly report must carry.
+"""The unit submission contract, versions 1 and 2: what a grassroots unit's monthly report must carry.
 
-docs/submission_contract.md is the readable form and contract/submission-v1.schema.json the
-machine-checkable JSON form; this module is the executable form every format is checked by.
+docs/submission_contract.md is the readable form and schemas/submission-v2.schema.json (and -v1)
+the machine-checkable JSON form; this module is the executable form every format is checked by.
+Version 2 adds one thing: a unit may say "none" (`none` / `không có`) for an indicator or for a
+whole section, so "we have no clubs" is no longer the same as "we did not fill the club sheet".
+A version 1 file still means what it meant: an empty section is not reported.
 Readers (readers.py) turn a file into :class:`Document` rows with their locations; this module
 checks those rows and returns either a clean :class:`Submission` or the problems, each with a
 stable reason code and a message in Vietnamese and English naming file, sheet, row and column.
@@ -16,7 +19,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from qnwu_warehouse.reference import ReferenceData
 
-CONTRACT_VERSION = "1"
+# The version the template and the writers produce; every supported version is still read.
+CONTRACT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,12 @@ class Limits:
 CONTRACT_LIMITS = Limits()
 # Secretaries write local times; a time without a zone is Indochina Time.
 VIETNAM_TIME = timezone(timedelta(hours=7))
-SUPPORTED_TEMPLATE_VERSIONS = frozenset({"1"})
+SUPPORTED_TEMPLATE_VERSIONS = frozenset({"1", "2"})
+# From version 2, what a unit writes to say "there is none": as an indicator's value (none of it
+# this month), as the only row of a section in the code column (no indicator / no club at all),
+# or as a JSON section instead of its list. Compared case-insensitively after clean_text.
+NONE_WORDS = frozenset({"none", "không có"})
+VERSIONS_WITHOUT_NONE = frozenset({"1"})
 
 # Sheet names of the XLSX template; CSV and JSON use the section keys.
 SECTION_SHEETS = {"header": "Thông tin chung", "values": "Chỉ tiêu", "clubs": "CLB - Mô hình"}
@@ -186,6 +195,18 @@ REASONS: dict[str, tuple[str, str, str]] = {
                                        "trong cùng báo cáo; kiểm tra lại hai số và gửi bản sửa.",
                             "The figures disagree: {detail}. This indicator cannot be larger than the other one in "
                             "the same report; check both numbers and send a corrected report."),
+    "NONE_NEEDS_VERSION_2": ("error", "'{detail}' (không có) chỉ được hiểu từ mẫu phiên bản 2. Tệp này ghi phiên "
+                                      "bản 1: hãy ghi 0 cho chỉ tiêu không có, hoặc dùng mẫu mới (phiên bản 2).",
+                             "'{detail}' (none) is understood from template version 2 on, and this file says version "
+                             "1: write 0 for an indicator there was none of, or use the current template (version 2)."),
+    "SECTION_NONE_WITH_ROWS": ("error", "Phần '{detail}' ghi 'không có' nhưng vẫn có số liệu, không rõ ý nào đúng. "
+                                        "Xoá các dòng số liệu, hoặc xoá dòng 'không có'.",
+                               "The section '{detail}' says none but also holds figures, so which is meant is "
+                               "unclear. Remove the figures, or remove the 'none' row."),
+    "NONE_NOT_FOR_CUMULATIVE": ("error", "Không ghi 'không có' cho '{detail}': đây là số người cộng dồn từ 1/1. "
+                                         "Ghi số người từ đầu năm (0 nếu chưa có ai).",
+                                "'none' cannot be written for '{detail}', a count of people since 1 January: write "
+                                "the number of people since January (0 if nobody yet)."),
     "ROW_DUPLICATE": ("error", "Dòng trùng với dòng {detail}. Mỗi chỉ tiêu và phân tổ chỉ ghi một lần.",
                       "This row repeats row {detail}. Report each indicator and category once."),
     "CLUB_TYPE_UNKNOWN": ("error", "Loại CLB/mô hình '{detail}' không có trong danh mục. "
@@ -318,6 +339,9 @@ class Document:
     values: list[SectionRow] = field(default_factory=list)
     clubs: list[SectionRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # structural problems found while reading
+    # JSON sections given as "none" instead of a list ({"clubs": "none"}), with where they were.
+    # XLSX and CSV say it with a row, which the contract recognises (_none_marker).
+    sections_declared_none: dict[str, Location] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -329,6 +353,13 @@ class Submission:
     template_version: str
     values: list[tuple[int, str, str, int]]  # (row, indicator_code, category, value)
     clubs: list[tuple[int, str, str, str, str, int]]  # (row, club_id, type, name, status, members)
+    # Sections the unit declared empty (version 2): "clubs" means an empty register at month end,
+    # which closes every club the unit had; without it an empty club list is not reported.
+    sections_declared_none: frozenset[str] = frozenset()
+
+
+def is_none_word(value: object) -> bool:
+    return isinstance(value, str) and clean_text(value).casefold() in NONE_WORDS
 
 
 def clean_text(value: object) -> str:
@@ -509,8 +540,17 @@ def validate(document: Document, reference: ReferenceData, today: date, limits: 
     if version and version not in SUPPORTED_TEMPLATE_VERSIONS:
         problems.append(Problem("TEMPLATE_VERSION_UNSUPPORTED", document.header["template_version"][1], version))
 
-    values = _check_values(document.values, reference, limits, problems)
-    clubs = _check_clubs(document.clubs, reference, limits, problems)
+    allows_none = version not in VERSIONS_WITHOUT_NONE
+    declared_none = _sections_declared_none(document, allows_none, problems)
+    # in a version 2 file a marker row says "none"; it is not a value or a club
+    values = _check_values([row for row in document.values if not (allows_none and _none_marker(row, "values"))],
+                           reference, limits, problems, allows_none, declared_none.get("values"))
+    clubs = _check_clubs([row for row in document.clubs if not (allows_none and _none_marker(row, "clubs"))],
+                         reference, limits, problems)
+    if "values" in declared_none:
+        values = _values_of_none(declared_none["values"], reference)
+    if "clubs" in declared_none and clubs:
+        problems.append(Problem("SECTION_NONE_WITH_ROWS", declared_none["clubs"], SECTION_SHEETS["clubs"]))
 
     if any(p.severity == "error" for p in problems):
         return None, capped(problems, limits.max_problems_per_file)
@@ -523,6 +563,7 @@ def validate(document: Document, reference: ReferenceData, today: date, limits: 
         template_version=version,
         values=values,
         clubs=clubs,
+        sections_declared_none=frozenset(declared_none),
     ), capped(problems, limits.max_problems_per_file)
 
 
@@ -581,34 +622,94 @@ def _has_long_text(row: SectionRow, names: tuple[str, ...], labels: dict[str, st
                 for name in names])
 
 
-def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limits, problems: list[Problem]):
+# The column of a section whose cell says "none" for the whole section (XLSX and CSV rows).
+_SECTION_CODE_KEYS = {"values": "indicator_code", "clubs": "club_id"}
+
+
+def _none_marker(row: SectionRow, section: str) -> Location | None:
+    """Where a row says its whole section is empty: its code cell holds `none` / `không có`."""
+    key = _SECTION_CODE_KEYS[section]
+    return row.where(key) if is_none_word(row.cells.get(key)) else None
+
+
+def _sections_declared_none(document: Document, allows_none: bool, problems: list[Problem]) -> dict[str, Location]:
+    """{section: where the unit said it has none}. In a version 1 file a marker row is an ordinary
+    row (and is judged as one), as it always was; a JSON section given as "none" is refused there."""
+    declared = dict(document.sections_declared_none)
+    if not allows_none:
+        for section, where in declared.items():
+            problems.append(Problem("NONE_NEEDS_VERSION_2", where, f"{section}: none"))
+        return {}
+    for section, rows in (("values", document.values), ("clubs", document.clubs)):
+        for row in rows:
+            where = _none_marker(row, section)
+            if where is not None:
+                declared.setdefault(section, where)
+    return declared
+
+
+def _values_of_none(where: Location, reference: ReferenceData) -> list[tuple[int, str, str, int]]:
+    """A values section declared none: 0 for every category of every flow and stock. A count of
+    people since 1 January is left unreported (its year value is the unit's last report, kept)."""
+    return [(where.row or 0, code, category, 0)
+            for code, indicator in reference.indicators.items() if indicator.time_aggregation != "ytd_distinct"
+            for category in sorted(indicator.allowed_categories)]
+
+
+def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limits, problems: list[Problem],
+                  allows_none: bool = False, section_declared_none: Location | None = None):
     accepted = []
     first_seen: dict[tuple[str, str], int] = {}
     for row in rows:
         # (a value of any length is read by parse_count: too many digits is VALUE_OUT_OF_RANGE)
         if _has_long_text(row, ("indicator_code", "category"), VALUE_COLUMNS, limits, problems):
             continue
+        raw_value = row.cells.get("value")
+        if section_declared_none is not None:
+            # the template's pre-filled rows left blank (or 0) agree with "none"; a figure does not
+            if not (clean_text(raw_value) in ("", "0") or is_none_word(raw_value)):
+                problems.append(Problem("SECTION_NONE_WITH_ROWS", row.where("value"), SECTION_SHEETS["values"]))
+            continue
         code = clean_text(row.cells.get("indicator_code"))
-        category = clean_text(row.cells.get("category")) or "total"
+        category_given = clean_text(row.cells.get("category"))
+        category = category_given or "total"
         indicator = reference.indicators.get(code)
+        says_none = is_none_word(raw_value)
         if indicator is None:
             problems.append(Problem("INDICATOR_UNKNOWN", row.where("indicator_code"), code))
-        elif category not in indicator.allowed_categories:
+        elif category not in indicator.allowed_categories and not (says_none and not category_given):
             problems.append(Problem("CATEGORY_NOT_ALLOWED", row.where("category"),
                                     f"{category} ({code}: {'|'.join(sorted(indicator.allowed_categories))})"))
+        if says_none:
+            if not allows_none:
+                problems.append(Problem("NONE_NEEDS_VERSION_2", row.where("value"), _quoted(raw_value)))
+            elif indicator is not None and indicator.time_aggregation == "ytd_distinct":
+                problems.append(Problem("NONE_NOT_FOR_CUMULATIVE", row.where("value"), code))
+            elif indicator is not None:
+                # "none" with no category: none in any category of the indicator
+                categories = [category] if category_given else sorted(indicator.allowed_categories)
+                for each in categories:
+                    if _first_time(first_seen, (code, each), row, problems):
+                        accepted.append((row.row, code, each, 0))
+            continue
         most = indicator.max_value if indicator is not None and indicator.max_value else limits.max_value
-        number, reason = parse_count(row.cells.get("value"), min(most, limits.max_value))
+        number, reason = parse_count(raw_value, min(most, limits.max_value))
         if reason:
-            problems.append(Problem(reason, row.where("value"), _quoted(row.cells.get("value"))))
-        key = (code, category)
-        if key in first_seen:
-            problems.append(Problem("ROW_DUPLICATE", row.where("indicator_code"), str(first_seen[key])))
-        else:
-            first_seen[key] = row.row
-        if number is not None:
+            problems.append(Problem(reason, row.where("value"), _quoted(raw_value)))
+        if _first_time(first_seen, (code, category), row, problems) and number is not None:
             accepted.append((row.row, code, category, number))
     _check_parts_within_wholes(rows, accepted, reference, problems)
     return accepted
+
+
+def _first_time(first_seen: dict[tuple[str, str], int], key: tuple[str, str], row: SectionRow,
+                problems: list[Problem]) -> bool:
+    """Whether (indicator, category) is reported here for the first time; a repeat is ROW_DUPLICATE."""
+    if key in first_seen:
+        problems.append(Problem("ROW_DUPLICATE", row.where("indicator_code"), str(first_seen[key])))
+        return False
+    first_seen[key] = row.row
+    return True
 
 
 def _check_parts_within_wholes(rows: list[SectionRow], accepted, reference: ReferenceData,

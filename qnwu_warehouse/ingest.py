@@ -78,6 +78,10 @@ create table if not exists raw.skipped_entries (
 alter table raw.received_files add column if not exists source_changed_ns bigint;
 alter table raw.load_runs add column if not exists status varchar;
 alter table raw.load_runs add column if not exists files_skipped integer;
+-- contract version 2: the unit said it has no clubs (an empty register) or no values at all;
+-- null in rows loaded before, which is what false means (version 1 had no way to say it)
+alter table raw.submissions add column if not exists clubs_declared_none boolean;
+alter table raw.submissions add column if not exists values_declared_none boolean;
 """
 
 
@@ -480,7 +484,8 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
         if s is None:
             continue
         submissions.append((o.file_hash, s.unit_code, s.period, s.submitted_at, s.reporter,
-                            s.template_version, load_id, loaded_at, s.submitted_at.astimezone(VIETNAM_TIME).date()))
+                            s.template_version, load_id, loaded_at, s.submitted_at.astimezone(VIETNAM_TIME).date(),
+                            "clubs" in s.sections_declared_none, "values" in s.sections_declared_none))
         values.extend((o.file_hash, *row) for row in s.values)
         clubs.extend((o.file_hash, *row) for row in s.clubs)
 
@@ -490,7 +495,8 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
                                    "error_count", "warning_count", "claimed_unit_code", "claimed_period",
                                    "source_changed_ns"]),
         "submissions": (submissions, ["file_hash", "unit_code", "period", "submitted_at", "reporter",
-                                      "template_version", "load_id", "loaded_at", "submitted_date_vn"]),
+                                      "template_version", "load_id", "loaded_at", "submitted_date_vn",
+                                      "clubs_declared_none", "values_declared_none"]),
         "submission_values": (values, ["file_hash", "source_row", "indicator_code", "category", "value"]),
         "submission_clubs": (clubs, ["file_hash", "source_row", "club_id", "club_type", "club_name",
                                      "club_status", "members"]),

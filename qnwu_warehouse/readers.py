@@ -30,6 +30,7 @@ from qnwu_warehouse.contract import (
     SectionRow,
     UnreadableFile,
     clean_text,
+    is_none_word,
 )
 
 # The CSV form: one table, a `section` column saying which part of the report a row is.
@@ -402,6 +403,9 @@ def read_json(content: bytes, limits: Limits = CONTRACT_LIMITS) -> Document:
     for section, columns, target in (("values", VALUE_COLUMNS, document.values),
                                      ("clubs", CLUB_COLUMNS, document.clubs)):
         items = payload.get(section)
+        if is_none_word(items):  # version 2: {"clubs": "none"}, the unit has none at all
+            document.sections_declared_none[section] = Location(section)
+            continue
         if not isinstance(items, list):
             document.problems.append(Problem("SECTION_MISSING", Location(section), section))
             continue

@@ -12,7 +12,9 @@ The layouts are exactly what :mod:`qnwu_warehouse.readers` reads; headings and s
 from :mod:`qnwu_warehouse.contract`, so the contract is defined once. Every writer is byte-for-byte
 reproducible: the same dict gives the same bytes (fixed XLSX document properties, no clock).
 Values are written as they are given (an int as a number, a str as text), so test and fault files
-can carry text such as "1.100.000" on purpose.
+can carry text such as "1.100.000" on purpose. From contract version 2 a section may be the string
+"none" instead of a list (``"clubs": "none"``: the unit has no clubs at all), and a value may be
+"none"; each format writes it its own way (docs/submission_contract.md).
 """
 
 from __future__ import annotations
@@ -181,6 +183,20 @@ def _value_headings() -> list[str]:
     return [VALUE_COLUMNS.get(key, INDICATOR_LABEL_HEADING) for key in _VALUE_SHEET_COLUMNS]
 
 
+def _section_rows(submission: dict, section: str) -> list[dict[str, object]]:
+    """A section's rows; a section given as "none" is one row whose code cell says it."""
+    rows = submission.get(section, [])
+    if isinstance(rows, str):
+        return [{("indicator_code" if section == "values" else "club_id"): rows}]
+    return list(rows)
+
+
+# What the template's value cells accept (Excel's own check, before the contract's): a whole
+# number from 0, or "không có" / "none" (contract version 2). Relative to the first value cell.
+_VALUE_CELL_RULE = ('=OR(AND(ISNUMBER(D2),D2>=0,INT(D2)=D2),'
+                    'LOWER(TRIM(D2))="không có",LOWER(TRIM(D2))="none")')
+
+
 def _xlsx_values_sheet(book: _Book, rows: list[dict[str, object]], *, blank: bool = False,
                        headings: list[str] | None = None) -> None:
     sheet = book.sheet(SECTION_SHEETS["values"])
@@ -197,9 +213,10 @@ def _xlsx_values_sheet(book: _Book, rows: list[dict[str, object]], *, blank: boo
             book.write(sheet, number, column, cells[key])
     if blank and rows:
         sheet.data_validation(1, 3, len(rows), 3, {
-            "validate": "integer", "criteria": ">=", "value": 0, "ignore_blank": True,
+            "validate": "custom", "value": _VALUE_CELL_RULE, "ignore_blank": True,
             "error_title": "Giá trị không hợp lệ",
-            "error_message": "Chỉ ghi số nguyên không âm. Tiền ghi bằng đồng, ví dụ 1100000000.",
+            "error_message": "Ghi số nguyên không âm (tiền ghi bằng đồng, ví dụ 1100000000), "
+                             "hoặc 'không có'.",
         })
 
 
@@ -225,7 +242,7 @@ def _xlsx_clubs_sheet(book: _Book, clubs: list[dict[str, object]], *, blank: boo
 
 
 INSTRUCTIONS_VI = (
-    "HƯỚNG DẪN ĐIỀN MẪU BÁO CÁO HOẠT ĐỘNG HẰNG THÁNG CỦA CƠ SỞ HỘI (phiên bản mẫu 1)",
+    f"HƯỚNG DẪN ĐIỀN MẪU BÁO CÁO HOẠT ĐỘNG HẰNG THÁNG CỦA CƠ SỞ HỘI (phiên bản mẫu {CONTRACT_VERSION})",
     "",
     "1. Mỗi tệp là báo cáo của MỘT cơ sở Hội cho MỘT tháng. Không đổi tên các trang tính và các tiêu đề cột.",
     "2. Trang \"Thông tin chung\": chỉ ghi vào cột \"Giá trị\".",
@@ -233,14 +250,19 @@ INSTRUCTIONS_VI = (
     "   - Kỳ báo cáo: ghi NĂM-THÁNG, ví dụ 2023-05.",
     "   - Ngày gửi báo cáo: ví dụ 2023-06-05 hoặc 2023-06-05T09:30 (giờ Việt Nam).",
     "   - Người báo cáo: ghi CHỨC DANH (ví dụ Chủ tịch Hội LHPN xã), không ghi họ tên.",
-    "   - Phiên bản mẫu: giữ nguyên 1.",
+    f"   - Phiên bản mẫu: giữ nguyên {CONTRACT_VERSION}.",
     "3. Trang \"Chỉ tiêu\": ghi số nguyên không âm vào cột \"Giá trị\" cho từng dòng; không có thì ghi 0 "
-    "(để trống là chưa báo cáo). Không sửa mã chỉ tiêu và phân tổ.",
+    "hoặc \"không có\" (để trống là CHƯA BÁO CÁO). Không sửa mã chỉ tiêu và phân tổ.",
+    "   - Cả tháng không có hoạt động nào: ghi \"không có\" vào ô Mã chỉ tiêu của một dòng, để trống các ô "
+    "Giá trị (số hội viên hộ nghèo cũng ghi là 0).",
+    "   - Chỉ tiêu \"từ đầu năm\" (cộng dồn số người từ 1/1) luôn ghi số, không ghi \"không có\".",
     "   - Số tiền ghi bằng đồng: 1 tỷ đồng = 1000000000. Có thể dùng dấu chấm phân cách hàng nghìn "
     "(1.100.000), không dùng dấu phẩy.",
     "   - Chỉ tiêu cộng dồn (tin bài, lớp tập huấn, số tiền...) ghi số phát sinh TRONG THÁNG; "
     "\"Hội viên thuộc hộ nghèo\" ghi số có tại cuối tháng.",
     "4. Trang \"CLB - Mô hình\": liệt kê TẤT CẢ CLB, mô hình của cơ sở có tại cuối tháng, mỗi CLB một dòng.",
+    "   - Cơ sở không còn CLB, mô hình nào: ghi \"không có\" vào ô Mã CLB/mô hình của dòng 2. Để trống cả "
+    "trang là CHƯA BÁO CÁO (số CLB tháng trước được giữ nguyên).",
     "   - Mã CLB/mô hình do cơ sở đặt và giữ nguyên qua các tháng (ví dụ CLB-001, MH-004).",
     "   - Tình trạng: \"mới\" nếu thành lập trong tháng; \"đang hoạt động\"; \"giải thể\" nếu giải thể trong "
     "tháng (tháng sau không ghi CLB đó nữa).",
@@ -293,9 +315,9 @@ def write_xlsx(submission: dict, *, unicode_form: str = "NFC", omit_sheets: tupl
         if value_headings:
             headings = [value_headings.get(key, heading)
                         for key, heading in zip(_VALUE_SHEET_COLUMNS, _value_headings(), strict=True)]
-        _xlsx_values_sheet(book, list(submission.get("values", [])), headings=headings)
+        _xlsx_values_sheet(book, _section_rows(submission, "values"), headings=headings)
     if "clubs" not in omit_sheets:
-        _xlsx_clubs_sheet(book, list(submission.get("clubs", [])))
+        _xlsx_clubs_sheet(book, _section_rows(submission, "clubs"))
     return book.close()
 
 
@@ -338,10 +360,10 @@ def write_csv(submission: dict, *, unicode_form: str = "NFC", drop_columns: tupl
 
     for key, value in submission.get("header", {}).items():
         emit({"section": "header", "code": key, "value": value})
-    for item in submission.get("values", []):
+    for item in _section_rows(submission, "values"):
         emit({"section": "value", "code": item.get("indicator_code"), "category": item.get("category"),
               "value": item.get("value")})
-    for club in submission.get("clubs", []):
+    for club in _section_rows(submission, "clubs"):
         emit({"section": "club", "code": club.get("club_id"), "club_type": club.get("club_type"),
               "club_name": club.get("club_name"), "status": club.get("status"), "value": club.get("members")})
     return buffer.getvalue().encode("utf-8")
@@ -356,12 +378,17 @@ def _deep_normalize(value, text):
     return text(value)
 
 
+def _json_section(submission: dict, section: str, columns: dict[str, str]) -> list[dict[str, object]] | str:
+    rows = submission.get(section, [])
+    return rows if isinstance(rows, str) else [{key: row.get(key) for key in columns} for row in rows]
+
+
 def write_json(submission: dict, *, unicode_form: str = "NFC") -> bytes:
     """One report as a JSON object {header, values, clubs}; UTF-8, not ASCII-escaped, indent 1."""
     payload = {
         "header": dict(submission.get("header", {})),
-        "values": [{key: item.get(key) for key in VALUE_COLUMNS} for item in submission.get("values", [])],
-        "clubs": [{key: club.get(key) for key in CLUB_COLUMNS} for club in submission.get("clubs", [])],
+        "values": _json_section(submission, "values", VALUE_COLUMNS),
+        "clubs": _json_section(submission, "clubs", CLUB_COLUMNS),
     }
     payload = _deep_normalize(payload, _normalizer(unicode_form))
     return (json.dumps(payload, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

@@ -98,7 +98,8 @@ def test_failed_gate_blocks_publish_and_leaves_readers_on_the_last_good_version(
     working = data_dir / "warehouse" / "working.duckdb"
 
     def resubmit(con, new_hash: str, amount: int, days_later: int) -> None:
-        con.execute("""insert into raw.submissions
+        con.execute("""insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
+                       template_version, load_id, loaded_at, submitted_date_vn)
                        select ?, unit_code, period, submitted_at + to_days(?), reporter, template_version,
                               'bad-batch', now(), submitted_date_vn + ?
                        from raw.submissions where file_hash = ?""", [new_hash, days_later, days_later, file_hash])

@@ -64,7 +64,9 @@ def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str
                                    join raw.submission_values v using (file_hash)
                                    where v.indicator_code = ? order by s.file_hash limit 1""", [indicator]).fetchone()[0]
         new_hash = hashlib.sha256(f"{file_hash}{indicator}{value}{unit_code}".encode()).hexdigest()
-        con.execute("""insert into raw.submissions select ?, coalesce(?, unit_code), period, submitted_at + interval 1 day,
+        con.execute("""insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
+                           template_version, load_id, loaded_at, submitted_date_vn)
+                       select ?, coalesce(?, unit_code), period, submitted_at + interval 1 day,
                        reporter, template_version, 'bad-batch', now(), submitted_date_vn + 1
                        from raw.submissions where file_hash = ?""", [new_hash, unit_code, file_hash])
         con.execute("""insert into raw.submission_values select ?, source_row, indicator_code, category,

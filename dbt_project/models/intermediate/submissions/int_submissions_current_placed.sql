@@ -28,6 +28,7 @@ final as (
         versions.period_start_date,
         versions.submitted_at,
         first_versions.first_submitted_date_vn,
+        versions.clubs_declared_none,
         versions.loaded_at
     from versions
     inner join units

@@ -29,6 +29,8 @@ final as (
         submitted_date_vn,
         reporter,
         template_version,
+        clubs_declared_none,
+        values_declared_none,
         load_id,
         loaded_at,
         submission_version,

@@ -7,7 +7,6 @@
 -- Incremental: a run rebuilds only the months, quarters and years that hold newly loaded reports
 -- (changed_buckets in macros/period_buckets.sql), from the reports loaded since, also those that
 -- now have no rows; strategy replace_period_buckets deletes a bucket left empty.
--- depends_on: {{ ref('int_submissions_current_placed') }}
 with periods as (
     select * from {{ ref('dim_periods') }}
 ),
@@ -44,8 +43,22 @@ units_at_period_end as (
 -- A unit's last register in each period: found among its (unit, month) pairs, not among its club
 -- rows, so that only the clubs of that one month are read for a stock (a year bucket would
 -- otherwise carry twelve months of club rows to keep one).
+-- A register the unit declared empty (contract version 2, `none` for the club section) is a
+-- register: with no clubs in it, it is the unit's last register and closes what it had. An empty
+-- club list without it is only not reported, and the unit's earlier register stands.
+declared_empty_registers as (
+    select unit_code, period_start_date
+    from {{ ref('int_submissions_current_placed') }}
+    where clubs_declared_none
+    {% if is_incremental() %}
+        and period_start_date in ({{ months_of_changed_buckets('changed', 'periods') }})
+    {% endif %}
+),
+
 registers as (
     select distinct unit_code, period_start_date from snapshots
+    union
+    select unit_code, period_start_date from declared_empty_registers
 ),
 
 register_buckets as (
