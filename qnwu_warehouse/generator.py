@@ -900,10 +900,15 @@ class Population:
                 base = end if end is not None else round(target / max(1, len(december_units)))
                 start = base + round(base * _stream(self.seed, self.name, "poor", unit.version_id).uniform(0.15, 0.5))
                 self.poor_stock[unit.version_id] = start
+            begin = first_month[unit.version_id]
             if end is None:  # a unit that ends before December declines as the province does
                 end = round(start * POOR_DECLINE_PER_YEAR)
+            elif unit.version_id in handed_on and begin > 1:
+                # formed this year from its predecessors' registers: it goes on declining from
+                # them at the province's pace, not towards a share of the province's December
+                # total drawn at random (which fell 38 -> 24 in two months after a merger)
+                end = round(start * POOR_DECLINE_PER_YEAR ** ((13 - begin) / 12))
             # from the register it started the year (or its first month) with, to December's
-            begin = first_month[unit.version_id]
             row[key] = start + round((end - start) * (month - begin + 1) / (13 - begin))
             if unit.valid_to is not None and (unit.valid_to.year, unit.valid_to.month) == (year, month + 1):
                 self._hand_on(unit, handed_on, row[key])

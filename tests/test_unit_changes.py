@@ -6,6 +6,9 @@ dbt build:
   province's clubs move only by the clubs reported founded and dissolved, and the gate's
   conservation check (expectations/unit_changes.yml) holds; a mapping that loses a unit's clubs
   is flagged by the same check in the real gate;
+- the poor-household register is neither lost nor made up by the mapping (a critical check: a
+  mapping that drops a unit holds the publish), and the successors report what their
+  predecessors had (a warning when one does not);
 - no target share is above 100% on these consistent reports (docs/indicators.md).
 """
 
@@ -23,6 +26,7 @@ from qnwu_warehouse.settings import Settings
 pytestmark = pytest.mark.slow
 
 SUITE = "conserve_clubs_across_unit_changes"
+REGISTER_SUITE = "conserve_poor_register_across_unit_changes"
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,9 @@ def built(tmp_path_factory):
     return data_dir
 
 
-def conservation_rows(warehouse) -> dict[str, dict]:
+def conservation_rows(warehouse, suite_name: str = SUITE) -> dict[str, dict]:
     suite = next(s for s in yaml.safe_load((quality.EXPECTATIONS_DIR / "unit_changes.yml").read_text())["suites"]
-                 if s["name"] == SUITE)
+                 if s["name"] == suite_name)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         cursor = con.execute(suite["query"])
         columns = [d[0] for d in cursor.description]
@@ -97,3 +101,55 @@ def test_target_shares_are_shares_of_people_never_above_100_on_consistent_report
             assert 0 < achieved <= 100, (code, achieved)
     assert helped == december
     assert all(person_times[year] > helped[year] for year in helped)
+
+
+def test_the_poor_register_crosses_both_changes_whole(built, monkeypatch):
+    monkeypatch.setenv("QNWU_DATA_DIR", str(built))
+    rows = conservation_rows(Settings.from_env().working_warehouse, REGISTER_SUITE)
+    for month, row in sorted(rows.items()):
+        print(f"{month}: poor-household register {row['register_before']} -> {row['register_after']} "
+              f"({row['register_change']:+}); lost in the mapping {row['register_lost_in_mapping']} "
+              f"({row['units_lost_in_mapping']} units), without a predecessor {row['register_without_predecessor']}; "
+              f"units that changed {row['register_of_changed_units_before']} -> successors "
+              f"{row['register_of_successors_after']} ({row['register_handed_over_pct']}%)")
+    assert set(rows) == {"2024-11-01", "2025-07-01"}
+    for row in rows.values():
+        assert row["register_before"] > 1000 and row["units_lost_in_mapping"] == row["register_lost_in_mapping"] == 0
+        assert row["register_without_predecessor"] == 0 and 90 <= row["register_handed_over_pct"] <= 110
+
+
+def test_a_mapping_that_loses_a_unit_holds_the_publish(built, tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    copy_data_dir(built, data_dir)
+    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
+    settings = Settings.from_env()
+    with duckdb.connect(str(settings.working_warehouse)) as con:
+        # the seeds before issue 14: 06682 Phường Yết Kiêu ends on 2024-11-01 with no successor
+        con.execute("delete from marts.dim_unit_changes where old_unit_code = '06682'")
+        register = con.execute("""select sum(value) from marts.fct_indicator_values where unit_code = '06682'
+                                  and indicator_code = 'poor_members_total'
+                                  and period_start_date = date '2024-10-01'""").fetchone()[0]
+    assert register > 0
+    gate = quality.run_gate(settings, "lost-unit")
+    failed = [r for r in gate.critical_failures if r.suite_name == REGISTER_SUITE]
+    assert not gate.passed and [r.column_name for r in failed] == ["register_lost_in_mapping"]
+    row = conservation_rows(settings.working_warehouse, REGISTER_SUITE)["2024-11-01"]
+    assert (row["units_lost_in_mapping"], row["register_lost_in_mapping"]) == (1, register)
+
+
+def test_a_successor_that_did_not_take_over_a_register_is_flagged(built, tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    copy_data_dir(built, data_dir)
+    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
+    settings = Settings.from_env()
+    with duckdb.connect(str(settings.working_warehouse)) as con:
+        # 06985 took over 06991 on 2024-11-01 but reports only its own October register
+        con.execute("""update marts.fct_indicator_values set value = (
+                           select value from marts.fct_indicator_values where unit_code = '06985'
+                             and indicator_code = 'poor_members_total' and period_start_date = date '2024-10-01')
+                       where unit_code = '06985' and indicator_code = 'poor_members_total'
+                         and period_start_date = date '2024-11-01'""")
+    gate = quality.run_gate(settings, "register-not-handed-over")
+    flagged = [r for r in gate.warnings if r.suite_name == REGISTER_SUITE]
+    assert gate.passed and [r.column_name for r in flagged] == ["register_handed_over_pct"]
+    assert conservation_rows(settings.working_warehouse, REGISTER_SUITE)["2024-11-01"]["register_handed_over_pct"] < 90
