@@ -667,7 +667,8 @@ def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limi
         raw_value = row.cells.get("value")
         if section_declared_none is not None:
             # the template's pre-filled rows left blank (or 0) agree with "none"; a figure does not
-            if not (clean_text(raw_value) in ("", "0") or is_none_word(raw_value)):
+            number, reason = parse_count(raw_value)
+            if not (reason == "VALUE_MISSING" or number == 0 or is_none_word(raw_value)):
                 problems.append(Problem("SECTION_NONE_WITH_ROWS", row.where("value"), SECTION_SHEETS["values"]))
             continue
         code = clean_text(row.cells.get("indicator_code"))

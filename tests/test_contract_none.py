@@ -111,6 +111,11 @@ def test_the_templates_prefilled_rows_left_blank_agree_with_values_none():
             for code, category, _label, _unit in indicator_catalogue()]
     submission, problems = _check(_report(values=[{"indicator_code": "không có"}, *rows]), "xlsx")
     assert _codes(problems) == [] and submission.sections_declared_none == {"values"}
+    # a 0 typed in a number cell (read back as 0.0) agrees with none too
+    rows[0]["value"] = 0
+    submission, problems = _check(_report(values=[{"indicator_code": "không có"}, *rows]), "xlsx")
+    assert _codes(problems) == [] and submission.sections_declared_none == {"values"}
+    rows[0]["value"] = None
     # without the declaration each blank cell is a value not reported
     submission, problems = _check(_report(values=rows), "xlsx")
     assert set(_codes(problems)) == {"VALUE_MISSING"} and submission.values == []
