@@ -58,11 +58,20 @@ def working(settings: Settings):
 
 
 def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str | None = None) -> None:
-    """A new version of a current report, as a defective loader would let it through."""
+    """A new version of a current report, as a defective loader would let it through. The report
+    chosen is one of the unit that reported the indicator above zero in the most months, so that
+    one changed value cannot move that unit's own median far (the outlier rule compares with it)."""
     with working(settings) as con:
-        file_hash = con.execute("""select s.file_hash from intermediate.int_submissions_current_placed s
-                                   join raw.submission_values v using (file_hash)
-                                   where v.indicator_code = ? order by s.file_hash limit 1""", [indicator]).fetchone()[0]
+        file_hash = con.execute("""with reported as (
+                                       select s.file_hash, s.unit_code,
+                                              count(*) filter (where v.value > 0)
+                                                  over (partition by s.unit_code) as months_above_zero
+                                       from intermediate.int_submissions_current_placed s
+                                       join raw.submission_values v using (file_hash)
+                                       where v.indicator_code = ?)
+                                   select file_hash from reported
+                                   order by months_above_zero desc, unit_code, file_hash limit 1""",
+                                [indicator]).fetchone()[0]
         new_hash = hashlib.sha256(f"{file_hash}{indicator}{value}{unit_code}".encode()).hexdigest()
         con.execute("""insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
                            template_version, load_id, loaded_at, submitted_date_vn)

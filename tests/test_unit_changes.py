@@ -36,6 +36,15 @@ def built(tmp_path_factory):
     return data_dir
 
 
+@pytest.fixture
+def settings(built, tmp_path, monkeypatch) -> Settings:
+    """The settings of this test's own copy of the built data directory, for a test that edits it."""
+    data_dir = tmp_path / "data"
+    copy_data_dir(built, data_dir)
+    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
+    return Settings.from_env()
+
+
 def conservation_rows(warehouse, suite_name: str = SUITE) -> dict[str, dict]:
     suite = next(s for s in yaml.safe_load((quality.EXPECTATIONS_DIR / "unit_changes.yml").read_text())["suites"]
                  if s["name"] == suite_name)
@@ -58,11 +67,7 @@ def test_clubs_carry_to_the_successors_at_both_changes(built, monkeypatch):
         assert row["clubs_before"] > 3000 and row["clubs_unexplained"] == 0
 
 
-def test_the_gate_flags_clubs_lost_by_a_change(built, tmp_path, monkeypatch):
-    data_dir = tmp_path / "data"
-    copy_data_dir(built, data_dir)
-    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
-    settings = Settings.from_env()
+def test_the_gate_flags_clubs_lost_by_a_change(settings):
     with duckdb.connect(str(settings.working_warehouse)) as con:
         # as when 06682 Phường Yết Kiêu had no successor: Trần Hưng Đạo's register of November 2024
         # lacks the clubs it took over
@@ -119,11 +124,7 @@ def test_the_poor_register_crosses_both_changes_whole(built, monkeypatch):
         assert row["register_without_predecessor"] == 0 and 90 <= row["register_handed_over_pct"] <= 110
 
 
-def test_a_mapping_that_loses_a_unit_holds_the_publish(built, tmp_path, monkeypatch):
-    data_dir = tmp_path / "data"
-    copy_data_dir(built, data_dir)
-    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
-    settings = Settings.from_env()
+def test_a_mapping_that_loses_a_unit_holds_the_publish(settings):
     with duckdb.connect(str(settings.working_warehouse)) as con:
         # the seeds before issue 14: 06682 Phường Yết Kiêu ends on 2024-11-01 with no successor
         con.execute("delete from marts.dim_unit_changes where old_unit_code = '06682'")
@@ -138,11 +139,7 @@ def test_a_mapping_that_loses_a_unit_holds_the_publish(built, tmp_path, monkeypa
     assert (row["units_lost_in_mapping"], row["register_lost_in_mapping"]) == (1, register)
 
 
-def test_a_successor_that_did_not_take_over_a_register_is_flagged(built, tmp_path, monkeypatch):
-    data_dir = tmp_path / "data"
-    copy_data_dir(built, data_dir)
-    monkeypatch.setenv("QNWU_DATA_DIR", str(data_dir))
-    settings = Settings.from_env()
+def test_a_successor_that_did_not_take_over_a_register_is_flagged(settings):
     with duckdb.connect(str(settings.working_warehouse)) as con:
         # 06985 took over 06991 on 2024-11-01 but reports only its own October register
         con.execute("""update marts.fct_indicator_values set value = (
