@@ -33,8 +33,9 @@ def migrate_metadata(settings: Settings) -> None:
     if stamp.exists() and stamp.read_text() == version and (settings.airflow_home / "airflow.db").exists():
         return
     airflow = str(Path(sys.executable).with_name("airflow"))
-    done = subprocess.run([airflow, "db", "migrate"], env={**os.environ, **settings.airflow_environment()},
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [airflow, "db", "migrate"], env={**os.environ, **settings.airflow_environment()}, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise AirflowRunFailed("airflow db migrate failed:\n" + "\n".join(done.stderr.splitlines()[-20:]))
     stamp.write_text(version)

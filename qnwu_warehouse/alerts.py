@@ -22,8 +22,9 @@ def notify_gate_failure(settings: Settings, run_id: str, message: str) -> list[s
     subject = f"[qnwu] quality gate failed, nothing published (run {run_id})"
     if settings.alert_webhook_url:
         body = json.dumps({"text": f"{subject}\n{message}", "run_id": run_id}).encode("utf-8")
-        request = urllib.request.Request(settings.alert_webhook_url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            settings.alert_webhook_url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 response.read()

@@ -61,8 +61,9 @@ def _progress(message: str) -> None:
     sys.stderr.flush()
 
 
-def measure(command: list[str], env: dict[str, str], stage: str, scale: str, items: int,
-            log_path: Path | None = None) -> Measurement:
+def measure(
+    command: list[str], env: dict[str, str], stage: str, scale: str, items: int, log_path: Path | None = None
+) -> Measurement:
     """Run a command, sampling the resident memory of its whole process tree.
 
     The child's output goes to a log file (a pipe could fill up and stall a chatty child such as
@@ -127,8 +128,17 @@ def generate_landing(workdir: Path, submissions: int, file_format: str) -> tuple
     units = max(1, math.ceil(submissions / months))
     landing = workdir / "landing"
     synthetic = workdir / "synthetic_units.csv"
-    args = [str(landing), "--months", str(months), "--units", str(units), "--mix", f"{file_format}=1",
-            "--synthetic-units-csv", str(synthetic)]
+    args = [
+        str(landing),
+        "--months",
+        str(months),
+        "--units",
+        str(units),
+        "--mix",
+        f"{file_format}=1",
+        "--synthetic-units-csv",
+        str(synthetic),
+    ]
     if landing.exists():
         shutil.rmtree(landing)
     generator.main(args)
@@ -168,13 +178,17 @@ def bench_large_file(workdir: Path, megabytes: int) -> Measurement:
     data_dir.mkdir()
     files = sum(1 for p in landing.iterdir() if not p.name.startswith("."))
     command = [sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", "bench"]
-    result = measure(command, _child_env(data_dir, landing, seeds), f"ingest +{megabytes}MB", str(files), files,
-                     case / "ingest.log")
+    result = measure(
+        command, _child_env(data_dir, landing, seeds), f"ingest +{megabytes}MB", str(files), files, case / "ingest.log"
+    )
     large.unlink()
     shutil.rmtree(data_dir / "archive", ignore_errors=True)  # the streamed copy of the large file
-    verdict = ("FAILED" if result.exit_code else
-               f"peak {result.peak_mb:,.0f} MB vs {TARGET_LARGE_FILE_PEAK_MB:,} MB target: "
-               + ("met" if result.peak_mb < TARGET_LARGE_FILE_PEAK_MB else "MISSED"))
+    verdict = (
+        "FAILED"
+        if result.exit_code
+        else f"peak {result.peak_mb:,.0f} MB vs {TARGET_LARGE_FILE_PEAK_MB:,} MB target: "
+        + ("met" if result.peak_mb < TARGET_LARGE_FILE_PEAK_MB else "MISSED")
+    )
     print(f"{_row(result)}{verdict}", flush=True)
     return result
 
@@ -191,8 +205,14 @@ def bench_ingest(workdir: Path, scales: list[int], formats: list[str]) -> list[M
                 shutil.rmtree(data_dir)
             data_dir.mkdir()
             command = [sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", "bench"]
-            result = measure(command, _child_env(data_dir, landing, seeds), f"ingest {file_format}", str(scale), files,
-                             case / "ingest.log")
+            result = measure(
+                command,
+                _child_env(data_dir, landing, seeds),
+                f"ingest {file_format}",
+                str(scale),
+                files,
+                case / "ingest.log",
+            )
             results.append(result)
             print(_row(result, TARGET_SUBMISSIONS_PER_SECOND[file_format]), flush=True)
     return results
@@ -205,8 +225,7 @@ def _row(m: Measurement, target_per_second: float | None = None) -> str:
     verdict = "FAILED" if m.exit_code else ""
     if not m.exit_code and target_per_second:
         verdict = f"{m.per_second / target_per_second:.2f}x the {target_per_second:.0f}/s target"
-    return (f"{m.stage:<14} {m.scale:>8} {m.items:>8} {m.seconds:>9.2f} {m.per_second:>9.0f} "
-            f"{m.peak_mb:>8.0f}  {verdict}")
+    return f"{m.stage:<14} {m.scale:>8} {m.items:>8} {m.seconds:>9.2f} {m.per_second:>9.0f} {m.peak_mb:>8.0f}  {verdict}"
 
 
 # --- bench pipeline: scales ------------------------------------------------------------------------
@@ -214,7 +233,7 @@ def _row(m: Measurement, target_per_second: float | None = None) -> str:
 class Scale:
     name: str
     description: str
-    units: int | None          # None: the real units of the seeds (177 in 2023)
+    units: int | None  # None: the real units of the seeds (177 in 2023)
     months: int
     mix: dict[str, float]
     # Every month through files (stages, Airflow and baseline on the whole load), or only the
@@ -233,16 +252,33 @@ class Scale:
 
 
 SCALES = {
-    "province": Scale("province", "province year: the 177 real units x 12 months of 2023, XLSX/CSV/JSON",
-                      units=None, months=12, mix={"xlsx": 0.4, "csv": 0.3, "json": 0.3},
-                      full_load_through_files=True, incremental_scenario=True),
-    "national-year": Scale("national-year", "national year: 10,000 units x 12 months, CSV/JSON",
-                           units=10_000, months=12, mix={"csv": 0.5, "json": 0.5},
-                           full_load_through_files=True, incremental_scenario=False),
-    "national-history": Scale("national-history", "national history: 10,000 units x 60 months, CSV/JSON; "
-                              "59 months preloaded into raw, the 60th through files",
-                              units=10_000, months=60, mix={"csv": 0.5, "json": 0.5},
-                              full_load_through_files=False, incremental_scenario=True),
+    "province": Scale(
+        "province",
+        "province year: the 177 real units x 12 months of 2023, XLSX/CSV/JSON",
+        units=None,
+        months=12,
+        mix={"xlsx": 0.4, "csv": 0.3, "json": 0.3},
+        full_load_through_files=True,
+        incremental_scenario=True,
+    ),
+    "national-year": Scale(
+        "national-year",
+        "national year: 10,000 units x 12 months, CSV/JSON",
+        units=10_000,
+        months=12,
+        mix={"csv": 0.5, "json": 0.5},
+        full_load_through_files=True,
+        incremental_scenario=False,
+    ),
+    "national-history": Scale(
+        "national-history",
+        "national history: 10,000 units x 60 months, CSV/JSON; 59 months preloaded into raw, the 60th through files",
+        units=10_000,
+        months=60,
+        mix={"csv": 0.5, "json": 0.5},
+        full_load_through_files=False,
+        incremental_scenario=True,
+    ),
 }
 
 
@@ -250,10 +286,10 @@ SCALES = {
 @dataclass
 class PreparedData:
     seeds: Path
-    landing_all: Path | None            # every month, one subfolder per format
+    landing_all: Path | None  # every month, one subfolder per format
     landing_first_month: Path | None
     landing_newest_month: Path | None
-    history_warehouse: Path | None       # working.duckdb with every month but the newest in raw
+    history_warehouse: Path | None  # working.duckdb with every month but the newest in raw
     facts: dict[str, int] = field(default_factory=dict)
 
 
@@ -265,8 +301,14 @@ def prepare_data(scale: Scale, cache_dir: Path, regenerate: bool) -> PreparedDat
     the generator gives the same bytes for the same arguments."""
     marker = cache_dir / ".complete.json"
     year = scale.first_year(date.today())
-    params = {"units": scale.units, "months": scale.months, "mix": scale.mix, "year": year,
-              "full": scale.full_load_through_files, "incremental": scale.incremental_scenario}
+    params = {
+        "units": scale.units,
+        "months": scale.months,
+        "mix": scale.mix,
+        "year": year,
+        "full": scale.full_load_through_files,
+        "incremental": scale.incremental_scenario,
+    }
     prepared = PreparedData(
         seeds=cache_dir / "seeds",
         landing_all=cache_dir / "landing" if scale.full_load_through_files else None,
@@ -335,8 +377,9 @@ def _generate(scale: Scale, year: int, prepared: PreparedData, cache_dir: Path) 
             last_report = time.perf_counter()
 
     _progress(f"generating {scale.description} from {first_period} to {newest_period}")
-    report = generator.generate(cache_dir / "unused", year=year, months=scale.months, units=scale.units,
-                                formats=scale.mix, write_file=write_file)
+    report = generator.generate(
+        cache_dir / "unused", year=year, months=scale.months, units=scale.units, formats=scale.mix, write_file=write_file
+    )
     if preloader is not None:
         preloader.finish()
         counts.update(preloader.counts)
@@ -344,8 +387,12 @@ def _generate(scale: Scale, year: int, prepared: PreparedData, cache_dir: Path) 
         seeds_with_synthetic_units(cache_dir, report.synthetic_units)
     elif synthetic_rows != report.synthetic_units:
         raise BenchmarkFailed("the history was checked against other synthetic units than the generator made")
-    counts.update(submissions=report.submissions, resubmissions=report.resubmissions,
-                  synthetic_units=len(report.synthetic_units), first_year=year)
+    counts.update(
+        submissions=report.submissions,
+        resubmissions=report.resubmissions,
+        synthetic_units=len(report.synthetic_units),
+        first_year=year,
+    )
     _progress(f"generated {report.summary()}")
     return counts
 
@@ -383,8 +430,9 @@ class HistoryPreloader:
         from qnwu_warehouse.reference import load_reference
         from qnwu_warehouse.settings import Settings
 
-        self.settings = replace(Settings.from_env(), data_dir=data_dir.resolve(), seeds_dir=seeds.resolve(),
-                                landing_url="history-preload")
+        self.settings = replace(
+            Settings.from_env(), data_dir=data_dir.resolve(), seeds_dir=seeds.resolve(), landing_url="history-preload"
+        )
         self.settings.working_warehouse.parent.mkdir(parents=True, exist_ok=True)
         load_reference(self.settings.seeds_dir)  # read once, before the workers fork
         self.pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=get_context("fork"))
@@ -417,17 +465,27 @@ class HistoryPreloader:
         outcomes = []
         examined_all = self.pool.map(partial(examine, seeds_dir=self.settings.seeds_dir), jobs, chunksize=256)
         for (name, content), examined in zip(self.pending, examined_all, strict=True):
-            outcomes.append(_Outcome(hashlib.sha256(content).hexdigest(), f"history-preload/{name}", len(content),
-                                     "accepted" if examined.submission is not None else "rejected",
-                                     file_format=examined.file_format, submission=examined.submission,
-                                     problems=examined.problems, claimed_unit_code=examined.claimed_unit_code,
-                                     claimed_period=examined.claimed_period))
+            outcomes.append(
+                _Outcome(
+                    hashlib.sha256(content).hexdigest(),
+                    f"history-preload/{name}",
+                    len(content),
+                    "accepted" if examined.submission is not None else "rejected",
+                    file_format=examined.file_format,
+                    submission=examined.submission,
+                    problems=examined.problems,
+                    claimed_unit_code=examined.claimed_unit_code,
+                    claimed_period=examined.claimed_period,
+                )
+            )
         batch = _count("history-preload", outcomes)
         _write_raw(self.con, outcomes, batch, self.started_at)
         self.counts["preloaded_accepted"] += batch.accepted
         self.counts["preloaded_rejected"] += batch.rejected
-        _progress(f"  preloaded {self.counts['preloaded_accepted']:,} history submissions into raw "
-                  f"(latest batch up to {PurePosixPath(self.pending[-1][0]).stem})")
+        _progress(
+            f"  preloaded {self.counts['preloaded_accepted']:,} history submissions into raw "
+            f"(latest batch up to {PurePosixPath(self.pending[-1][0]).stem})"
+        )
         self.pending = []
 
     def finish(self) -> None:
@@ -436,26 +494,42 @@ class HistoryPreloader:
         self._flush()
         self.pool.shutdown()
         total = self.counts["preloaded_accepted"] + self.counts["preloaded_rejected"]
-        self.con.execute("insert into raw.load_runs (load_id, started_at, finished_at, landing_url, files_new, "
-                         "files_accepted, files_rejected, files_duplicate, contract_version, status) "
-                         "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'finished')",
-                         ["history-preload", self.started_at, datetime.now(UTC), "history-preload", total,
-                          self.counts["preloaded_accepted"], self.counts["preloaded_rejected"], 0, CONTRACT_VERSION])
+        self.con.execute(
+            "insert into raw.load_runs (load_id, started_at, finished_at, landing_url, files_new, "
+            "files_accepted, files_rejected, files_duplicate, contract_version, status) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'finished')",
+            [
+                "history-preload",
+                self.started_at,
+                datetime.now(UTC),
+                "history-preload",
+                total,
+                self.counts["preloaded_accepted"],
+                self.counts["preloaded_rejected"],
+                0,
+                CONTRACT_VERSION,
+            ],
+        )
         self.con.execute("checkpoint")
         self.con.close()
 
 
 # --- bench pipeline: the runs ---------------------------------------------------------------------
 STAGES = ("ingest", "build", "gate", "publish")
-STAGE_LABELS = {"ingest": "ingest", "build": "dbt build", "gate": "quality gate", "publish": "publish",
-                "airflow": "pipeline (Airflow)"}
+STAGE_LABELS = {
+    "ingest": "ingest",
+    "build": "dbt build",
+    "gate": "quality gate",
+    "publish": "publish",
+    "airflow": "pipeline (Airflow)",
+}
 # The baseline of each stage: what the same work costs in plain DuckDB (ingest has none; see docs/benchmarks.md).
 BASELINE_OF = {"build": "transform", "gate": "checks", "publish": "copy"}
 
 
 @dataclass
 class StageResult:
-    phase: str          # which load: "full load", "first month", "history", "newest month"
+    phase: str  # which load: "full load", "first month", "history", "newest month"
     stage: str
     items: int
     item_kind: str
@@ -477,9 +551,11 @@ class StageResult:
         return self.seconds / self.baseline_seconds if self.baseline_seconds else None
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self) | {"label": STAGE_LABELS[self.stage], "per_second": round(self.per_second, 1),
-                               "ratio_to_baseline": None if self.ratio_to_baseline is None
-                               else round(self.ratio_to_baseline, 2)}
+        return asdict(self) | {
+            "label": STAGE_LABELS[self.stage],
+            "per_second": round(self.per_second, 1),
+            "ratio_to_baseline": None if self.ratio_to_baseline is None else round(self.ratio_to_baseline, 2),
+        }
 
 
 class PipelineBench:
@@ -505,8 +581,9 @@ class PipelineBench:
             shutil.copyfile(self.prepared.history_warehouse, folder / "warehouse" / "working.duckdb")
         return folder
 
-    def run_stage(self, phase: str, stage: str, data_dir: Path, landing: Path, items: int, item_kind: str,
-                  extra: list[str] = ()) -> StageResult:
+    def run_stage(
+        self, phase: str, stage: str, data_dir: Path, landing: Path, items: int, item_kind: str, extra: list[str] = ()
+    ) -> StageResult:
         label = f"{phase}: {STAGE_LABELS[stage]}{''.join(' ' + e for e in extra)}"
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
         if stage == "airflow":
@@ -517,8 +594,16 @@ class PipelineBench:
         log = self.logs / f"{slug}.log"
         m = measure(command, _child_env(data_dir, landing, self.prepared.seeds), label, self.scale.name, items, log)
         _progress(f"  done in {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB" + ("" if not m.exit_code else " (FAILED)"))
-        result = StageResult(phase, stage, items, item_kind, round(m.seconds, 2), round(m.peak_mb), m.exit_code,
-                             profile=stage_profile(stage, data_dir, log) if not m.exit_code else None)
+        result = StageResult(
+            phase,
+            stage,
+            items,
+            item_kind,
+            round(m.seconds, 2),
+            round(m.peak_mb),
+            m.exit_code,
+            profile=stage_profile(stage, data_dir, log) if not m.exit_code else None,
+        )
         if stage == "ingest" and extra:  # one ingest per format: the format goes into the load's name
             result.phase = f"{phase} ({extra[0]})"
         self.results.append(result)
@@ -531,12 +616,22 @@ class PipelineBench:
         data directory: a one-off installation step is not part of a pipeline run."""
         if not (self.airflow_template / "airflow" / ".migrated-for").exists():
             _progress("creating Airflow's metadata database once (airflow db migrate)")
-            command = [sys.executable, "-c", "from qnwu_warehouse.airflow_runner import migrate_metadata; "
-                       "from qnwu_warehouse.settings import Settings; s = Settings.from_env(); "
-                       "s.ensure_data_dir(); migrate_metadata(s)"]
+            command = [
+                sys.executable,
+                "-c",
+                "from qnwu_warehouse.airflow_runner import migrate_metadata; "
+                "from qnwu_warehouse.settings import Settings; s = Settings.from_env(); "
+                "s.ensure_data_dir(); migrate_metadata(s)",
+            ]
             self.airflow_template.mkdir(parents=True, exist_ok=True)
-            m = measure(command, _child_env(self.airflow_template, self.airflow_template, self.prepared.seeds),
-                        "airflow db migrate", self.scale.name, 0, self.logs / "airflow-db-migrate.log")
+            m = measure(
+                command,
+                _child_env(self.airflow_template, self.airflow_template, self.prepared.seeds),
+                "airflow db migrate",
+                self.scale.name,
+                0,
+                self.logs / "airflow-db-migrate.log",
+            )
             if m.exit_code:
                 raise BenchmarkFailed("airflow db migrate failed")
             self.baseline.setdefault("setup", {})["airflow_db_migrate_seconds"] = round(m.seconds, 1)
@@ -555,8 +650,11 @@ class PipelineBench:
 
     def stages(self, phase: str, data_dir: Path, landing: Path, by_format: bool = False) -> dict[str, int]:
         """ingest, dbt build, quality gate, publish, one after the other on one data directory."""
-        before = self.counts(data_dir) if (data_dir / "warehouse" / "working.duckdb").exists() else \
-            {"files": 0, "submissions": 0, "value_rows": 0, "club_rows": 0}
+        before = (
+            self.counts(data_dir)
+            if (data_dir / "warehouse" / "working.duckdb").exists()
+            else {"files": 0, "submissions": 0, "value_rows": 0, "club_rows": 0}
+        )
         if by_format:
             for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
                 files = sum(1 for _ in folder.iterdir())
@@ -590,17 +688,29 @@ class PipelineBench:
         scratch.mkdir(parents=True)
         for step in ("transform", "checks", "copy"):
             _progress(f"baseline: {step}")
-            command = [sys.executable, "-m", "qnwu_warehouse.benchmark", "_baseline", step,
-                       "--working", str(data_dir / "warehouse" / "working.duckdb"), "--seeds", str(self.prepared.seeds),
-                       "--scratch", str(scratch)]
-            m = measure(command, dict(os.environ), f"baseline {step}", self.scale.name, 0,
-                        self.logs / f"baseline-{step}.log")
+            command = [
+                sys.executable,
+                "-m",
+                "qnwu_warehouse.benchmark",
+                "_baseline",
+                step,
+                "--working",
+                str(data_dir / "warehouse" / "working.duckdb"),
+                "--seeds",
+                str(self.prepared.seeds),
+                "--scratch",
+                str(scratch),
+            ]
+            m = measure(
+                command, dict(os.environ), f"baseline {step}", self.scale.name, 0, self.logs / f"baseline-{step}.log"
+            )
             if m.exit_code:
                 raise BenchmarkFailed(f"baseline {step} failed; see {self.logs / f'baseline-{step}.log'}")
             _progress(f"  done in {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB")
             self.baseline[step] = {"seconds": round(m.seconds, 2), "peak_mb": round(m.peak_mb)}
-        self.baseline["matches_marts"] = compare_baseline_with_marts(scratch / "baseline.duckdb",
-                                                                     data_dir / "warehouse" / "working.duckdb")
+        self.baseline["matches_marts"] = compare_baseline_with_marts(
+            scratch / "baseline.duckdb", data_dir / "warehouse" / "working.duckdb"
+        )
 
     def attach_baseline(self, phase: str) -> None:
         """Set each stage's baseline figures (the whole pipeline's is the sum of the baseline steps)."""
@@ -648,8 +758,9 @@ class PipelineBench:
         for run in range(1, self.repeats + 1):
             suffix = "" if self.repeats == 1 else f", run {run}"
             labels.append((f"first month{suffix}", f"newest month{suffix}"))
-            first = self.stages(f"first month{suffix}", self.data_dir(f"first-month-{run}"),
-                                self.prepared.landing_first_month)
+            first = self.stages(
+                f"first month{suffix}", self.data_dir(f"first-month-{run}"), self.prepared.landing_first_month
+            )
             first_costs.append(self.cost(f"first month{suffix}", STAGES))
             # the newest month runs where the history was built, as a deployment's runs share one
             # data directory: dbt's saved parse is valid only for the same paths (the profile)
@@ -669,8 +780,12 @@ class PipelineBench:
         newest_airflow_dir = history_dir
         shutil.rmtree(newest_airflow_dir)
         copy_data_dir(pristine, newest_airflow_dir)
-        self.airflow("newest month", newest_airflow_dir, self.prepared.landing_newest_month,
-                     newest["submissions"] - history["submissions"])
+        self.airflow(
+            "newest month",
+            newest_airflow_dir,
+            self.prepared.landing_newest_month,
+            newest["submissions"] - history["submissions"],
+        )
         if not self.scale.full_load_through_files:
             self.attach_baseline("newest month")
 
@@ -679,16 +794,20 @@ class PipelineBench:
         newest_median_run = labels[_median_index(newest_costs)][1]
         first_airflow, newest_airflow = self.cost("first month", ("airflow",)), self.cost("newest month", ("airflow",))
         return {
-            "history_months": self.scale.months - 1, "history": history, "after_newest_month": newest,
+            "history_months": self.scale.months - 1,
+            "history": history,
+            "after_newest_month": newest,
             "first_month_submissions": first["submissions"],
             "newest_month_submissions": newest["submissions"] - history["submissions"],
             "repeats": self.repeats,
             "first_month_stage_seconds_per_run": [round(c, 2) for c in first_costs],
             "newest_month_stage_seconds_per_run": [round(c, 2) for c in newest_costs],
-            "first_month_stage_seconds": round(first_cost, 2), "newest_month_stage_seconds": round(newest_cost, 2),
+            "first_month_stage_seconds": round(first_cost, 2),
+            "newest_month_stage_seconds": round(newest_cost, 2),
             "stage_cost_ratio": round(newest_cost / first_cost, 2),
             "newest_month_peak_mb": max(r.peak_mb for r in self.results if r.phase.startswith("newest month")),
-            "first_month_airflow_seconds": first_airflow, "newest_month_airflow_seconds": newest_airflow,
+            "first_month_airflow_seconds": first_airflow,
+            "newest_month_airflow_seconds": newest_airflow,
             "airflow_cost_ratio": round(newest_airflow / first_airflow, 2),
             "first_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == first_median_run},
             "newest_month_per_stage": {r.stage: r.seconds for r in self.results if r.phase == newest_median_run},
@@ -702,17 +821,20 @@ class PipelineBench:
         for stage in STAGES:
             firsts = [self.cost(first, (stage,)) for first, _ in labels]
             newests = [self.cost(newest, (stage,)) for _, newest in labels]
-            table[stage] = {"first_s": round(statistics.median(firsts), 2),
-                            "newest_s": round(statistics.median(newests), 2),
-                            "difference_per_pair_s": [round(n - f, 2) for f, n in zip(firsts, newests, strict=True)],
-                            "difference_s": round(statistics.median(n - f for f, n in zip(firsts, newests,
-                                                                                           strict=True)), 2)}
-            table[stage]["ratio"] = round(table[stage]["newest_s"] / table[stage]["first_s"], 2) \
-                if table[stage]["first_s"] else None
+            table[stage] = {
+                "first_s": round(statistics.median(firsts), 2),
+                "newest_s": round(statistics.median(newests), 2),
+                "difference_per_pair_s": [round(n - f, 2) for f, n in zip(firsts, newests, strict=True)],
+                "difference_s": round(statistics.median(n - f for f, n in zip(firsts, newests, strict=True)), 2),
+            }
+            table[stage]["ratio"] = (
+                round(table[stage]["newest_s"] / table[stage]["first_s"], 2) if table[stage]["first_s"] else None
+            )
             # the median pair's parts that grew most
             pair = labels[_median_index([n - f for f, n in zip(firsts, newests, strict=True)])]
-            first_run, newest_run = (next(r for r in self.results if r.phase == phase and r.stage == stage)
-                                     for phase in pair)
+            first_run, newest_run = (
+                next(r for r in self.results if r.phase == phase and r.stage == stage) for phase in pair
+            )
             table[stage]["spent_on"] = spent_on(first_run, newest_run)
         return table
 
@@ -727,16 +849,20 @@ def stage_profile(stage: str, data_dir: Path, log: Path) -> dict[str, float] | N
         if results.exists():
             nodes = json.loads(results.read_text(encoding="utf-8"))["results"]
             # "model.qnwu_warehouse.fct_funds" -> "model fct_funds"
-            return {" ".join([(parts := node["unique_id"].split("."))[0], ".".join(parts[2:])]):
-                    round(node["execution_time"], 3) for node in nodes}
+            return {
+                " ".join([(parts := node["unique_id"].split("."))[0], ".".join(parts[2:])]): round(node["execution_time"], 3)
+                for node in nodes
+            }
     if stage == "gate":
         text = log.read_text(encoding="utf-8", errors="replace")
         try:
-            seconds = json.loads(text[text.index("{"):text.rindex("}") + 1]).get("seconds") or {}
+            seconds = json.loads(text[text.index("{") : text.rindex("}") + 1]).get("seconds") or {}
         except ValueError:
             return None
-        return {**{f"phase {k}": v for k, v in seconds.items() if k != "per_suite"},
-                **{f"suite {k}": v for k, v in (seconds.get("per_suite") or {}).items()}}
+        return {
+            **{f"phase {k}": v for k, v in seconds.items() if k != "per_suite"},
+            **{f"suite {k}": v for k, v in (seconds.get("per_suite") or {}).items()},
+        }
     if stage == "publish":
         import duckdb
 
@@ -765,13 +891,20 @@ def disclosure_cost(results: list[StageResult]) -> dict[str, dict[str, float]]:
         suppression = sum(build.profile.get(node, 0.0) for node in DISCLOSURE_NODES)
         audit_gate = gate.profile.get("phase disclosure_audit", 0.0)
         audit_publish = ((publish_result.profile or {}).get("phase disclosure audit", 0.0)) if publish_result else 0.0
-        stages = sum(r.seconds for r in results if (r.phase == phase or r.phase.startswith(f"{phase} ("))
-                     and r.stage in ("ingest", "build", "gate", "publish"))
+        stages = sum(
+            r.seconds
+            for r in results
+            if (r.phase == phase or r.phase.startswith(f"{phase} (")) and r.stage in ("ingest", "build", "gate", "publish")
+        )
         total = suppression + audit_gate + audit_publish
-        costs[phase] = {"suppression_s": round(suppression, 2), "audit_gate_s": round(audit_gate, 2),
-                        "audit_publish_s": round(audit_publish, 2), "total_s": round(total, 2),
-                        "four_stages_s": round(stages, 2),
-                        "share_pct": round(100 * total / stages, 1) if stages else 0.0}
+        costs[phase] = {
+            "suppression_s": round(suppression, 2),
+            "audit_gate_s": round(audit_gate, 2),
+            "audit_publish_s": round(audit_publish, 2),
+            "total_s": round(total, 2),
+            "four_stages_s": round(stages, 2),
+            "share_pct": round(100 * total / stages, 1) if stages else 0.0,
+        }
     return costs
 
 
@@ -779,17 +912,21 @@ def format_disclosure(costs: dict[str, dict[str, float]]) -> str:
     return "\n".join(
         f"disclosure control, {phase}: suppression {c['suppression_s']:.2f} s + audit {c['audit_gate_s']:.2f} s (gate) "
         f"+ {c['audit_publish_s']:.2f} s (publish) = {c['total_s']:.2f} s, {c['share_pct']:.1f}% of the four stages "
-        f"({c['four_stages_s']:.1f} s)" for phase, c in costs.items())
+        f"({c['four_stages_s']:.1f} s)"
+        for phase, c in costs.items()
+    )
 
 
 def spent_on(first: StageResult, newest: StageResult, top: int = 5) -> list[tuple[str, float]]:
     """The parts that grew most from the first month's run to the newest month's."""
     if not first.profile or not newest.profile:
         return []
-    growth = {part: newest.profile.get(part, 0) - first.profile.get(part, 0)
-              for part in set(first.profile) | set(newest.profile) if not part.startswith("phase ")}
-    return [(part, round(delta, 2)) for part, delta in sorted(growth.items(), key=lambda item: -item[1])[:top]
-            if delta > 0]
+    growth = {
+        part: newest.profile.get(part, 0) - first.profile.get(part, 0)
+        for part in set(first.profile) | set(newest.profile)
+        if not part.startswith("phase ")
+    }
+    return [(part, round(delta, 2)) for part, delta in sorted(growth.items(), key=lambda item: -item[1])[:top] if delta > 0]
 
 
 def _median_index(values: list[float]) -> int:
@@ -868,8 +1005,10 @@ def expectation_as_sql(kind: str, kwargs: dict, source: str) -> str:
     if kind == "expect_column_values_to_be_unique":
         return f"count({column}) - count(distinct {column})"
     if kind == "expect_column_values_to_be_between":
-        bounds = [f"{column} < {_sql_literal(kwargs['min_value'])}" if kwargs.get("min_value") is not None else "",
-                  f"{column} > {_sql_literal(kwargs['max_value'])}" if kwargs.get("max_value") is not None else ""]
+        bounds = [
+            f"{column} < {_sql_literal(kwargs['min_value'])}" if kwargs.get("min_value") is not None else "",
+            f"{column} > {_sql_literal(kwargs['max_value'])}" if kwargs.get("max_value") is not None else "",
+        ]
         return f"count(*) filter ({' or '.join(b for b in bounds if b)})"
     if kind == "expect_column_values_to_be_in_set":
         values = kwargs["value_set"]
@@ -879,8 +1018,10 @@ def expectation_as_sql(kind: str, kwargs: dict, source: str) -> str:
         return f"count(*) filter (not regexp_matches({column}, {_sql_literal(kwargs['regex'])}))"
     if kind == "expect_table_columns_to_match_set":
         table = source.split(".")
-        return (f"(select count(*) from duckdb_columns() where schema_name = {_sql_literal(table[0])} "
-                f"and table_name = {_sql_literal(table[-1])})")
+        return (
+            f"(select count(*) from duckdb_columns() where schema_name = {_sql_literal(table[0])} "
+            f"and table_name = {_sql_literal(table[-1])})"
+        )
     raise ValueError(f"no SQL translation for {kind}")
 
 
@@ -908,11 +1049,19 @@ def compare_baseline_with_marts(baseline: Path, working: Path) -> dict[str, int]
     with duckdb.connect(str(baseline), read_only=True) as con:
         con.execute(f"attach '{working}' as working (read_only)")
         for table in attached_tables(con, "working", "marts"):
-            columns = [row[0] for row in con.execute(
-                "select column_name from duckdb_columns() where database_name = 'working' and schema_name = 'marts' "
-                "and table_name = ? order by column_index", [table]).fetchall()]
-            exists = con.execute("select count(*) from duckdb_columns() where database_name = current_database() "
-                                 "and schema_name = 'baseline' and table_name = ?", [table]).fetchone()[0]
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'working' and schema_name = 'marts' "
+                    "and table_name = ? order by column_index",
+                    [table],
+                ).fetchall()
+            ]
+            exists = con.execute(
+                "select count(*) from duckdb_columns() where database_name = current_database() "
+                "and schema_name = 'baseline' and table_name = ?",
+                [table],
+            ).fetchone()[0]
             if not exists:
                 differences[table] = -1  # no baseline for this mart
                 continue
@@ -928,20 +1077,26 @@ def compare_baseline_with_marts(baseline: Path, working: Path) -> dict[str, int]
 # --- the report -------------------------------------------------------------------------------------
 TARGETS = {
     # (scale, what, limit, description)
-    "province": [("airflow_full_load_seconds", 60, "province year end to end through Airflow < 60 s"),
-                 ("peak_mb", 4096, "every peak < 4 GB")],
-    "national-year": [("ingest_csv_per_second", -1000, "ingest CSV >= 1,000 submissions/s"),
-                      ("ingest_json_per_second", -1000, "ingest JSON >= 1,000 submissions/s"),
-                      ("build_ratio_to_baseline", 3, "dbt build within 3x of plain DuckDB"),
-                      ("gate_ratio_to_baseline", 3, "quality gate within 3x of its checks as plain SQL"),
-                      ("airflow_full_load_seconds", 600, "whole pipeline (Airflow) < 10 min"),
-                      ("disclosure_share_pct", 20, "suppression and audit <= 20% of the pipeline's stages"),
-                      ("peak_mb", 4096, "every peak < 4 GB")],
-    "national-history": [("newest_month_cost_ratio", 1.2, "new month on 5 years <= 1.2x the first month's cost"),
-                         # the gate of the one-off build of five years, which validates every row
-                         ("gate_ratio_to_baseline", 3, "quality gate of 5 years within 3x of its checks as plain SQL"),
-                         ("newest_month_peak_mb", 4096, "peak memory of a new month on 5 years < 4 GB"),
-                         ("peak_mb", 4096, "every peak < 4 GB, the one-off build of 5 years included")],
+    "province": [
+        ("airflow_full_load_seconds", 60, "province year end to end through Airflow < 60 s"),
+        ("peak_mb", 4096, "every peak < 4 GB"),
+    ],
+    "national-year": [
+        ("ingest_csv_per_second", -1000, "ingest CSV >= 1,000 submissions/s"),
+        ("ingest_json_per_second", -1000, "ingest JSON >= 1,000 submissions/s"),
+        ("build_ratio_to_baseline", 3, "dbt build within 3x of plain DuckDB"),
+        ("gate_ratio_to_baseline", 3, "quality gate within 3x of its checks as plain SQL"),
+        ("airflow_full_load_seconds", 600, "whole pipeline (Airflow) < 10 min"),
+        ("disclosure_share_pct", 20, "suppression and audit <= 20% of the pipeline's stages"),
+        ("peak_mb", 4096, "every peak < 4 GB"),
+    ],
+    "national-history": [
+        ("newest_month_cost_ratio", 1.2, "new month on 5 years <= 1.2x the first month's cost"),
+        # the gate of the one-off build of five years, which validates every row
+        ("gate_ratio_to_baseline", 3, "quality gate of 5 years within 3x of its checks as plain SQL"),
+        ("newest_month_peak_mb", 4096, "peak memory of a new month on 5 years < 4 GB"),
+        ("peak_mb", 4096, "every peak < 4 GB, the one-off build of 5 years included"),
+    ],
 }
 
 
@@ -949,7 +1104,7 @@ def target_figures(results: list[StageResult], facts: dict) -> dict[str, float]:
     figures: dict[str, float] = {"peak_mb": max((r.peak_mb for r in results), default=0)}
     for r in results:
         if r.stage == "ingest" and r.phase.startswith("full load ("):
-            figures[f"ingest_{r.phase[len('full load ('):-1]}_per_second"] = round(r.per_second)
+            figures[f"ingest_{r.phase[len('full load (') : -1]}_per_second"] = round(r.per_second)
         if r.phase == "full load" and r.stage == "build" and r.ratio_to_baseline:
             figures["build_ratio_to_baseline"] = round(r.ratio_to_baseline, 2)
         # the gate's baseline checks every row: compare it with a gate that validated every row
@@ -980,9 +1135,17 @@ def evaluate_targets(scale: str, figures: dict[str, float]) -> list[dict[str, ob
 
 def _cells(r: StageResult, missing: str) -> tuple[str, ...]:
     """One result as the table's cells: load, stage, items, kind, seconds, items/s, peak MB, baseline s, ratio."""
-    return (r.phase, STAGE_LABELS[r.stage], f"{r.items:,}", r.item_kind, f"{r.seconds:.2f}", f"{r.per_second:,.0f}",
-            f"{r.peak_mb:,.0f}", f"{r.baseline_seconds:.2f}" if r.baseline_seconds else missing,
-            f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else missing)
+    return (
+        r.phase,
+        STAGE_LABELS[r.stage],
+        f"{r.items:,}",
+        r.item_kind,
+        f"{r.seconds:.2f}",
+        f"{r.per_second:,.0f}",
+        f"{r.peak_mb:,.0f}",
+        f"{r.baseline_seconds:.2f}" if r.baseline_seconds else missing,
+        f"{r.ratio_to_baseline:.2f}" if r.ratio_to_baseline else missing,
+    )
 
 
 def format_table(results: list[StageResult]) -> str:
@@ -991,12 +1154,15 @@ def format_table(results: list[StageResult]) -> str:
 
     def line(cells: tuple[str, ...]) -> str:
         return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+
     return "\n".join([line(header), *(line(_cells(r, "-")) for r in results)])
 
 
 def format_markdown(results: list[StageResult]) -> str:
-    lines = ["| load | stage | items | seconds | items/s | peak MB | baseline s | × baseline |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| load | stage | items | seconds | items/s | peak MB | baseline s | × baseline |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         load, stage, items, kind, *figures = _cells(r, "–")
         lines.append("| " + " | ".join((load, stage, f"{items} {kind}", *figures)) + " |")
@@ -1008,8 +1174,10 @@ def format_difference(table: dict[str, dict[str, object]]) -> str:
     lines = [f"{'stage':<14}{'first s':>9}{'newest s':>10}{'newest-first s':>16}{'x first':>9}  per pair"]
     for stage, row in table.items():
         ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
-        lines.append(f"{STAGE_LABELS[stage]:<14}{row['first_s']:>9.2f}{row['newest_s']:>10.2f}"
-                     f"{row['difference_s']:>16.2f}{ratio:>9}  {row['difference_per_pair_s']}")
+        lines.append(
+            f"{STAGE_LABELS[stage]:<14}{row['first_s']:>9.2f}{row['newest_s']:>10.2f}"
+            f"{row['difference_s']:>16.2f}{ratio:>9}  {row['difference_per_pair_s']}"
+        )
         if row.get("spent_on"):
             lines.append("    grew most: " + ", ".join(f"{part} +{delta:.2f} s" for part, delta in row["spent_on"]))
     return "\n".join(lines)
@@ -1022,8 +1190,11 @@ def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regen
     started = time.perf_counter()
     # the machine may be shared: the load it carried is part of the figures
     load_at_start = [round(x, 2) for x in os.getloadavg()]
-    print(f"{scale.description}\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-          "every stage runs as a fresh `qnwu` process (start-up included)", flush=True)
+    print(
+        f"{scale.description}\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+        "every stage runs as a fresh `qnwu` process (start-up included)",
+        flush=True,
+    )
     prepared = prepare_data(scale, workdir / "data", regenerate)
     bench = PipelineBench(scale, workdir, prepared, repeats)
     error = None
@@ -1038,16 +1209,20 @@ def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regen
     print(format_table(bench.results))
     if "matches_marts" in bench.baseline:
         differing = {t: n for t, n in bench.baseline["matches_marts"].items() if n}
-        print("baseline = marts: " + ("yes, every table has the same rows" if not differing
-                                      else f"NO, differing rows: {differing}"))
+        print(
+            "baseline = marts: "
+            + ("yes, every table has the same rows" if not differing else f"NO, differing rows: {differing}")
+        )
     if "incremental" in facts:
         inc = facts["incremental"]
-        print(f"newest month on {inc['history_months']} months: stages {inc['newest_month_stage_seconds']:.1f} s vs "
-              f"first month {inc['first_month_stage_seconds']:.1f} s ({inc['stage_cost_ratio']:.2f}x; medians of "
-              f"{inc['repeats']} paired runs: {inc['newest_month_stage_seconds_per_run']} vs "
-              f"{inc['first_month_stage_seconds_per_run']}); through Airflow "
-              f"{inc['newest_month_airflow_seconds']:.1f} s vs {inc['first_month_airflow_seconds']:.1f} s "
-              f"({inc['airflow_cost_ratio']:.2f}x)")
+        print(
+            f"newest month on {inc['history_months']} months: stages {inc['newest_month_stage_seconds']:.1f} s vs "
+            f"first month {inc['first_month_stage_seconds']:.1f} s ({inc['stage_cost_ratio']:.2f}x; medians of "
+            f"{inc['repeats']} paired runs: {inc['newest_month_stage_seconds_per_run']} vs "
+            f"{inc['first_month_stage_seconds_per_run']}); through Airflow "
+            f"{inc['newest_month_airflow_seconds']:.1f} s vs {inc['first_month_airflow_seconds']:.1f} s "
+            f"({inc['airflow_cost_ratio']:.2f}x)"
+        )
     if "incremental" in facts:
         print(format_difference(facts["incremental"]["per_stage_difference"]))
     if disclosure_cost(bench.results):
@@ -1058,15 +1233,22 @@ def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regen
     print(f"benchmark wall time {total:.0f} s" + (f"; FAILED: {error}" if error else ""))
     if json_path:
         document = {
-            "scale": scale.name, "description": scale.description, "date": date.today().isoformat(),
+            "scale": scale.name,
+            "description": scale.description,
+            "date": date.today().isoformat(),
             "command": "qnwu bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:]),
             "machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30)},
             "load_average_1_5_15_min": {"start": load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
-            "data": prepared.facts, "facts": facts, "stages": [r.as_dict() for r in bench.results],
+            "data": prepared.facts,
+            "facts": facts,
+            "stages": [r.as_dict() for r in bench.results],
             "airflow_task_seconds": bench.airflow_tasks,
-            "baseline": bench.baseline, "targets": verdicts, "figures": figures,
+            "baseline": bench.baseline,
+            "targets": verdicts,
+            "figures": figures,
             "disclosure": disclosure_cost(bench.results),
-            "markdown_table": format_markdown(bench.results), "error": error,
+            "markdown_table": format_markdown(bench.results),
+            "error": error,
             "benchmark_seconds": round(total, 1),
         }
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -1077,30 +1259,44 @@ def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regen
 
 # --- command line -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qnwu bench", description=(
-        "Benchmarks that print figures (wall time, throughput, peak memory). Every measured stage runs as "
-        "a fresh process; generated data is kept in the work folder and reused."))
+    parser = argparse.ArgumentParser(
+        prog="qnwu bench",
+        description=(
+            "Benchmarks that print figures (wall time, throughput, peak memory). Every measured stage runs as "
+            "a fresh process; generated data is kept in the work folder and reused."
+        ),
+    )
     commands = parser.add_subparsers(dest="what", required=True, metavar="{ingest,pipeline}")
     ingest = commands.add_parser("ingest", help="ingest throughput per file format on generated data")
     ingest.add_argument("--workdir", default="data/bench", help="where generated data and results go")
     ingest.add_argument("--scales", default="2000,24000", help="submissions per case, comma-separated")
     ingest.add_argument("--formats", default="csv,json,xlsx")
     ingest.add_argument("--json", dest="json_path", help="also write the results as JSON here")
-    ingest.add_argument("--large-file-mb", type=int, default=500,
-                        help="also ingest 200 reports beside one CSV of this many MB and print the peak memory "
-                             "(target < 1 GB); 0: skip")
+    ingest.add_argument(
+        "--large-file-mb",
+        type=int,
+        default=500,
+        help="also ingest 200 reports beside one CSV of this many MB and print the peak memory (target < 1 GB); 0: skip",
+    )
 
     pipeline = commands.add_parser(
-        "pipeline", help="every stage and the whole pipeline through Airflow, against plain DuckDB",
+        "pipeline",
+        help="every stage and the whole pipeline through Airflow, against plain DuckDB",
         description="Run ingest, dbt build, quality gate and publish one by one, then the whole pipeline "
-                    "through Airflow, and the same work in plain DuckDB (bench/baseline.sql). Scales: "
-                    + "; ".join(f"{s.name} = {s.description}" for s in SCALES.values()) + ".")
+        "through Airflow, and the same work in plain DuckDB (bench/baseline.sql). Scales: "
+        + "; ".join(f"{s.name} = {s.description}" for s in SCALES.values())
+        + ".",
+    )
     pipeline.add_argument("--scale", choices=list(SCALES), default="province")
     pipeline.add_argument("--workdir", default="data/bench", help="where generated data, runs and logs go")
     pipeline.add_argument("--json", dest="json_path", help="also write the results as JSON here")
     pipeline.add_argument("--regenerate", action="store_true", help="generate the data again even if kept")
-    pipeline.add_argument("--repeats", type=int, default=3,
-                          help="paired runs of the first and the newest month; their medians are compared (default 3)")
+    pipeline.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="paired runs of the first and the newest month; their medians are compared (default 3)",
+    )
 
     return parser
 
@@ -1132,17 +1328,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "pipeline":
         if args.repeats < 1:
             raise SystemExit("qnwu bench pipeline: --repeats must be 1 or more")
-        return bench_pipeline(args.scale, workdir, Path(args.json_path).resolve() if args.json_path else None,
-                              args.regenerate, args.repeats)
-    print(f"machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-          f"each case runs `qnwu ingest` in a fresh process on a fresh data directory")
+        return bench_pipeline(
+            args.scale, workdir, Path(args.json_path).resolve() if args.json_path else None, args.regenerate, args.repeats
+        )
+    print(
+        f"machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+        f"each case runs `qnwu ingest` in a fresh process on a fresh data directory"
+    )
     print(HEADER)
     results = bench_ingest(workdir, [int(s) for s in args.scales.split(",")], args.formats.split(","))
     if args.large_file_mb > 0:
         results.append(bench_large_file(workdir, args.large_file_mb))
     if args.json_path:
-        Path(args.json_path).write_text(json.dumps([asdict(r) | {"per_second": r.per_second} for r in results],
-                                                   indent=1), encoding="utf-8")
+        Path(args.json_path).write_text(
+            json.dumps([asdict(r) | {"per_second": r.per_second} for r in results], indent=1), encoding="utf-8"
+        )
     return 1 if any(r.exit_code for r in results) else 0
 
 

@@ -40,9 +40,13 @@ from qnwu_warehouse.warehouse import current_database
 # only the changed rows.
 CHANGED_BY_KINDS = ("report", "period_bucket", "month", "file")
 MART_CHANGED_BY = {
-    "fct_indicator_values": "report", "fct_club_snapshots": "report", "fct_beneficiaries": "report",
-    "fct_funds": "report", "fct_activities": "report",
-    "agg_indicators_by_period": "period_bucket", "agg_clubs_by_period": "period_bucket",
+    "fct_indicator_values": "report",
+    "fct_club_snapshots": "report",
+    "fct_beneficiaries": "report",
+    "fct_funds": "report",
+    "fct_activities": "report",
+    "agg_indicators_by_period": "period_bucket",
+    "agg_clubs_by_period": "period_bucket",
     "fct_reporting_completeness": "month",
     "fct_submission_feedback": "file",
 }
@@ -51,9 +55,13 @@ MART_CHANGED_BY = {
 def rules_fingerprint(settings: Settings) -> str:
     """A hash of everything, besides the reports, that decides what the marts and the gate hold."""
     digest = hashlib.sha256()
-    files = [DBT_PROJECT_DIR / "dbt_project.yml", *sorted((DBT_PROJECT_DIR / "models").rglob("*")),
-             *sorted((DBT_PROJECT_DIR / "macros").rglob("*")), *sorted(settings.seeds_dir.glob("*.csv")),
-             *sorted(EXPECTATIONS_DIR.glob("*.yml"))]
+    files = [
+        DBT_PROJECT_DIR / "dbt_project.yml",
+        *sorted((DBT_PROJECT_DIR / "models").rglob("*")),
+        *sorted((DBT_PROJECT_DIR / "macros").rglob("*")),
+        *sorted(settings.seeds_dir.glob("*.csv")),
+        *sorted(EXPECTATIONS_DIR.glob("*.yml")),
+    ]
     for path in files:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -67,6 +75,7 @@ class ChangeSet:
     """Either everything (`whole`, with the reason) or what changed: the reports and files in the
     temporary tables changed_reports(submission_id) and changed_files(file_hash) of the connection
     it was computed on, and the period buckets as (period_grain, period_label) pairs."""
+
     whole: bool
     reason: str
     reports: int = 0
@@ -88,16 +97,23 @@ class ChangeSet:
             return f"period in ({', '.join(_literal(m) for m in months)})" if months else "false"
         if not self.buckets:
             return "false"
-        return "(period_grain, period_label) in (" + ", ".join(
-            f"({_literal(grain)}, {_literal(label)})" for grain, label in self.buckets) + ")"
+        return (
+            "(period_grain, period_label) in ("
+            + ", ".join(f"({_literal(grain)}, {_literal(label)})" for grain, label in self.buckets)
+            + ")"
+        )
 
     def row_filter(self, table: str) -> str:
         """The condition for a mart, by its name (schema-qualified or not)."""
         return self.condition(MART_CHANGED_BY.get(table.rsplit(".", 1)[-1]))
 
     def as_dict(self) -> dict[str, object]:
-        return {"whole": self.whole, "reason": self.reason, "changed_reports": self.reports,
-                "changed_period_buckets": len(self.buckets)}
+        return {
+            "whole": self.whole,
+            "reason": self.reason,
+            "changed_reports": self.reports,
+            "changed_period_buckets": len(self.buckets),
+        }
 
 
 def changed_years(change_set: ChangeSet) -> set[str] | None:
@@ -122,7 +138,9 @@ def live_fingerprint(con, published: str) -> str | None:
     """The rules fingerprint stored with the published version attached as `published`, if any."""
     has_column = con.execute(
         "select count(*) from duckdb_columns() where database_name = ? and schema_name = 'meta' "
-        "and table_name = 'publication' and column_name = 'rules_fingerprint'", [published]).fetchone()[0]
+        "and table_name = 'publication' and column_name = 'rules_fingerprint'",
+        [published],
+    ).fetchone()[0]
     if not has_column:
         return None
     return con.execute(f"select rules_fingerprint from {quoted_identifier(published)}.meta.publication").fetchone()[0]
@@ -157,8 +175,7 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         (select submission_id, file_hash, period from {published}.meta.published_submissions
          except
          select submission_id, file_hash, period from {working}.intermediate.int_submissions_current_placed)""")
-    con.execute("create or replace temp table changed_reports as "
-                "select distinct submission_id from changed_report_versions")
+    con.execute("create or replace temp table changed_reports as select distinct submission_id from changed_report_versions")
     # files received, or submissions loaded, after the latest load the live version holds (rejected
     # files too), and every file of a changed report
     con.execute(f"""create or replace temp table changed_files as
@@ -171,7 +188,8 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         union
         select file_hash from {working}.intermediate.int_submissions_versioned
         where submission_id in (select submission_id from changed_reports)""")
-    buckets = tuple(con.execute(f"""
+    buckets = tuple(
+        con.execute(f"""
         with months as (
             select distinct periods.period, periods.quarter_label, periods.report_year
             from changed_report_versions
@@ -180,9 +198,11 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         select 'month' as period_grain, period as period_label from months
         union select 'quarter', quarter_label from months
         union select 'year', cast(report_year as varchar) from months
-        order by all""").fetchall())
+        order by all""").fetchall()
+    )
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
     return ChangeSet(False, "reports changed since the live version", reports, buckets)
+
 
 def published_watermark(settings: Settings) -> str | None:
     """The latest load in the live published version (ISO 8601), if that version was made with

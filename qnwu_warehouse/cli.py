@@ -41,8 +41,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     runs = run_pipeline(settings)
     elapsed = time.monotonic() - started
     states = {dag_id: str(getattr(run.state, "value", run.state)) for dag_id, run in runs.items()}
-    summary = run_summary(settings, ingest_run_id=runs["qnwu_ingest"].run_id,
-                          publish_run_id=runs["qnwu_publish"].run_id)
+    summary = run_summary(settings, ingest_run_id=runs["qnwu_ingest"].run_id, publish_run_id=runs["qnwu_publish"].run_id)
     _print_summary(summary, states, elapsed)
     return 0 if set(states.values()) == {"success"} else 1
 
@@ -53,23 +52,33 @@ def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> Non
     print(f"Pipeline {overall} in {elapsed:.1f} s  ({', '.join(f'{d}: {s}' for d, s in states.items())})")
     if "this_run" in summary:
         run, total = summary["this_run"], summary["all_runs"]
-        print(f"  files this run : received {run['received']}, accepted {run['accepted']}, "
-              f"rejected {run['rejected']}, duplicate {run['duplicate']}"
-              + (f"; skipped {run['skipped']} (hidden, temporary or still arriving: raw.skipped_entries)"
-                 if run.get("skipped") else ""))
-        print(f"  files all runs : received {total['received']}, accepted {total['accepted']}, "
-              f"rejected {total['rejected']}, duplicate {total['duplicate']}")
+        print(
+            f"  files this run : received {run['received']}, accepted {run['accepted']}, "
+            f"rejected {run['rejected']}, duplicate {run['duplicate']}"
+            + (
+                f"; skipped {run['skipped']} (hidden, temporary or still arriving: raw.skipped_entries)"
+                if run.get("skipped")
+                else ""
+            )
+        )
+        print(
+            f"  files all runs : received {total['received']}, accepted {total['accepted']}, "
+            f"rejected {total['rejected']}, duplicate {total['duplicate']}"
+        )
     if "dbt" in summary:
         print("  dbt build      : " + ", ".join(f"{count} {status}" for status, count in sorted(summary["dbt"].items())))
     if "gate" in summary:
         gate = summary["gate"]
         verdict = "passed" if gate["critical_failures"] == 0 else "FAILED"
-        print(f"  quality gate   : {verdict} ({gate['expectations']} expectations, "
-              f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)")
+        print(
+            f"  quality gate   : {verdict} ({gate['expectations']} expectations, "
+            f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)"
+        )
     published = summary.get("published")
     if published:
-        stale = ("" if published["run_id"] == summary["publish_run_id"]
-                 else " (from an earlier run: this run did not publish)")
+        stale = (
+            "" if published["run_id"] == summary["publish_run_id"] else " (from an earlier run: this run did not publish)"
+        )
         print(f"  published      : {published['path']}{stale}")
         for table, rows in json.loads(published["tables"]).items():
             print(f"      marts.{table:<28} {rows:>9,} rows")
@@ -119,8 +128,10 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
     result = pipeline.rebuild_stage(run_id)
     gate = result["gate"]
     print(f"  dbt build --full-refresh : {result['dbt']}")
-    print(f"  quality gate (every row) : passed ({gate['expectations']} expectations, "
-          f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)")
+    print(
+        f"  quality gate (every row) : passed ({gate['expectations']} expectations, "
+        f"{gate['critical_failures']} critical failures, {gate['warnings']} warnings)"
+    )
     print(f"  published                : {result['published']} (version {result['version']}, every mart copied)")
     return 0
 
@@ -181,9 +192,12 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
     print(f"Đơn vị / unit {args.unit}" + (f", kỳ / period {args.period}" if args.period else ""))
     if not rows:
         print("  Chưa nhận được báo cáo nào. / No report received.")
-    labels = {"accepted": "ĐÃ NHẬN / accepted", "superseded": "ĐÃ THAY THẾ bằng bản sau / superseded",
-              "rejected": "BỊ TỪ CHỐI, cần gửi lại / rejected, please resend",
-              "duplicate": "TRÙNG LẶP, không tính / duplicate, not counted"}
+    labels = {
+        "accepted": "ĐÃ NHẬN / accepted",
+        "superseded": "ĐÃ THAY THẾ bằng bản sau / superseded",
+        "rejected": "BỊ TỪ CHỐI, cần gửi lại / rejected, please resend",
+        "duplicate": "TRÙNG LẶP, không tính / duplicate, not counted",
+    }
     for period, name, status, version, duplicate_of, messages_vi, messages_en in rows:
         version_text = f" (bản {version})" if version else ""
         print(f"- {period or '?'}  {name}: {labels[status]}{version_text}")
@@ -227,8 +241,10 @@ def _cmd_serve_postgres(args: argparse.Namespace) -> int:
     from qnwu_warehouse import postgres_serving
 
     served = postgres_serving.publish_to_postgres(Settings.from_env())
-    print(f"PostgreSQL {served['host']}/{served['database']}: marts and meta now serve the live published "
-          f"version ({len(served['tables'])} tables); analysts log in as {served['analyst_role']}")
+    print(
+        f"PostgreSQL {served['host']}/{served['database']}: marts and meta now serve the live published "
+        f"version ({len(served['tables'])} tables); analysts log in as {served['analyst_role']}"
+    )
     return 0
 
 
@@ -248,8 +264,10 @@ def _cmd_webui(args: argparse.Namespace) -> int:
     configure(settings)
     migrate_metadata(settings)
     airflow = str(Path(sys.executable).with_name("airflow"))
-    print("Airflow UI on http://localhost:8080 (user admin; password in "
-          f"{settings.airflow_home / 'simple_auth_manager_passwords.json.generated'})")
+    print(
+        "Airflow UI on http://localhost:8080 (user admin; password in "
+        f"{settings.airflow_home / 'simple_auth_manager_passwords.json.generated'})"
+    )
     # `airflow standalone` starts its components as `airflow ...` found on PATH: put this
     # interpreter's bin folder (.venv/bin) first, which a fresh shell does not have on PATH.
     path = os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path()])
@@ -264,13 +282,16 @@ def _cmd_deploy_local(args: argparse.Namespace) -> int:
     from qnwu_warehouse.deployment import CeleryDeployment
 
     settings = Settings.from_env()
-    deployment = CeleryDeployment(settings, metadata_database=args.metadata_database, broker_url=args.broker_url,
-                                  api_port=args.port)
+    deployment = CeleryDeployment(
+        settings, metadata_database=args.metadata_database, broker_url=args.broker_url, api_port=args.port
+    )
     deployment.prepare()
     with deployment.running(worker_concurrency=args.workers):
-        print(f"Airflow (CeleryExecutor, metadata in PostgreSQL {args.metadata_database}, broker {args.broker_url}) "
-              f"on http://localhost:{args.port}: user {deployment.admin_user}, password in "
-              f"{deployment.passwords_file}; logs in {deployment.home / 'logs'}. Ctrl-C stops it.")
+        print(
+            f"Airflow (CeleryExecutor, metadata in PostgreSQL {args.metadata_database}, broker {args.broker_url}) "
+            f"on http://localhost:{args.port}: user {deployment.admin_user}, password in "
+            f"{deployment.passwords_file}; logs in {deployment.home / 'logs'}. Ctrl-C stops it."
+        )
         try:
             while True:
                 time.sleep(3600)
@@ -290,8 +311,19 @@ def _operator_errors() -> tuple[type[Exception], ...]:
     from qnwu_warehouse.transform import DbtFailed
     from qnwu_warehouse.warehouse import WarehouseBusy
 
-    return (LedgerImbalance, WorkersUnavailable, NothingToPublish, DisclosureRefused, QualityGateFailed, DbtFailed,
-            WarehouseBusy, FileNotFoundError, MirrorError, ServingCheckFailed, DeploymentFailed)
+    return (
+        LedgerImbalance,
+        WorkersUnavailable,
+        NothingToPublish,
+        DisclosureRefused,
+        QualityGateFailed,
+        DbtFailed,
+        WarehouseBusy,
+        FileNotFoundError,
+        MirrorError,
+        ServingCheckFailed,
+        DeploymentFailed,
+    )
 
 
 OPERATOR_ERRORS = _operator_errors()
@@ -302,13 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the whole pipeline once through Airflow and print a summary")
-    run.add_argument("--demo", action="store_true",
-                     help="if the landing folder is empty, fill it with generated sample submissions first")
+    run.add_argument(
+        "--demo", action="store_true", help="if the landing folder is empty, fill it with generated sample submissions first"
+    )
     run.add_argument("--verbose", action="store_true", help="show Airflow's task logs on the terminal")
     run.set_defaults(handler=_cmd_run)
 
-    generate = commands.add_parser("generate", help="generate realistic submission files (see --help)",
-                                   add_help=False)
+    generate = commands.add_parser("generate", help="generate realistic submission files (see --help)", add_help=False)
     generate.add_argument("generator_args", nargs=argparse.REMAINDER)
     generate.set_defaults(handler=_cmd_generate)
 
@@ -316,15 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(handler=_cmd_bench)
 
-    for stage, text in (("ingest", "pull new files from the landing zone into raw"),
-                        ("build", "dbt build of the marts"), ("gate", "run the quality gate"),
-                        ("publish", "publish the working marts (normally only after the gate passed)")):
+    for stage, text in (
+        ("ingest", "pull new files from the landing zone into raw"),
+        ("build", "dbt build of the marts"),
+        ("gate", "run the quality gate"),
+        ("publish", "publish the working marts (normally only after the gate passed)"),
+    ):
         sub = commands.add_parser(stage, help=text)
         sub.add_argument("--run-id")
         sub.set_defaults(handler=_cmd_stage, stage=stage)
 
-    rebuild = commands.add_parser("rebuild", help="repair: rebuild the marts from raw (dbt full refresh), "
-                                  "then the whole gate and publish")
+    rebuild = commands.add_parser(
+        "rebuild", help="repair: rebuild the marts from raw (dbt full refresh), then the whole gate and publish"
+    )
     rebuild.add_argument("--run-id")
     rebuild.set_defaults(handler=_cmd_rebuild)
 
@@ -347,10 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="serve an earlier published version again")
     rollback.add_argument("version")
     rollback.set_defaults(handler=_cmd_rollback)
-    commands.add_parser("serve-postgres", help="serve the live published version from PostgreSQL (QNWU_PG_*)"
-                        ).set_defaults(handler=_cmd_serve_postgres)
-    deploy = commands.add_parser("deploy-local", help="run docker-compose.yml's Celery deployment as local "
-                                 "processes (PostgreSQL metadata, Redis broker, a worker)")
+    commands.add_parser("serve-postgres", help="serve the live published version from PostgreSQL (QNWU_PG_*)").set_defaults(
+        handler=_cmd_serve_postgres
+    )
+    deploy = commands.add_parser(
+        "deploy-local",
+        help="run docker-compose.yml's Celery deployment as local processes (PostgreSQL metadata, Redis broker, a worker)",
+    )
     deploy.add_argument("--metadata-database", default="airflow")
     deploy.add_argument("--broker-url", default="redis://127.0.0.1:6379/0")
     deploy.add_argument("--port", type=int, default=8080)
@@ -359,8 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     template = commands.add_parser("template", help="write the blank XLSX template units fill in")
     template.add_argument("path")
     template.set_defaults(handler=_cmd_template)
-    commands.add_parser("webui", help="start Airflow locally (UI on :8080) with the DAGs loaded"
-                        ).set_defaults(handler=_cmd_webui)
+    commands.add_parser("webui", help="start Airflow locally (UI on :8080) with the DAGs loaded").set_defaults(
+        handler=_cmd_webui
+    )
     return parser
 
 

@@ -29,6 +29,7 @@ class Limits:
     with a few dozen rows; anything far beyond that is a mistake or an attack, and is refused with
     a reason instead of being read at any cost. The defaults are the contract's
     (docs/submission_contract.md); settings.py lets a deployment change them (QNWU_MAX_*)."""
+
     max_file_bytes: int = 10_000_000
     max_section_rows: int = 2_000
     max_problems_per_file: int = 50
@@ -74,161 +75,293 @@ CLUB_COLUMNS: dict[str, str] = {
 # Header fields a secretary types freely: checked for personal data (personal_data_in).
 FREE_TEXT_HEADER_FIELDS = ("reporter",)
 # Status words a secretary may type, in either language, and the code they stand for.
-CLUB_STATUSES = {"new": "new", "mới": "new", "active": "active", "đang hoạt động": "active",
-                 "dissolved": "dissolved", "giải thể": "dissolved"}
+CLUB_STATUSES = {
+    "new": "new",
+    "mới": "new",
+    "active": "active",
+    "đang hoạt động": "active",
+    "dissolved": "dissolved",
+    "giải thể": "dissolved",
+}
 
 # reason code -> (severity, Vietnamese message, English message); {detail} is filled in.
 REASONS: dict[str, tuple[str, str, str]] = {
-    "FILE_TOO_LARGE": ("error", "Tệp quá lớn ({detail}). Báo cáo một tháng của một đơn vị chỉ vài chục KB: "
-                                "hãy dùng mẫu báo cáo, xoá các trang tính thừa rồi gửi lại.",
-                       "The file is too large ({detail}). One unit's monthly report is a few tens of KB: use the "
-                       "report template, remove extra sheets and send it again."),
-    "FILE_TOO_COMPLEX": ("error", "Không thể đọc tệp trong giới hạn cho phép ({detail}). Hãy lưu lại từ mẫu báo cáo "
-                                  "(không lồng dữ liệu, không để ô ở xa bảng) rồi gửi lại.",
-                         "The file cannot be read within the allowed limits ({detail}). Save it again from the report "
-                         "template (no nesting, no cells far outside the tables) and send it again."),
-    "FILE_UNREADABLE": ("error", "Không đọc được tệp ({detail}). Hãy mở tệp, lưu lại bằng mẫu báo cáo rồi gửi lại; "
-                                 "nếu vẫn lỗi, liên hệ cán bộ quản lý số liệu.",
-                        "The file could not be read ({detail}). Open it, save it again with the report template and "
-                        "send it again; if it still fails, contact the data officer."),
-    "FILE_IS_LINK": ("error", "Mục '{detail}' trong thư mục nhận là liên kết (symlink hoặc hard link), không phải "
-                              "tệp báo cáo; liên kết không bao giờ được mở. Hãy đặt chính tệp báo cáo vào thư mục.",
-                     "The landing entry '{detail}' is a link (symbolic, or a hard link to a file elsewhere), not a "
-                     "report file; links are never followed. Put the report file itself in the landing folder."),
-    "FILE_NOT_REGULAR": ("error", "Mục '{detail}' trong thư mục nhận không phải tệp thông thường (thiết bị, FIFO, "
-                                  "socket); không được đọc. Hãy đặt tệp báo cáo vào thư mục.",
-                         "The landing entry '{detail}' is not a regular file (device, FIFO or socket) and is not "
-                         "read. Put the report file itself in the landing folder."),
-    "FILE_EMPTY": ("error", "Tệp rỗng, không có dữ liệu. Hãy gửi lại tệp báo cáo đầy đủ.",
-                   "The file is empty. Send the complete report file again."),
-    "FILE_CORRUPT": ("error", "Tệp bị hỏng hoặc không đọc được ({detail}). Hãy lưu lại và gửi lại.",
-                     "The file is damaged or unreadable ({detail}). Save it again and resend it."),
-    "FILE_TYPE_MISMATCH": ("error", "Nội dung tệp không đúng định dạng {detail}. Hãy dùng mẫu báo cáo.",
-                           "The file content is not {detail} as its name says. Use the report template."),
-    "FILE_ENCODING_NOT_UTF8": ("error", "Tệp không phải mã UTF-8 ({detail}). Trong Excel chọn Lưu thành > CSV UTF-8 "
-                                        "rồi gửi lại.",
-                               "The file is not UTF-8 text ({detail}). In Excel use Save As > CSV UTF-8 and send it "
-                               "again."),
-    "KEY_DUPLICATE": ("error", "Khoá '{detail}' xuất hiện hai lần trong cùng một đối tượng JSON, không rõ giá trị nào "
-                               "đúng. Mỗi khoá chỉ ghi một lần.",
-                      "The key '{detail}' appears twice in the same JSON object, so which value is meant is unclear. "
-                      "Write each key once."),
-    "COLUMN_DUPLICATE": ("error", "Cột '{detail}' có hai lần, không rõ cột nào đúng. Mỗi cột chỉ có một lần; "
-                                  "hãy dùng đúng mẫu báo cáo.",
-                         "The column '{detail}' appears twice, so which one is meant is unclear. Keep one; use the "
-                         "report template."),
-    "HEADER_FIELD_DUPLICATE": ("error", "Thông tin '{detail}' được ghi hai lần với giá trị khác nhau hoặc lặp lại. "
-                                        "Mỗi thông tin chung chỉ ghi một lần.",
-                               "The header field '{detail}' is given twice. Give each header field once."),
-    "FORMULA_NOT_CACHED": ("error", "Ô có công thức nhưng chưa có giá trị đã tính ({detail}). Mở tệp trong Excel, "
-                                    "để tính xong, lưu lại rồi gửi; hoặc ghi số thay cho công thức.",
-                           "The cell holds a formula with no calculated value ({detail}). Open the file in Excel, let "
-                           "it calculate, save and send it again; or type the number instead of the formula."),
-    "SECTION_TOO_LONG": ("error", "Phần '{detail}' có quá nhiều dòng. Mỗi đơn vị chỉ báo cáo một tháng; hãy kiểm tra "
-                                  "lại rồi gửi lại.",
-                         "The section '{detail}' has too many rows. A report covers one unit for one month; check "
-                         "it and send it again."),
-    "FIELD_TOO_LONG": ("error", "Nội dung quá dài ({detail}). Hãy rút gọn rồi gửi lại.",
-                       "The text is too long ({detail}). Shorten it and send it again."),
-    "VALUE_OUT_OF_RANGE": ("error", "Giá trị '{detail}' lớn hơn mức có thể có của chỉ tiêu này. Kiểm tra lại số "
-                                    "(tiền ghi bằng đồng, không thêm số 0).",
-                           "The value '{detail}' is larger than this indicator can be. Check the number (money in "
-                           "đồng, no extra zeros)."),
-    "SUBMITTED_AT_IN_FUTURE": ("error", "Ngày gửi '{detail}' muộn hơn lúc tệp được nhận. Kiểm tra ngày giờ trên máy "
-                                        "tính rồi ghi lại ngày gửi thật.",
-                               "The submission date '{detail}' is later than the moment the file was received. Check "
-                               "the computer's date and write the real submission date."),
-    "PROBLEMS_TRUNCATED": ("error", "Còn {detail} lỗi khác không được liệt kê. Hãy sửa các lỗi trên, dùng đúng mẫu "
-                                    "báo cáo rồi gửi lại.",
-                           "{detail} more problems are not listed. Fix the ones above, use the report template and "
-                           "send it again."),
-    "FILE_FORMAT_UNSUPPORTED": ("error", "Định dạng tệp không được hỗ trợ ({detail}). Gửi XLSX, CSV hoặc JSON.",
-                                "Unsupported file type ({detail}). Send XLSX, CSV or JSON."),
-    "SECTION_MISSING": ("error", "Thiếu phần/trang tính '{detail}'. Hãy dùng đúng mẫu báo cáo.",
-                        "The section or sheet '{detail}' is missing. Use the report template."),
-    "COLUMN_MISSING": ("error", "Thiếu cột '{detail}'. Hãy dùng đúng mẫu báo cáo.",
-                       "The column '{detail}' is missing. Use the report template."),
-    "HEADER_FIELD_MISSING": ("error", "Thiếu thông tin '{detail}' ở phần thông tin chung.",
-                             "The header field '{detail}' is missing or empty."),
-    "TEMPLATE_VERSION_UNSUPPORTED": ("error", "Phiên bản mẫu '{detail}' không được hỗ trợ. Tải mẫu mới nhất.",
-                                     "Template version '{detail}' is not supported. Use the current template."),
-    "UNIT_CODE_ZERO_PADDED": ("warning", "Mã đơn vị '{detail}' bị mất số 0 ở đầu (Excel coi là số); "
-                                         "đã đọc thành mã 5 chữ số. Hãy định dạng ô là văn bản.",
-                              "Unit code '{detail}' lost its leading zero (Excel stored it as a number); it was read as "
-                              "the 5-digit code. Format the cell as text."),
-    "UNIT_UNKNOWN": ("error", "Mã đơn vị '{detail}' không có trong danh mục. Kiểm tra lại mã đơn vị.",
-                     "Unit code '{detail}' is not in the unit list. Check the unit code."),
+    "FILE_TOO_LARGE": (
+        "error",
+        "Tệp quá lớn ({detail}). Báo cáo một tháng của một đơn vị chỉ vài chục KB: "
+        "hãy dùng mẫu báo cáo, xoá các trang tính thừa rồi gửi lại.",
+        "The file is too large ({detail}). One unit's monthly report is a few tens of KB: use the "
+        "report template, remove extra sheets and send it again.",
+    ),
+    "FILE_TOO_COMPLEX": (
+        "error",
+        "Không thể đọc tệp trong giới hạn cho phép ({detail}). Hãy lưu lại từ mẫu báo cáo "
+        "(không lồng dữ liệu, không để ô ở xa bảng) rồi gửi lại.",
+        "The file cannot be read within the allowed limits ({detail}). Save it again from the report "
+        "template (no nesting, no cells far outside the tables) and send it again.",
+    ),
+    "FILE_UNREADABLE": (
+        "error",
+        "Không đọc được tệp ({detail}). Hãy mở tệp, lưu lại bằng mẫu báo cáo rồi gửi lại; "
+        "nếu vẫn lỗi, liên hệ cán bộ quản lý số liệu.",
+        "The file could not be read ({detail}). Open it, save it again with the report template and "
+        "send it again; if it still fails, contact the data officer.",
+    ),
+    "FILE_IS_LINK": (
+        "error",
+        "Mục '{detail}' trong thư mục nhận là liên kết (symlink hoặc hard link), không phải "
+        "tệp báo cáo; liên kết không bao giờ được mở. Hãy đặt chính tệp báo cáo vào thư mục.",
+        "The landing entry '{detail}' is a link (symbolic, or a hard link to a file elsewhere), not a "
+        "report file; links are never followed. Put the report file itself in the landing folder.",
+    ),
+    "FILE_NOT_REGULAR": (
+        "error",
+        "Mục '{detail}' trong thư mục nhận không phải tệp thông thường (thiết bị, FIFO, "
+        "socket); không được đọc. Hãy đặt tệp báo cáo vào thư mục.",
+        "The landing entry '{detail}' is not a regular file (device, FIFO or socket) and is not "
+        "read. Put the report file itself in the landing folder.",
+    ),
+    "FILE_EMPTY": (
+        "error",
+        "Tệp rỗng, không có dữ liệu. Hãy gửi lại tệp báo cáo đầy đủ.",
+        "The file is empty. Send the complete report file again.",
+    ),
+    "FILE_CORRUPT": (
+        "error",
+        "Tệp bị hỏng hoặc không đọc được ({detail}). Hãy lưu lại và gửi lại.",
+        "The file is damaged or unreadable ({detail}). Save it again and resend it.",
+    ),
+    "FILE_TYPE_MISMATCH": (
+        "error",
+        "Nội dung tệp không đúng định dạng {detail}. Hãy dùng mẫu báo cáo.",
+        "The file content is not {detail} as its name says. Use the report template.",
+    ),
+    "FILE_ENCODING_NOT_UTF8": (
+        "error",
+        "Tệp không phải mã UTF-8 ({detail}). Trong Excel chọn Lưu thành > CSV UTF-8 rồi gửi lại.",
+        "The file is not UTF-8 text ({detail}). In Excel use Save As > CSV UTF-8 and send it again.",
+    ),
+    "KEY_DUPLICATE": (
+        "error",
+        "Khoá '{detail}' xuất hiện hai lần trong cùng một đối tượng JSON, không rõ giá trị nào "
+        "đúng. Mỗi khoá chỉ ghi một lần.",
+        "The key '{detail}' appears twice in the same JSON object, so which value is meant is unclear. Write each key once.",
+    ),
+    "COLUMN_DUPLICATE": (
+        "error",
+        "Cột '{detail}' có hai lần, không rõ cột nào đúng. Mỗi cột chỉ có một lần; hãy dùng đúng mẫu báo cáo.",
+        "The column '{detail}' appears twice, so which one is meant is unclear. Keep one; use the report template.",
+    ),
+    "HEADER_FIELD_DUPLICATE": (
+        "error",
+        "Thông tin '{detail}' được ghi hai lần với giá trị khác nhau hoặc lặp lại. Mỗi thông tin chung chỉ ghi một lần.",
+        "The header field '{detail}' is given twice. Give each header field once.",
+    ),
+    "FORMULA_NOT_CACHED": (
+        "error",
+        "Ô có công thức nhưng chưa có giá trị đã tính ({detail}). Mở tệp trong Excel, "
+        "để tính xong, lưu lại rồi gửi; hoặc ghi số thay cho công thức.",
+        "The cell holds a formula with no calculated value ({detail}). Open the file in Excel, let "
+        "it calculate, save and send it again; or type the number instead of the formula.",
+    ),
+    "SECTION_TOO_LONG": (
+        "error",
+        "Phần '{detail}' có quá nhiều dòng. Mỗi đơn vị chỉ báo cáo một tháng; hãy kiểm tra lại rồi gửi lại.",
+        "The section '{detail}' has too many rows. A report covers one unit for one month; check it and send it again.",
+    ),
+    "FIELD_TOO_LONG": (
+        "error",
+        "Nội dung quá dài ({detail}). Hãy rút gọn rồi gửi lại.",
+        "The text is too long ({detail}). Shorten it and send it again.",
+    ),
+    "VALUE_OUT_OF_RANGE": (
+        "error",
+        "Giá trị '{detail}' lớn hơn mức có thể có của chỉ tiêu này. Kiểm tra lại số (tiền ghi bằng đồng, không thêm số 0).",
+        "The value '{detail}' is larger than this indicator can be. Check the number (money in đồng, no extra zeros).",
+    ),
+    "SUBMITTED_AT_IN_FUTURE": (
+        "error",
+        "Ngày gửi '{detail}' muộn hơn lúc tệp được nhận. Kiểm tra ngày giờ trên máy tính rồi ghi lại ngày gửi thật.",
+        "The submission date '{detail}' is later than the moment the file was received. Check "
+        "the computer's date and write the real submission date.",
+    ),
+    "PROBLEMS_TRUNCATED": (
+        "error",
+        "Còn {detail} lỗi khác không được liệt kê. Hãy sửa các lỗi trên, dùng đúng mẫu báo cáo rồi gửi lại.",
+        "{detail} more problems are not listed. Fix the ones above, use the report template and send it again.",
+    ),
+    "FILE_FORMAT_UNSUPPORTED": (
+        "error",
+        "Định dạng tệp không được hỗ trợ ({detail}). Gửi XLSX, CSV hoặc JSON.",
+        "Unsupported file type ({detail}). Send XLSX, CSV or JSON.",
+    ),
+    "SECTION_MISSING": (
+        "error",
+        "Thiếu phần/trang tính '{detail}'. Hãy dùng đúng mẫu báo cáo.",
+        "The section or sheet '{detail}' is missing. Use the report template.",
+    ),
+    "COLUMN_MISSING": (
+        "error",
+        "Thiếu cột '{detail}'. Hãy dùng đúng mẫu báo cáo.",
+        "The column '{detail}' is missing. Use the report template.",
+    ),
+    "HEADER_FIELD_MISSING": (
+        "error",
+        "Thiếu thông tin '{detail}' ở phần thông tin chung.",
+        "The header field '{detail}' is missing or empty.",
+    ),
+    "TEMPLATE_VERSION_UNSUPPORTED": (
+        "error",
+        "Phiên bản mẫu '{detail}' không được hỗ trợ. Tải mẫu mới nhất.",
+        "Template version '{detail}' is not supported. Use the current template.",
+    ),
+    "UNIT_CODE_ZERO_PADDED": (
+        "warning",
+        "Mã đơn vị '{detail}' bị mất số 0 ở đầu (Excel coi là số); đã đọc thành mã 5 chữ số. Hãy định dạng ô là văn bản.",
+        "Unit code '{detail}' lost its leading zero (Excel stored it as a number); it was read as "
+        "the 5-digit code. Format the cell as text.",
+    ),
+    "UNIT_UNKNOWN": (
+        "error",
+        "Mã đơn vị '{detail}' không có trong danh mục. Kiểm tra lại mã đơn vị.",
+        "Unit code '{detail}' is not in the unit list. Check the unit code.",
+    ),
     # {advice} names the unit that took this one over, or says when the unit existed.
-    "UNIT_NOT_VALID_IN_PERIOD": ("error", "Đơn vị '{detail}' không tồn tại trong kỳ báo cáo này. {advice}",
-                                 "Unit '{detail}' did not exist in this reporting period. {advice}"),
-    "PERIOD_MALFORMED": ("error", "Kỳ báo cáo '{detail}' sai định dạng. Ghi theo dạng NĂM-THÁNG, ví dụ 2023-05.",
-                         "Reporting period '{detail}' is malformed. Write YEAR-MONTH, for example 2023-05."),
-    "PERIOD_IN_FUTURE": ("error", "Kỳ báo cáo '{detail}' ở tương lai. Kiểm tra lại tháng báo cáo.",
-                         "Reporting period '{detail}' is in the future. Check the month."),
-    "SUBMITTED_AT_MALFORMED": ("error", "Ngày gửi '{detail}' sai định dạng. Ghi theo dạng 2023-05-31.",
-                               "Submission date '{detail}' is malformed. Write it as 2023-05-31."),
-    "INDICATOR_UNKNOWN": ("error", "Mã chỉ tiêu '{detail}' không có trong danh mục chỉ tiêu. "
-                                   "Dùng mã ở trang 'Hướng dẫn' của mẫu.",
-                          "Indicator code '{detail}' is not in the indicator catalogue. "
-                          "Use the codes listed in the template's 'Hướng dẫn' sheet."),
-    "CATEGORY_NOT_ALLOWED": ("error", "Phân tổ '{detail}' không hợp lệ cho chỉ tiêu này. Dùng một phân tổ được liệt kê.",
-                             "Category '{detail}' is not allowed for this indicator. Use one of the categories listed."),
+    "UNIT_NOT_VALID_IN_PERIOD": (
+        "error",
+        "Đơn vị '{detail}' không tồn tại trong kỳ báo cáo này. {advice}",
+        "Unit '{detail}' did not exist in this reporting period. {advice}",
+    ),
+    "PERIOD_MALFORMED": (
+        "error",
+        "Kỳ báo cáo '{detail}' sai định dạng. Ghi theo dạng NĂM-THÁNG, ví dụ 2023-05.",
+        "Reporting period '{detail}' is malformed. Write YEAR-MONTH, for example 2023-05.",
+    ),
+    "PERIOD_IN_FUTURE": (
+        "error",
+        "Kỳ báo cáo '{detail}' ở tương lai. Kiểm tra lại tháng báo cáo.",
+        "Reporting period '{detail}' is in the future. Check the month.",
+    ),
+    "SUBMITTED_AT_MALFORMED": (
+        "error",
+        "Ngày gửi '{detail}' sai định dạng. Ghi theo dạng 2023-05-31.",
+        "Submission date '{detail}' is malformed. Write it as 2023-05-31.",
+    ),
+    "INDICATOR_UNKNOWN": (
+        "error",
+        "Mã chỉ tiêu '{detail}' không có trong danh mục chỉ tiêu. Dùng mã ở trang 'Hướng dẫn' của mẫu.",
+        "Indicator code '{detail}' is not in the indicator catalogue. "
+        "Use the codes listed in the template's 'Hướng dẫn' sheet.",
+    ),
+    "CATEGORY_NOT_ALLOWED": (
+        "error",
+        "Phân tổ '{detail}' không hợp lệ cho chỉ tiêu này. Dùng một phân tổ được liệt kê.",
+        "Category '{detail}' is not allowed for this indicator. Use one of the categories listed.",
+    ),
     # A blank cell in the pre-filled template means "not reported": recorded, not fatal.
-    "VALUE_MISSING": ("warning", "Ô giá trị để trống nên chỉ tiêu này coi như chưa báo cáo. Ghi 0 nếu không có.",
-                      "The value is empty, so this indicator counts as not reported. Write 0 if there was none."),
-    "CLUB_MEMBERS_MISSING": ("error", "Thiếu số thành viên của CLB/mô hình. Ghi số thành viên (số nguyên).",
-                             "The number of members of this club or model is missing. Write the number of members."),
-    "VALUE_NOT_A_NUMBER": ("error", "Giá trị '{detail}' không phải là số. Chỉ ghi số nguyên.",
-                           "The value '{detail}' is not a number. Write a whole number."),
-    "VALUE_NEGATIVE": ("error", "Giá trị '{detail}' là số âm. Số liệu không được âm; ghi 0 hoặc số đúng.",
-                       "The value '{detail}' is negative. Values cannot be negative; write 0 or the right number."),
-    "VALUE_FRACTIONAL": ("error", "Giá trị '{detail}' có phần thập phân. Chỉ ghi số nguyên (tiền ghi bằng đồng).",
-                         "The value '{detail}' has a fraction. Write a whole number (money in đồng)."),
-    "VALUE_AMBIGUOUS": ("error", "Không rõ giá trị '{detail}': dấu phẩy có thể là dấu thập phân. "
-                                 "Dùng dấu chấm để phân cách hàng nghìn, ví dụ 1.100.000.",
-                        "The value '{detail}' is ambiguous: the comma may be a decimal mark. "
-                        "Separate thousands with dots, for example 1.100.000."),
+    "VALUE_MISSING": (
+        "warning",
+        "Ô giá trị để trống nên chỉ tiêu này coi như chưa báo cáo. Ghi 0 nếu không có.",
+        "The value is empty, so this indicator counts as not reported. Write 0 if there was none.",
+    ),
+    "CLUB_MEMBERS_MISSING": (
+        "error",
+        "Thiếu số thành viên của CLB/mô hình. Ghi số thành viên (số nguyên).",
+        "The number of members of this club or model is missing. Write the number of members.",
+    ),
+    "VALUE_NOT_A_NUMBER": (
+        "error",
+        "Giá trị '{detail}' không phải là số. Chỉ ghi số nguyên.",
+        "The value '{detail}' is not a number. Write a whole number.",
+    ),
+    "VALUE_NEGATIVE": (
+        "error",
+        "Giá trị '{detail}' là số âm. Số liệu không được âm; ghi 0 hoặc số đúng.",
+        "The value '{detail}' is negative. Values cannot be negative; write 0 or the right number.",
+    ),
+    "VALUE_FRACTIONAL": (
+        "error",
+        "Giá trị '{detail}' có phần thập phân. Chỉ ghi số nguyên (tiền ghi bằng đồng).",
+        "The value '{detail}' has a fraction. Write a whole number (money in đồng).",
+    ),
+    "VALUE_AMBIGUOUS": (
+        "error",
+        "Không rõ giá trị '{detail}': dấu phẩy có thể là dấu thập phân. "
+        "Dùng dấu chấm để phân cách hàng nghìn, ví dụ 1.100.000.",
+        "The value '{detail}' is ambiguous: the comma may be a decimal mark. "
+        "Separate thousands with dots, for example 1.100.000.",
+    ),
     # A part above its whole (more poor members helped than on the register, more victims supported
     # than identified): one of the two numbers is wrong. Accepted, so the rest of the report counts;
     # the unit is told, and a province share above 100% is flagged by the gate.
-    "VALUE_ABOVE_RELATED": ("warning", "Số liệu không khớp: {detail}. Chỉ tiêu này không thể lớn hơn chỉ tiêu kia "
-                                       "trong cùng báo cáo; kiểm tra lại hai số và gửi bản sửa.",
-                            "The figures disagree: {detail}. This indicator cannot be larger than the other one in "
-                            "the same report; check both numbers and send a corrected report."),
-    "NONE_NEEDS_VERSION_2": ("error", "'{detail}' (không có) chỉ được hiểu từ mẫu phiên bản 2. Tệp này ghi phiên "
-                                      "bản 1: hãy ghi 0 cho chỉ tiêu không có, hoặc dùng mẫu mới (phiên bản 2).",
-                             "'{detail}' (none) is understood from template version 2 on, and this file says version "
-                             "1: write 0 for an indicator there was none of, or use the current template (version 2)."),
-    "SECTION_NONE_WITH_ROWS": ("error", "Phần '{detail}' ghi 'không có' nhưng vẫn có số liệu, không rõ ý nào đúng. "
-                                        "Xoá các dòng số liệu, hoặc xoá dòng 'không có'.",
-                               "The section '{detail}' says none but also holds figures, so which is meant is "
-                               "unclear. Remove the figures, or remove the 'none' row."),
-    "NONE_NOT_FOR_CUMULATIVE": ("error", "Không ghi 'không có' cho '{detail}': đây là số người cộng dồn từ 1/1. "
-                                         "Ghi số người từ đầu năm (0 nếu chưa có ai).",
-                                "'none' cannot be written for '{detail}', a count of people since 1 January: write "
-                                "the number of people since January (0 if nobody yet)."),
-    "ROW_DUPLICATE": ("error", "Dòng trùng với dòng {detail}. Mỗi chỉ tiêu và phân tổ chỉ ghi một lần.",
-                      "This row repeats row {detail}. Report each indicator and category once."),
-    "CLUB_TYPE_UNKNOWN": ("error", "Loại CLB/mô hình '{detail}' không có trong danh mục. "
-                                   "Dùng mã loại ở trang 'Hướng dẫn' của mẫu.",
-                          "Club or model type '{detail}' is not in the catalogue. "
-                          "Use a type code from the template's 'Hướng dẫn' sheet."),
-    "CLUB_STATUS_UNKNOWN": ("error", "Tình trạng '{detail}' không hợp lệ. Ghi: mới, đang hoạt động hoặc giải thể.",
-                            "Status '{detail}' is not valid. Write new, active or dissolved."),
-    "CLUB_DUPLICATE": ("error", "Mã CLB trùng với dòng {detail}. Mỗi CLB chỉ ghi một lần.",
-                       "This club id repeats row {detail}. List each club once."),
-    "CLUB_ID_MISSING": ("error", "Thiếu mã CLB/mô hình. Ghi mã CLB như tháng trước.",
-                        "The club id is missing. Write the club's id as in earlier months."),
-    "CLUB_NAME_MISSING": ("warning", "Thiếu tên CLB/mô hình; nên ghi tên để dễ đối chiếu.",
-                          "The club name is missing; add it so the club can be recognised."),
+    "VALUE_ABOVE_RELATED": (
+        "warning",
+        "Số liệu không khớp: {detail}. Chỉ tiêu này không thể lớn hơn chỉ tiêu kia "
+        "trong cùng báo cáo; kiểm tra lại hai số và gửi bản sửa.",
+        "The figures disagree: {detail}. This indicator cannot be larger than the other one in "
+        "the same report; check both numbers and send a corrected report.",
+    ),
+    "NONE_NEEDS_VERSION_2": (
+        "error",
+        "'{detail}' (không có) chỉ được hiểu từ mẫu phiên bản 2. Tệp này ghi phiên "
+        "bản 1: hãy ghi 0 cho chỉ tiêu không có, hoặc dùng mẫu mới (phiên bản 2).",
+        "'{detail}' (none) is understood from template version 2 on, and this file says version "
+        "1: write 0 for an indicator there was none of, or use the current template (version 2).",
+    ),
+    "SECTION_NONE_WITH_ROWS": (
+        "error",
+        "Phần '{detail}' ghi 'không có' nhưng vẫn có số liệu, không rõ ý nào đúng. "
+        "Xoá các dòng số liệu, hoặc xoá dòng 'không có'.",
+        "The section '{detail}' says none but also holds figures, so which is meant is "
+        "unclear. Remove the figures, or remove the 'none' row.",
+    ),
+    "NONE_NOT_FOR_CUMULATIVE": (
+        "error",
+        "Không ghi 'không có' cho '{detail}': đây là số người cộng dồn từ 1/1. Ghi số người từ đầu năm (0 nếu chưa có ai).",
+        "'none' cannot be written for '{detail}', a count of people since 1 January: write "
+        "the number of people since January (0 if nobody yet).",
+    ),
+    "ROW_DUPLICATE": (
+        "error",
+        "Dòng trùng với dòng {detail}. Mỗi chỉ tiêu và phân tổ chỉ ghi một lần.",
+        "This row repeats row {detail}. Report each indicator and category once.",
+    ),
+    "CLUB_TYPE_UNKNOWN": (
+        "error",
+        "Loại CLB/mô hình '{detail}' không có trong danh mục. Dùng mã loại ở trang 'Hướng dẫn' của mẫu.",
+        "Club or model type '{detail}' is not in the catalogue. Use a type code from the template's 'Hướng dẫn' sheet.",
+    ),
+    "CLUB_STATUS_UNKNOWN": (
+        "error",
+        "Tình trạng '{detail}' không hợp lệ. Ghi: mới, đang hoạt động hoặc giải thể.",
+        "Status '{detail}' is not valid. Write new, active or dissolved.",
+    ),
+    "CLUB_DUPLICATE": (
+        "error",
+        "Mã CLB trùng với dòng {detail}. Mỗi CLB chỉ ghi một lần.",
+        "This club id repeats row {detail}. List each club once.",
+    ),
+    "CLUB_ID_MISSING": (
+        "error",
+        "Thiếu mã CLB/mô hình. Ghi mã CLB như tháng trước.",
+        "The club id is missing. Write the club's id as in earlier months.",
+    ),
+    "CLUB_NAME_MISSING": (
+        "warning",
+        "Thiếu tên CLB/mô hình; nên ghi tên để dễ đối chiếu.",
+        "The club name is missing; add it so the club can be recognised.",
+    ),
     # {detail} names the field and the kind of data, never the data itself
-    "PERSONAL_DATA_IN_TEXT": ("error", "{detail}: báo cáo không được chứa thông tin cá nhân (số điện thoại, "
-                                       "email, số CCCD/CMND). Báo cáo không được nhận. Hãy xoá thông tin đó (người báo "
-                                       "cáo ghi chức danh, ví dụ 'Chủ tịch Hội'; tên CLB không ghi tên hay số của "
-                                       "người) rồi gửi lại.",
-                              "{detail}: a report must not carry personal data (phone number, e-mail, national ID "
-                              "number). The report is not accepted. Remove it (the reporter is a role, e.g. 'Chủ tịch "
-                              "Hội'; a club name holds no person's name or number) and send it again."),
+    "PERSONAL_DATA_IN_TEXT": (
+        "error",
+        "{detail}: báo cáo không được chứa thông tin cá nhân (số điện thoại, "
+        "email, số CCCD/CMND). Báo cáo không được nhận. Hãy xoá thông tin đó (người báo "
+        "cáo ghi chức danh, ví dụ 'Chủ tịch Hội'; tên CLB không ghi tên hay số của "
+        "người) rồi gửi lại.",
+        "{detail}: a report must not carry personal data (phone number, e-mail, national ID "
+        "number). The report is not accepted. Remove it (the reporter is a role, e.g. 'Chủ tịch "
+        "Hội'; a club name holds no person's name or number) and send it again.",
+    ),
 }
 
 
@@ -254,8 +387,11 @@ def personal_data_in(text: str) -> str | None:
     return None
 
 
-_PERSONAL_DATA_WORDS = {"e-mail": "địa chỉ email / e-mail", "phone number": "số điện thoại / phone number",
-                        "national ID number": "số CCCD/CMND / national ID number"}
+_PERSONAL_DATA_WORDS = {
+    "e-mail": "địa chỉ email / e-mail",
+    "phone number": "số điện thoại / phone number",
+    "national ID number": "số CCCD/CMND / national ID number",
+}
 
 
 def _personal_data(text: str, where: Location, label: str, problems: list[Problem]) -> bool:
@@ -281,6 +417,7 @@ def printable(text: str, most: int = 2 * MAX_QUOTED_CHARS) -> str:
 @dataclass(frozen=True)
 class Location:
     """Where a value sits in the file, so a message can point a secretary straight at it."""
+
     sheet: str
     row: int | None = None
     column: str | None = None
@@ -323,6 +460,7 @@ class UnreadableFile(Exception):
 @dataclass
 class SectionRow:
     """One row as read: canonical field name -> raw cell value, plus where each cell was."""
+
     sheet: str
     row: int
     cells: dict[str, object]
@@ -335,6 +473,7 @@ class SectionRow:
 @dataclass
 class Document:
     """A file as read, before any check: header cells and two tables."""
+
     header: dict[str, tuple[object, Location]] = field(default_factory=dict)
     values: list[SectionRow] = field(default_factory=list)
     clubs: list[SectionRow] = field(default_factory=list)
@@ -476,8 +615,13 @@ def _unit_code(raw: object, text: str) -> str:
     return text
 
 
-def validate(document: Document, reference: ReferenceData, today: date, limits: Limits = CONTRACT_LIMITS,
-             received_at: datetime | None = None) -> tuple[Submission | None, list[Problem]]:
+def validate(
+    document: Document,
+    reference: ReferenceData,
+    today: date,
+    limits: Limits = CONTRACT_LIMITS,
+    received_at: datetime | None = None,
+) -> tuple[Submission | None, list[Problem]]:
     """Check a read document against the contract.
 
     Any error rejects the whole submission (no half-report reaches the facts); warnings are
@@ -520,8 +664,14 @@ def validate(document: Document, reference: ReferenceData, today: date, limits: 
         if code not in reference.units:
             problems.append(Problem("UNIT_UNKNOWN", where, code))
         elif period_is_usable and reference.grassroots_unit_on(code, period_start) is None:
-            problems.append(Problem("UNIT_NOT_VALID_IN_PERIOD", where, f"{code} @ {period_start:%Y-%m}",
-                                    _unit_advice(reference, code, period_start)))
+            problems.append(
+                Problem(
+                    "UNIT_NOT_VALID_IN_PERIOD",
+                    where,
+                    f"{code} @ {period_start:%Y-%m}",
+                    _unit_advice(reference, code, period_start),
+                )
+            )
 
     submitted_at = None
     if "submitted_at" in header_values:
@@ -532,9 +682,14 @@ def validate(document: Document, reference: ReferenceData, today: date, limits: 
         elif submitted_at > received_at:
             # The latest submitted_at makes a version current: one dated in the future would stay
             # current forever, whatever the unit sends later.
-            problems.append(Problem("SUBMITTED_AT_IN_FUTURE", where,
-                                    f"{submitted_at.astimezone(VIETNAM_TIME):%Y-%m-%d %H:%M} "
-                                    f"> {received_at.astimezone(VIETNAM_TIME):%Y-%m-%d %H:%M}"))
+            problems.append(
+                Problem(
+                    "SUBMITTED_AT_IN_FUTURE",
+                    where,
+                    f"{submitted_at.astimezone(VIETNAM_TIME):%Y-%m-%d %H:%M} "
+                    f"> {received_at.astimezone(VIETNAM_TIME):%Y-%m-%d %H:%M}",
+                )
+            )
 
     version = str(header_values.get("template_version", "")).removesuffix(".0")
     if version and version not in SUPPORTED_TEMPLATE_VERSIONS:
@@ -543,10 +698,17 @@ def validate(document: Document, reference: ReferenceData, today: date, limits: 
     allows_none = version not in VERSIONS_WITHOUT_NONE
     declared_none = _sections_declared_none(document, allows_none, problems)
     # in a version 2 file a marker row says "none"; it is not a value or a club
-    values = _check_values([row for row in document.values if not (allows_none and _none_marker(row, "values"))],
-                           reference, limits, problems, allows_none, declared_none.get("values"))
-    clubs = _check_clubs([row for row in document.clubs if not (allows_none and _none_marker(row, "clubs"))],
-                         reference, limits, problems)
+    values = _check_values(
+        [row for row in document.values if not (allows_none and _none_marker(row, "values"))],
+        reference,
+        limits,
+        problems,
+        allows_none,
+        declared_none.get("values"),
+    )
+    clubs = _check_clubs(
+        [row for row in document.clubs if not (allows_none and _none_marker(row, "clubs"))], reference, limits, problems
+    )
     if "values" in declared_none:
         values = _values_of_none(declared_none["values"], reference)
     if "clubs" in declared_none and clubs:
@@ -573,7 +735,7 @@ def capped(problems: list[Problem], most: int) -> list[Problem]:
     if len(problems) <= most:
         return problems
     ordered = sorted(problems, key=lambda p: p.severity != "error")
-    kept = ordered[:max(most - 1, 0)]
+    kept = ordered[: max(most - 1, 0)]
     return [*kept, Problem("PROBLEMS_TRUNCATED", Location("(file)"), str(len(problems) - len(kept)))]
 
 
@@ -582,44 +744,51 @@ def _unit_advice(reference: ReferenceData, code: str, period_start: date) -> tup
     change = reference.successor_of(code, period_start)
     if change is not None:
         name = f" ({change.new_unit_name})" if change.new_unit_name else ""
-        return (f"Từ {change.change_date:%d/%m/%Y} đơn vị này đã nhập vào đơn vị {change.new_unit_code}{name}: "
-                f"hãy báo cáo bằng mã {change.new_unit_code}.",
-                f"Since {change.change_date:%Y-%m-%d} it is part of unit {change.new_unit_code}{name}: report under "
-                f"code {change.new_unit_code}.")
+        return (
+            f"Từ {change.change_date:%d/%m/%Y} đơn vị này đã nhập vào đơn vị {change.new_unit_code}{name}: "
+            f"hãy báo cáo bằng mã {change.new_unit_code}.",
+            f"Since {change.change_date:%Y-%m-%d} it is part of unit {change.new_unit_code}{name}: report under "
+            f"code {change.new_unit_code}.",
+        )
     versions = [v for v in reference.units.get(code, ()) if v.unit_level == "grassroots"]
     if versions:
         first = min(v.valid_from for v in versions)
         if period_start < first:
-            return (f"Mã này chỉ có từ {first:%d/%m/%Y}: với các kỳ trước, dùng mã của đơn vị cũ.",
-                    f"This code exists only from {first:%Y-%m-%d}: for earlier periods use the former unit's code.")
-    return ("Kiểm tra lại mã đơn vị và kỳ báo cáo, hoặc liên hệ Hội LHPN cấp trên.",
-            "Check the unit code and the period, or contact the union above you.")
+            return (
+                f"Mã này chỉ có từ {first:%d/%m/%Y}: với các kỳ trước, dùng mã của đơn vị cũ.",
+                f"This code exists only from {first:%Y-%m-%d}: for earlier periods use the former unit's code.",
+            )
+    return (
+        "Kiểm tra lại mã đơn vị và kỳ báo cáo, hoặc liên hệ Hội LHPN cấp trên.",
+        "Check the unit code and the period, or contact the union above you.",
+    )
 
 
 def _quoted(raw: object) -> str:
     """The start of what a cell held, for a message (a cell may hold megabytes)."""
-    text = raw[:MAX_QUOTED_CHARS + 1] if isinstance(raw, str) else raw
-    return clean_text(text)[:MAX_QUOTED_CHARS + 1]
+    text = raw[: MAX_QUOTED_CHARS + 1] if isinstance(raw, str) else raw
+    return clean_text(text)[: MAX_QUOTED_CHARS + 1]
 
 
 def _too_long(raw: object, where: Location, label: str, limits: Limits, problems: list[Problem]) -> bool:
     """A text field longer than the contract allows is refused before anything reads it further."""
     if isinstance(raw, str) and len(raw) > limits.max_field_chars:
-        problems.append(Problem("FIELD_TOO_LONG", where,
-                                f"{label}: {len(raw):,} ký tự/characters > {limits.max_field_chars}"))
+        problems.append(
+            Problem("FIELD_TOO_LONG", where, f"{label}: {len(raw):,} ký tự/characters > {limits.max_field_chars}")
+        )
         return True
     return False
 
 
-def _has_long_text(row: SectionRow, names: tuple[str, ...], labels: dict[str, str], limits: Limits,
-                   problems: list[Problem]) -> bool:
+def _has_long_text(
+    row: SectionRow, names: tuple[str, ...], labels: dict[str, str], limits: Limits, problems: list[Problem]
+) -> bool:
     """Whether a field of the row is longer than the contract allows (each one a FIELD_TOO_LONG)."""
     most = limits.max_field_chars
     cells = row.cells
     if not any(isinstance(cells.get(name), str) and len(cells[name]) > most for name in names):
         return False  # the common case, checked without building a location per field
-    return any([_too_long(cells.get(name), row.where(name), labels.get(name, name), limits, problems)
-                for name in names])
+    return any([_too_long(cells.get(name), row.where(name), labels.get(name, name), limits, problems) for name in names])
 
 
 # The column of a section whose cell says "none" for the whole section (XLSX and CSV rows).
@@ -651,13 +820,22 @@ def _sections_declared_none(document: Document, allows_none: bool, problems: lis
 def _values_of_none(where: Location, reference: ReferenceData) -> list[tuple[int, str, str, int]]:
     """A values section declared none: 0 for every category of every flow and stock. A count of
     people since 1 January is left unreported (its year value is the unit's last report, kept)."""
-    return [(where.row or 0, code, category, 0)
-            for code, indicator in reference.indicators.items() if indicator.time_aggregation != "ytd_distinct"
-            for category in sorted(indicator.allowed_categories)]
+    return [
+        (where.row or 0, code, category, 0)
+        for code, indicator in reference.indicators.items()
+        if indicator.time_aggregation != "ytd_distinct"
+        for category in sorted(indicator.allowed_categories)
+    ]
 
 
-def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limits, problems: list[Problem],
-                  allows_none: bool = False, section_declared_none: Location | None = None):
+def _check_values(
+    rows: list[SectionRow],
+    reference: ReferenceData,
+    limits: Limits,
+    problems: list[Problem],
+    allows_none: bool = False,
+    section_declared_none: Location | None = None,
+):
     accepted = []
     first_seen: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -679,8 +857,13 @@ def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limi
         if indicator is None:
             problems.append(Problem("INDICATOR_UNKNOWN", row.where("indicator_code"), code))
         elif category not in indicator.allowed_categories and not (says_none and not category_given):
-            problems.append(Problem("CATEGORY_NOT_ALLOWED", row.where("category"),
-                                    f"{category} ({code}: {'|'.join(sorted(indicator.allowed_categories))})"))
+            problems.append(
+                Problem(
+                    "CATEGORY_NOT_ALLOWED",
+                    row.where("category"),
+                    f"{category} ({code}: {'|'.join(sorted(indicator.allowed_categories))})",
+                )
+            )
         if says_none:
             if not allows_none:
                 problems.append(Problem("NONE_NEEDS_VERSION_2", row.where("value"), _quoted(raw_value)))
@@ -703,8 +886,9 @@ def _check_values(rows: list[SectionRow], reference: ReferenceData, limits: Limi
     return accepted
 
 
-def _first_time(first_seen: dict[tuple[str, str], int], key: tuple[str, str], row: SectionRow,
-                problems: list[Problem]) -> bool:
+def _first_time(
+    first_seen: dict[tuple[str, str], int], key: tuple[str, str], row: SectionRow, problems: list[Problem]
+) -> bool:
     """Whether (indicator, category) is reported here for the first time; a repeat is ROW_DUPLICATE."""
     if key in first_seen:
         problems.append(Problem("ROW_DUPLICATE", row.where("indicator_code"), str(first_seen[key])))
@@ -713,8 +897,7 @@ def _first_time(first_seen: dict[tuple[str, str], int], key: tuple[str, str], ro
     return True
 
 
-def _check_parts_within_wholes(rows: list[SectionRow], accepted, reference: ReferenceData,
-                               problems: list[Problem]) -> None:
+def _check_parts_within_wholes(rows: list[SectionRow], accepted, reference: ReferenceData, problems: list[Problem]) -> None:
     """An indicator with at_most_indicator_code (seeds/indicators.csv) cannot exceed that
     indicator's value in the same report and category."""
     reported = {(code, category): number for _row, code, category, number in accepted}
@@ -723,8 +906,13 @@ def _check_parts_within_wholes(rows: list[SectionRow], accepted, reference: Refe
         whole = reference.indicators[code].at_most if code in reference.indicators else None
         if whole is None or (whole, category) not in reported or number <= reported[(whole, category)]:
             continue
-        problems.append(Problem("VALUE_ABOVE_RELATED", where[row_number].where("value"),
-                                f"{code} ({category}) = {number} > {whole} ({category}) = {reported[(whole, category)]}"))
+        problems.append(
+            Problem(
+                "VALUE_ABOVE_RELATED",
+                where[row_number].where("value"),
+                f"{code} ({category}) = {number} > {whole} ({category}) = {reported[(whole, category)]}",
+            )
+        )
 
 
 # The most members one club or model can have: far above any real club (the largest have a few hundred).
@@ -735,8 +923,7 @@ def _check_clubs(rows: list[SectionRow], reference: ReferenceData, limits: Limit
     accepted = []
     first_seen: dict[str, int] = {}
     for row in rows:
-        if _has_long_text(row, ("club_id", "club_type", "club_name", "status", "members"), CLUB_COLUMNS, limits,
-                          problems):
+        if _has_long_text(row, ("club_id", "club_type", "club_name", "status", "members"), CLUB_COLUMNS, limits, problems):
             continue
         club_id = clean_text(row.cells.get("club_id"))
         club_type = clean_text(row.cells.get("club_type"))

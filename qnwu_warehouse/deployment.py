@@ -97,7 +97,8 @@ class CeleryDeployment:
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
             "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,  # SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql://
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
+            + metadata,  # SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql://
             # Airflow 3 workers report task state to the API server's execution API, signed with this secret.
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
@@ -117,11 +118,17 @@ class CeleryDeployment:
         }
 
     def _run_airflow(self, *arguments: str, timeout: float = 600) -> str:
-        done = subprocess.run([_airflow(), *arguments], env={**os.environ, **self.airflow_environment()},
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [_airflow(), *arguments],
+            env={**os.environ, **self.airflow_environment()},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if done.returncode != 0:
-            raise DeploymentFailed(f"airflow {' '.join(arguments)} failed:\n" + "\n".join(
-                (done.stderr or done.stdout).splitlines()[-25:]))
+            raise DeploymentFailed(
+                f"airflow {' '.join(arguments)} failed:\n" + "\n".join((done.stderr or done.stdout).splitlines()[-25:])
+            )
         return done.stdout
 
     def prepare(self) -> None:
@@ -142,15 +149,24 @@ class CeleryDeployment:
         log_dir.mkdir(parents=True, exist_ok=True)
         commands = dict(AIRFLOW_SERVICES)
         commands["airflow-apiserver"] = [*commands["airflow-apiserver"], "--port", str(self.api_port)]
-        commands["airflow-worker"] = [*commands["airflow-worker"], "--queues", self.queue,
-                                      "--concurrency", str(worker_concurrency)]
+        commands["airflow-worker"] = [
+            *commands["airflow-worker"],
+            "--queues",
+            self.queue,
+            "--concurrency",
+            str(worker_concurrency),
+        ]
         processes: dict[str, subprocess.Popen] = {}
         try:
             for service, arguments in commands.items():
                 with (log_dir / f"{service}.log").open("ab") as log:
                     processes[service] = subprocess.Popen(
-                        [_airflow(), *arguments], env={**os.environ, **self.airflow_environment()},
-                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                        [_airflow(), *arguments],
+                        env={**os.environ, **self.airflow_environment()},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
             self._wait_for_api(processes)
             yield self
         finally:
@@ -176,14 +192,17 @@ class CeleryDeployment:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=5):
                     return
             time.sleep(2)
-        raise DeploymentFailed(f"the API server did not answer on port {self.api_port} within {timeout:.0f} s; "
-                               f"see {self.home / 'logs' / 'airflow-apiserver.log'}")
+        raise DeploymentFailed(
+            f"the API server did not answer on port {self.api_port} within {timeout:.0f} s; "
+            f"see {self.home / 'logs' / 'airflow-apiserver.log'}"
+        )
 
     def _check_alive(self, processes: dict[str, subprocess.Popen]) -> None:
         for service, process in processes.items():
             if process.poll() is not None:
-                raise DeploymentFailed(f"{service} exited with code {process.returncode}; see "
-                                       f"{self.home / 'logs' / (service + '.log')}")
+                raise DeploymentFailed(
+                    f"{service} exited with code {process.returncode}; see {self.home / 'logs' / (service + '.log')}"
+                )
 
     def metadata_connection(self):
         from qnwu_warehouse import postgres_mirror
@@ -201,8 +220,10 @@ class CeleryDeployment:
                 if len(cursor.fetchall()) == len(dag_ids):
                     return
                 time.sleep(2)
-        raise DeploymentFailed(f"the dag-processor did not register {dag_ids} within {timeout:.0f} s; see "
-                               f"{self.home / 'logs' / 'airflow-dag-processor.log'}")
+        raise DeploymentFailed(
+            f"the dag-processor did not register {dag_ids} within {timeout:.0f} s; see "
+            f"{self.home / 'logs' / 'airflow-dag-processor.log'}"
+        )
 
     def trigger(self, dag_id: str) -> str:
         """Unpause and trigger a DAG; returns the run id."""
@@ -217,20 +238,27 @@ class CeleryDeployment:
         deadline = time.monotonic() + timeout
         with contextlib.closing(self.metadata_connection()) as connection, connection.cursor() as cursor:
             while time.monotonic() < deadline:
-                cursor.execute("select run_id, state from dag_run where dag_id = %s and (%s::text is null or "
-                               "run_id = %s) order by id limit 1", (dag_id, run_id, run_id))
+                cursor.execute(
+                    "select run_id, state from dag_run where dag_id = %s and (%s::text is null or "
+                    "run_id = %s) order by id limit 1",
+                    (dag_id, run_id, run_id),
+                )
                 row = cursor.fetchone()
                 if row and row[1] in ("success", "failed"):
                     return row
                 time.sleep(3)
-        raise DeploymentFailed(f"{dag_id} run {run_id or '(first)'} did not finish within {timeout:.0f} s; "
-                               f"see the logs in {self.home / 'logs'}")
+        raise DeploymentFailed(
+            f"{dag_id} run {run_id or '(first)'} did not finish within {timeout:.0f} s; see the logs in {self.home / 'logs'}"
+        )
 
     def task_instances(self, dag_id: str, run_id: str) -> list[tuple]:
         """(task_id, state, queue, hostname, celery task id) of each task of a run."""
         with contextlib.closing(self.metadata_connection()) as connection, connection.cursor() as cursor:
-            cursor.execute("select task_id, state, queue, hostname, external_executor_id from task_instance "
-                           "where dag_id = %s and run_id = %s order by task_id", (dag_id, run_id))
+            cursor.execute(
+                "select task_id, state, queue, hostname, external_executor_id from task_instance "
+                "where dag_id = %s and run_id = %s order by task_id",
+                (dag_id, run_id),
+            )
             return cursor.fetchall()
 
 

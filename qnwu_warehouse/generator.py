@@ -53,22 +53,22 @@ from qnwu_warehouse.submission_files import (
 CALIBRATION_2023: dict[str, dict] = {
     # Flow indicators: (indicator_code, category) -> province total over the twelve months.
     "flows": {
-        ("news_items", "total"): 712,                      # news_items (> 700): "trên 700 tin, bài"
-        ("news_reportages", "total"): 5,                   # news_reports (= 5)
-        ("child_training_classes", "total"): 102,          # child_training_classes (= 102)
-        ("child_training_attendances", "total"): 8_940,    # child_training_attendances (~< 9000)
-        ("gender_contest_entries", "total"): 496,          # contest_entries (= 496)
-        ("godmother_children_new", "female"): 108,         # godmother_children_2023 (= 211) = 108 + 103
-        ("godmother_children_new", "male"): 103,           # godmother_children_2023 (= 211)
-        ("household_economy_women_supported", "kinh"): 1_912,            # women_household_support (= 2997)
+        ("news_items", "total"): 712,  # news_items (> 700): "trên 700 tin, bài"
+        ("news_reportages", "total"): 5,  # news_reports (= 5)
+        ("child_training_classes", "total"): 102,  # child_training_classes (= 102)
+        ("child_training_attendances", "total"): 8_940,  # child_training_attendances (~< 9000)
+        ("gender_contest_entries", "total"): 496,  # contest_entries (= 496)
+        ("godmother_children_new", "female"): 108,  # godmother_children_2023 (= 211) = 108 + 103
+        ("godmother_children_new", "male"): 103,  # godmother_children_2023 (= 211)
+        ("household_economy_women_supported", "kinh"): 1_912,  # women_household_support (= 2997)
         ("household_economy_women_supported", "ethnic_minority"): 1_085,  # women_household_support: 1912+1085
-        ("poor_members_helped", "total"): 1_846,           # invented
-        ("women_entrepreneurs_supported", "total"): 853,   # invented (the 2024 target is >= 1,000)
-        ("violence_victims_identified", "domestic_violence"): 41,    # invented
+        ("poor_members_helped", "total"): 1_846,  # invented
+        ("women_entrepreneurs_supported", "total"): 853,  # invented (the 2024 target is >= 1,000)
+        ("violence_victims_identified", "domestic_violence"): 41,  # invented
         ("violence_victims_identified", "trafficking_returnee"): 7,  # invented
-        ("violence_victims_supported", "domestic_violence"): 39,     # invented (<= identified)
-        ("violence_victims_supported", "trafficking_returnee"): 7,   # invented
-        ("godmother_funds_vnd", "total"): 1_046_500_000,   # godmother_funds_vnd_2023 (> 1e9): "trên 1 tỷ đồng"
+        ("violence_victims_supported", "domestic_violence"): 39,  # invented (<= identified)
+        ("violence_victims_supported", "trafficking_returnee"): 7,  # invented
+        ("godmother_funds_vnd", "total"): 1_046_500_000,  # godmother_funds_vnd_2023 (> 1e9): "trên 1 tỷ đồng"
         ("waste_to_money_funds_vnd", "total"): 1_123_460_000,  # waste_to_money_funds_vnd (> 1.1e9)
         # border_econ_funds_vnd (= 100,000,000, Bình Liêu + Hải Hà only): 10 models x 10,000,000 VND,
         # disbursed to the unit of each border_econ_model in the month it is founded (see "clubs").
@@ -76,7 +76,7 @@ CALIBRATION_2023: dict[str, dict] = {
     },
     # Stock indicators (time_aggregation 'last'): province total at December.
     "stocks": {
-        ("poor_members_total", "total"): 1_562,            # invented (declining from ~2,100 in January)
+        ("poor_members_total", "total"): 1_562,  # invented (declining from ~2,100 in January)
     },
     # Club registers: "december" = listed at December (none is dissolved in December, so all are
     # maintained), "new" = listed with status new during 2023 (none of them dissolves in 2023),
@@ -84,40 +84,43 @@ CALIBRATION_2023: dict[str, dict] = {
     "clubs": {
         # sport_culture_clubs_new (= 68) = 27 + 3 + 38; sport_movement_units (= 177): every unit keeps
         # at least one sport/culture club.
-        "air_volleyball": {"december": 513, "new": 27, "dissolved": 5},     # air_volleyball_clubs (= 513)
-        "women_football": {"december": 40, "new": 3, "dissolved": 1},       # women_football_clubs (= 40)
-        "folk_dance": {"december": 854, "new": 38, "dissolved": 9},         # folk_dance_clubs (= 854)
-        "friendly_club": {"december": 4, "new": 0, "dissolved": 0},         # friendly_clubs (= 4)
-        "child_rights_club": {"december": 4, "new": 0, "dissolved": 0},     # child_rights_clubs (= 4)
+        "air_volleyball": {"december": 513, "new": 27, "dissolved": 5},  # air_volleyball_clubs (= 513)
+        "women_football": {"december": 40, "new": 3, "dissolved": 1},  # women_football_clubs (= 40)
+        "folk_dance": {"december": 854, "new": 38, "dissolved": 9},  # folk_dance_clubs (= 854)
+        "friendly_club": {"december": 4, "new": 0, "dissolved": 0},  # friendly_clubs (= 4)
+        "child_rights_club": {"december": 4, "new": 0, "dissolved": 0},  # child_rights_clubs (= 4)
         "early_childhood_model": {"december": 3, "new": 0, "dissolved": 0},  # early_childhood_models (= 3)
-        "knit_for_children": {"december": 1, "new": 1, "dissolved": 0},     # knit_for_children_models_new (= 1)
+        "knit_for_children": {"december": 1, "new": 1, "dissolved": 0},  # knit_for_children_models_new (= 1)
         "change_leader_club": {"december": 10, "new": 10, "dissolved": 0},  # change_leader_clubs_new (= 10)
         # waste_models (= 1992) = 1,380 + 612; waste_to_money_models_new (= 224)
         "waste_sorting_model": {"december": 1_380, "new": 41, "dissolved": 12},  # new/dissolved invented
         "waste_to_money_model": {"december": 612, "new": 224, "dissolved": 0},
-        "livestock_model": {"december": 9, "new": 9, "dissolved": 0},       # livestock_models (= 9)
-        "border_econ_model": {"december": 10, "new": 10, "dissolved": 0},   # border_econ_models_funded (= 10)
+        "livestock_model": {"december": 9, "new": 9, "dissolved": 0},  # livestock_models (= 9)
+        "border_econ_model": {"december": 10, "new": 10, "dissolved": 0},  # border_econ_models_funded (= 10)
     },
     "members": {
-        "waste_models_december": 203_417,     # waste_model_members (> 200,000): "hơn 200.000 thành viên"
-        "knit_for_children": 14,              # knit_for_children_members (= 14)
-        "change_leader_club": (15, 30),       # change_leader_club_members_min (>= 15) / _max (<= 30)
-        "livestock_model": 1,                 # livestock_model_members (= 9): one member per model
+        "waste_models_december": 203_417,  # waste_model_members (> 200,000): "hơn 200.000 thành viên"
+        "knit_for_children": 14,  # knit_for_children_members (= 14)
+        "change_leader_club": (15, 30),  # change_leader_club_members_min (>= 15) / _max (<= 30)
+        "livestock_model": 1,  # livestock_model_members (= 9): one member per model
         "border_econ_funds_per_model_vnd": 10_000_000,  # border_econ_funds_vnd / border_econ_models_funded
     },
     # Where the article places clubs and models: district short name -> number of clubs.
     "placements": {
-        "friendly_club": {"Hạ Long": 2, "Cẩm Phả": 1, "Uông Bí": 1},           # friendly_clubs
-        "child_rights_club": {"Cẩm Phả": 2, "Đông Triều": 2},                   # child_rights_clubs
-        "early_childhood_model": {"Ba Chẽ": 1, "Quảng Yên": 1, "Uông Bí": 1},   # early_childhood_models
+        "friendly_club": {"Hạ Long": 2, "Cẩm Phả": 1, "Uông Bí": 1},  # friendly_clubs
+        "child_rights_club": {"Cẩm Phả": 2, "Đông Triều": 2},  # child_rights_clubs
+        "early_childhood_model": {"Ba Chẽ": 1, "Quảng Yên": 1, "Uông Bí": 1},  # early_childhood_models
         # knit_for_children_models_new: the one new model is in Phường Quang Trung, TP Uông Bí.
         "knit_for_children": {"unit_name": "Phường Quang Trung", "district": "Uông Bí", "month": 10},
         # change_leader_clubs_new: 10 clubs in exactly 7 communes (xã) of these five districts; the
         # article's photo shows the club of Trường TH-THCS Đại Dực 2 (xã Đại Dực, Tiên Yên).
-        "change_leader_club": {"communes": 7, "districts": ("Hạ Long", "Móng Cái", "Bình Liêu", "Ba Chẽ",
-                                                            "Tiên Yên"), "must_include": "Xã Đại Dực"},
-        "livestock_model": ("Bình Liêu",),                                      # livestock_models
-        "border_econ_model": ("Bình Liêu", "Hải Hà"),                           # border_econ_models_funded
+        "change_leader_club": {
+            "communes": 7,
+            "districts": ("Hạ Long", "Móng Cái", "Bình Liêu", "Ba Chẽ", "Tiên Yên"),
+            "must_include": "Xã Đại Dực",
+        },
+        "livestock_model": ("Bình Liêu",),  # livestock_models
+        "border_econ_model": ("Bình Liêu", "Hải Hà"),  # border_econ_models_funded
         # waste_model_units (= 149 of 177, 84.1%): units holding waste models at December.
         "waste_model_units": 149,
     },
@@ -128,7 +131,7 @@ CALIBRATION_UNIT_COUNT = 177
 # Later years (or another population) scale the table by their size and this yearly growth.
 GROWTH_PER_YEAR = 1.05
 POOR_DECLINE_PER_YEAR = 0.88  # members of poor households on the register, year on year
-LATE_SHARE = 0.08           # reports received after the 10th of the following month
+LATE_SHARE = 0.08  # reports received after the 10th of the following month
 RESUBMISSION_SHARE = 0.015  # unit-months with a corrected second version
 # Unit-months for which no report comes at all, after the calibration year (2023 stays exactly as
 # the article counts it), so completeness below 100% is exercised. Never December (the year's
@@ -144,19 +147,28 @@ DEFAULT_MIX = {"xlsx": 0.4, "csv": 0.3, "json": 0.3}
 # District short name -> (busyness, share of ethnic-minority women). Hạ Long, Cẩm Phả, Uông Bí are
 # the busy cities; Bình Liêu, Ba Chẽ, Tiên Yên are mostly ethnic-minority mountain districts.
 DISTRICT_PROFILES = {
-    "Hạ Long": (1.8, 0.08), "Cẩm Phả": (1.6, 0.06), "Uông Bí": (1.5, 0.05), "Móng Cái": (1.3, 0.15),
-    "Đông Triều": (1.2, 0.04), "Quảng Yên": (1.2, 0.03), "Vân Đồn": (0.9, 0.2), "Tiên Yên": (0.8, 0.55),
-    "Hải Hà": (0.8, 0.3), "Đầm Hà": (0.75, 0.4), "Bình Liêu": (0.7, 0.95), "Ba Chẽ": (0.6, 0.8),
+    "Hạ Long": (1.8, 0.08),
+    "Cẩm Phả": (1.6, 0.06),
+    "Uông Bí": (1.5, 0.05),
+    "Móng Cái": (1.3, 0.15),
+    "Đông Triều": (1.2, 0.04),
+    "Quảng Yên": (1.2, 0.03),
+    "Vân Đồn": (0.9, 0.2),
+    "Tiên Yên": (0.8, 0.55),
+    "Hải Hà": (0.8, 0.3),
+    "Đầm Hà": (0.75, 0.4),
+    "Bình Liêu": (0.7, 0.95),
+    "Ba Chẽ": (0.6, 0.8),
     "Cô Tô": (0.5, 0.05),
 }
 UNIT_TYPE_FACTOR = {"Phường": 1.2, "Thị trấn": 1.1, "Xã": 0.85}
 
 # Month weights (January .. December).
 SEASONS = {
-    "activity": (0.6, 0.7, 1.3, 1.0, 1.0, 1.4, 0.9, 0.9, 1.0, 1.3, 1.0, 1.1),   # 8/3, 1/6, 20/10
-    "children": (0.5, 0.6, 0.9, 1.0, 1.5, 1.8, 1.0, 0.9, 1.1, 0.9, 0.8, 0.8),   # June: month for children
-    "support": (1.4, 0.9, 1.0, 0.9, 0.9, 1.1, 0.9, 1.0, 1.2, 1.0, 1.0, 1.3),    # before Tết, school year
-    "contest": (0, 0, 0, 0, 0, 0, 0, 0.8, 1.5, 1.0, 0, 0),                        # the 2023 media contest
+    "activity": (0.6, 0.7, 1.3, 1.0, 1.0, 1.4, 0.9, 0.9, 1.0, 1.3, 1.0, 1.1),  # 8/3, 1/6, 20/10
+    "children": (0.5, 0.6, 0.9, 1.0, 1.5, 1.8, 1.0, 0.9, 1.1, 0.9, 0.8, 0.8),  # June: month for children
+    "support": (1.4, 0.9, 1.0, 0.9, 0.9, 1.1, 0.9, 1.0, 1.2, 1.0, 1.0, 1.3),  # before Tết, school year
+    "contest": (0, 0, 0, 0, 0, 0, 0, 0.8, 1.5, 1.0, 0, 0),  # the 2023 media contest
     "flat": (1.0,) * 12,
     "founding": (0.4, 0.7, 1.4, 1.2, 1.0, 0.9, 0.8, 0.8, 1.0, 1.4, 1.0, 0.6),
 }
@@ -173,29 +185,71 @@ FLOW_PROFILES = {
     "violence_victims_identified": ("flat", "flat"),
 }
 # Flows that are derived from others rather than apportioned on their own.
-DERIVED_FLOWS = {"child_training_attendances", "violence_victims_supported", "godmother_funds_vnd",
-                 "waste_to_money_funds_vnd", "border_econ_funds_vnd"}
+DERIVED_FLOWS = {
+    "child_training_attendances",
+    "violence_victims_supported",
+    "godmother_funds_vnd",
+    "waste_to_money_funds_vnd",
+    "border_econ_funds_vnd",
+}
 MONEY_STEP = {"godmother_funds_vnd": 500_000, "waste_to_money_funds_vnd": 10_000}
 
 SPORT_TYPES = ("air_volleyball", "women_football", "folk_dance")
 WASTE_TYPES = ("waste_sorting_model", "waste_to_money_model")
-SPECIAL_TYPES = ("friendly_club", "child_rights_club", "early_childhood_model", "knit_for_children",
-                 "change_leader_club")
+SPECIAL_TYPES = ("friendly_club", "child_rights_club", "early_childhood_model", "knit_for_children", "change_leader_club")
 MEMBER_RANGES = {
-    "air_volleyball": (10, 24), "women_football": (12, 25), "folk_dance": (15, 60),
-    "friendly_club": (15, 30), "child_rights_club": (15, 35), "early_childhood_model": (20, 40),
-    "change_leader_club": (15, 30), "knit_for_children": (14, 14), "waste_sorting_model": (30, 220),
-    "waste_to_money_model": (30, 180), "livestock_model": (1, 1), "border_econ_model": (5, 12),
+    "air_volleyball": (10, 24),
+    "women_football": (12, 25),
+    "folk_dance": (15, 60),
+    "friendly_club": (15, 30),
+    "child_rights_club": (15, 35),
+    "early_childhood_model": (20, 40),
+    "change_leader_club": (15, 30),
+    "knit_for_children": (14, 14),
+    "waste_sorting_model": (30, 220),
+    "waste_to_money_model": (30, 180),
+    "livestock_model": (1, 1),
+    "border_econ_model": (5, 12),
 }
-VILLAGES = ("Đồng Tâm", "Tân Tiến", "Bắc Sơn", "Nam Sơn", "Đông Sơn", "Tân Lập", "Hợp Thành", "Thống Nhất",
-            "Quyết Tiến", "Bình Minh", "Khe Tâm", "Nà Pá", "Pắc Pộc", "Khe Vang", "Đồng Văn", "Tân Hợp",
-            "Hải Tiến", "Trung Lương", "Làng Cổng", "Khe Lìa", "Đồng Mạ", "Cái Rồng")
-REPORTER_TITLES = ("Chủ tịch Hội LHPN {level}", "Phó Chủ tịch Hội LHPN {level}",
-                   "Cán bộ văn phòng Hội LHPN {level}")
+VILLAGES = (
+    "Đồng Tâm",
+    "Tân Tiến",
+    "Bắc Sơn",
+    "Nam Sơn",
+    "Đông Sơn",
+    "Tân Lập",
+    "Hợp Thành",
+    "Thống Nhất",
+    "Quyết Tiến",
+    "Bình Minh",
+    "Khe Tâm",
+    "Nà Pá",
+    "Pắc Pộc",
+    "Khe Vang",
+    "Đồng Văn",
+    "Tân Hợp",
+    "Hải Tiến",
+    "Trung Lương",
+    "Làng Cổng",
+    "Khe Lìa",
+    "Đồng Mạ",
+    "Cái Rồng",
+)
+REPORTER_TITLES = ("Chủ tịch Hội LHPN {level}", "Phó Chủ tịch Hội LHPN {level}", "Cán bộ văn phòng Hội LHPN {level}")
 
 SYNTHETIC_CODE_PREFIX = "9"
-UNIT_COLUMNS = ("unit_version_id", "unit_code", "unit_name", "unit_level", "unit_type", "parent_unit_code",
-                "district_code", "district_name", "valid_from", "valid_to")
+UNIT_COLUMNS = (
+    "unit_version_id",
+    "unit_code",
+    "unit_name",
+    "unit_level",
+    "unit_type",
+    "parent_unit_code",
+    "district_code",
+    "district_name",
+    "valid_from",
+    "valid_to",
+)
 # A dot-file: the landing zone ignores dot-files, so the answer key is never ingested as a report.
 EXPECTED_OUTCOMES_FILE = ".expected_outcomes.csv"
 
@@ -205,10 +259,10 @@ EXPECTED_OUTCOMES_FILE = ".expected_outcomes.csv"
 class GenerationReport:
     out_dir: Path
     files_per_format: dict[str, int]
-    submissions: int          # unit x month reports (current versions) written
-    resubmissions: int        # unit-months with a corrected _v2 file
-    late: int                 # unit-months whose first file came after the 10th of the next month
-    faults: int               # fault files written (0 without --faults)
+    submissions: int  # unit x month reports (current versions) written
+    resubmissions: int  # unit-months with a corrected _v2 file
+    late: int  # unit-months whose first file came after the 10th of the next month
+    faults: int  # fault files written (0 without --faults)
     synthetic_units: list[dict[str, str]] = field(default_factory=list)  # rows in the seeds/units.csv layout
     expected_outcomes: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -221,8 +275,10 @@ class GenerationReport:
 
     def summary(self) -> str:
         formats = ", ".join(f"{fmt} {count}" for fmt, count in sorted(self.files_per_format.items()))
-        return (f"{self.out_dir}: {self.submissions} submissions ({formats}), {self.resubmissions} resubmissions, "
-                f"{self.late} late, {self.faults} fault files, {len(self.synthetic_units)} synthetic units")
+        return (
+            f"{self.out_dir}: {self.submissions} submissions ({formats}), {self.resubmissions} resubmissions, "
+            f"{self.late} late, {self.faults} fault files, {len(self.synthetic_units)} synthetic units"
+        )
 
 
 @dataclass
@@ -231,7 +287,7 @@ class Unit:
     code: str
     name: str
     unit_type: str
-    district: str            # district short name (inherited through mergers once districts are gone)
+    district: str  # district short name (inherited through mergers once districts are gone)
     district_code: str
     district_name: str
     valid_from: date
@@ -252,7 +308,7 @@ class Unit:
     def short_name(self) -> str:
         for prefix in ("Thị trấn ", "Phường ", "Xã "):
             if self.name.startswith(prefix):
-                return self.name[len(prefix):]
+                return self.name[len(prefix) :]
         return self.name
 
 
@@ -262,10 +318,10 @@ class Club:
     club_type: str
     name: str
     members: int
-    founded: tuple[int, int] | None = None     # (year, month) of status "new"; None = before the data
-    dissolved: tuple[int, int] | None = None   # (year, month) of status "dissolved"
-    start: tuple[int, int] | None = None       # first month listed by this unit (taken over in a merger)
-    members_before: int | None = None          # members before members_change
+    founded: tuple[int, int] | None = None  # (year, month) of status "new"; None = before the data
+    dissolved: tuple[int, int] | None = None  # (year, month) of status "dissolved"
+    start: tuple[int, int] | None = None  # first month listed by this unit (taken over in a merger)
+    members_before: int | None = None  # members before members_change
     members_change: tuple[int, int] | None = None
 
     def listed(self, ym: tuple[int, int]) -> bool:
@@ -290,13 +346,14 @@ class Club:
 @dataclass
 class CellPlan:
     """What one unit reports for one month, before it becomes a file."""
+
     values: dict[tuple[str, str], int]
     fmt: str
     submitted_at: datetime
     late: bool
     reporter: str
     omit_zero_rows: bool
-    resubmission: dict | None = None   # {"first_at": datetime, "kind": ..., ...}
+    resubmission: dict | None = None  # {"first_at": datetime, "kind": ..., ...}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -353,9 +410,13 @@ def load_real_units(seed: int, seeds_dir: Path = SEEDS_DIR) -> list[Unit]:
     by_code: dict[str, list[Unit]] = {}
     for row in rows:
         unit = Unit(
-            version_id=row["unit_version_id"], code=row["unit_code"], name=row["unit_name"],
-            unit_type=row["unit_type"], district=_short_district(row["district_name"]),
-            district_code=row["district_code"], district_name=row["district_name"],
+            version_id=row["unit_version_id"],
+            code=row["unit_code"],
+            name=row["unit_name"],
+            unit_type=row["unit_type"],
+            district=_short_district(row["district_name"]),
+            district_code=row["district_code"],
+            district_name=row["district_name"],
             valid_from=date.fromisoformat(row["valid_from"]),
             valid_to=date.fromisoformat(row["valid_to"]) if row["valid_to"] else None,
         )
@@ -363,8 +424,7 @@ def load_real_units(seed: int, seeds_dir: Path = SEEDS_DIR) -> list[Unit]:
         predecessors = _predecessors(unit, by_code, changes)
         if predecessors:
             unit.weight = sum(share * old.weight for old, share in predecessors)
-            unit.minority = sum(share * old.minority * old.weight for old, share in predecessors) / max(
-                unit.weight, 1e-9)
+            unit.minority = sum(share * old.minority * old.weight for old, share in predecessors) / max(unit.weight, 1e-9)
             main = max(predecessors, key=lambda pair: pair[1] * pair[0].weight)[0]
             unit.district = unit.district or main.district
         else:
@@ -382,8 +442,13 @@ def _predecessors(unit: Unit, by_code: dict[str, list[Unit]], changes: list[dict
     found = []
     for change in changes:
         if change["change_date"] == day and change["new_unit_code"] == unit.code:
-            successors = sum(1 for other in changes if other["change_date"] == day
-                             and other["old_unit_code"] == change["old_unit_code"] and other["new_unit_code"])
+            successors = sum(
+                1
+                for other in changes
+                if other["change_date"] == day
+                and other["old_unit_code"] == change["old_unit_code"]
+                and other["new_unit_code"]
+            )
             for old in by_code.get(change["old_unit_code"], []):
                 if old.valid_to == unit.valid_from:
                     found.append((old, 1.0 / max(successors, 1)))
@@ -402,13 +467,14 @@ def successors_of(units: list[Unit], changes: list[dict[str, str]]) -> dict[str,
         if unit.valid_to is None:
             continue
         day = unit.valid_to.isoformat()
-        targets = {change["new_unit_code"] for change in changes
-                   if change["change_date"] == day and change["old_unit_code"] == unit.code
-                   and change["new_unit_code"]}
+        targets = {
+            change["new_unit_code"]
+            for change in changes
+            if change["change_date"] == day and change["old_unit_code"] == unit.code and change["new_unit_code"]
+        }
         if not targets:
             targets = {unit.code}
-        found = [other for code in sorted(targets) for other in by_code.get(code, [])
-                 if other.valid_from == unit.valid_to]
+        found = [other for code in sorted(targets) for other in by_code.get(code, []) if other.valid_from == unit.valid_to]
         if found:
             result[unit.version_id] = found
     return result
@@ -425,30 +491,58 @@ def synthetic_units(count: int, year: int, seed: int, template: list[Unit]) -> l
         unit_type = rng.choices(("Xã", "Phường", "Thị trấn"), weights=(55, 40, 5))[0]
         code = f"{SYNTHETIC_CODE_PREFIX}{index:04d}"
         busy, minority = DISTRICT_PROFILES.get(district, (1.0, 0.1))
-        result.append(Unit(
-            version_id=f"{code}@{year}-01-01", code=code, name=f"Đơn vị giả lập {code} ({district})",
-            unit_type=unit_type, district=district, district_code=district_code, district_name=district_name,
-            valid_from=date(year, 1, 1), valid_to=None,
-            weight=busy * UNIT_TYPE_FACTOR[unit_type] * rng.uniform(0.6, 1.4),
-            minority=min(0.98, minority * rng.uniform(0.6, 1.4)), synthetic=True,
-        ))
+        result.append(
+            Unit(
+                version_id=f"{code}@{year}-01-01",
+                code=code,
+                name=f"Đơn vị giả lập {code} ({district})",
+                unit_type=unit_type,
+                district=district,
+                district_code=district_code,
+                district_name=district_name,
+                valid_from=date(year, 1, 1),
+                valid_to=None,
+                weight=busy * UNIT_TYPE_FACTOR[unit_type] * rng.uniform(0.6, 1.4),
+                minority=min(0.98, minority * rng.uniform(0.6, 1.4)),
+                synthetic=True,
+            )
+        )
     return result
 
 
 def synthetic_unit_rows(units: list[Unit]) -> list[dict[str, str]]:
-    return [{
-        "unit_version_id": u.version_id, "unit_code": u.code, "unit_name": u.name, "unit_level": "grassroots",
-        "unit_type": u.unit_type, "parent_unit_code": u.district_code, "district_code": u.district_code,
-        "district_name": u.district_name, "valid_from": u.valid_from.isoformat(), "valid_to": "",
-    } for u in units]
+    return [
+        {
+            "unit_version_id": u.version_id,
+            "unit_code": u.code,
+            "unit_name": u.name,
+            "unit_level": "grassroots",
+            "unit_type": u.unit_type,
+            "parent_unit_code": u.district_code,
+            "district_code": u.district_code,
+            "district_name": u.district_name,
+            "valid_from": u.valid_from.isoformat(),
+            "valid_to": "",
+        }
+        for u in units
+    ]
 
 
 # --- planning -------------------------------------------------------------------------------------
 class Population:
     """One set of units (the real ones, or the synthetic ones) planned year by year."""
 
-    def __init__(self, name: str, units: list[Unit], seed: int, first_year: int, reference_mass: float,
-                 calibrated: bool, successors: dict[str, list[Unit]], mix: dict[str, float]):
+    def __init__(
+        self,
+        name: str,
+        units: list[Unit],
+        seed: int,
+        first_year: int,
+        reference_mass: float,
+        calibrated: bool,
+        successors: dict[str, list[Unit]],
+        mix: dict[str, float],
+    ):
         self.name = name
         self.units = sorted(units, key=lambda u: (u.code, u.valid_from))
         self.seed = seed
@@ -464,15 +558,21 @@ class Population:
         self._factors: dict[int, float] = {}
         profile_rng = _stream(seed, name, "unit-habits")
         formats = sorted(mix)
-        self.preferred_format = {u.version_id: profile_rng.choices(formats, weights=[mix[f] for f in formats])[0]
-                                 for u in self.units}
+        self.preferred_format = {
+            u.version_id: profile_rng.choices(formats, weights=[mix[f] for f in formats])[0] for u in self.units
+        }
         self.omits_zero_rows = {u.version_id: profile_rng.random() < 0.2 for u in self.units}
         self.reporter_choice = {u.version_id: profile_rng.randrange(len(REPORTER_TITLES)) for u in self.units}
         # (year, month) of every unit change and the month before it: their reports are always sent
-        self.change_months = {ym for u in self.units if u.valid_to is not None
-                              for ym in ((u.valid_to.year, u.valid_to.month),
-                                         (u.valid_to.year, u.valid_to.month - 1) if u.valid_to.month > 1
-                                         else (u.valid_to.year - 1, 12))}
+        self.change_months = {
+            ym
+            for u in self.units
+            if u.valid_to is not None
+            for ym in (
+                (u.valid_to.year, u.valid_to.month),
+                (u.valid_to.year, u.valid_to.month - 1) if u.valid_to.month > 1 else (u.valid_to.year - 1, 12),
+            )
+        }
 
     # cells ----------------------------------------------------------------------------------
     def cells(self, year: int) -> list[tuple[Unit, int]]:
@@ -494,8 +594,9 @@ class Population:
         return round(value * factor / step) * step
 
     # clubs ----------------------------------------------------------------------------------
-    def _new_club(self, rng: Random, unit: Unit, club_type: str, members: int | None = None,
-                  name: str | None = None, **when) -> Club:
+    def _new_club(
+        self, rng: Random, unit: Unit, club_type: str, members: int | None = None, name: str | None = None, **when
+    ) -> Club:
         prefix = "CLB" if club_type in SPORT_TYPES or club_type.endswith("_club") else "MH"
         key = (unit.version_id, prefix)
         taken = {c.club_id for c in self.clubs[unit.version_id]}
@@ -544,10 +645,15 @@ class Population:
         """The cells with no report at all (MISSING_SHARE); their flows are spread over the others."""
         if year <= CALIBRATION_YEAR:
             return set()
-        candidates = [index for index, (unit, month) in enumerate(cells)
-                      if month != 12 and (year, month) not in self.change_months
-                      and not any(club.founded == (year, month) or club.dissolved == (year, month)
-                                  for club in self.clubs[unit.version_id])]
+        candidates = [
+            index
+            for index, (unit, month) in enumerate(cells)
+            if month != 12
+            and (year, month) not in self.change_months
+            and not any(
+                club.founded == (year, month) or club.dissolved == (year, month) for club in self.clubs[unit.version_id]
+            )
+        ]
         rng = _stream(self.seed, self.name, "unreported", year)
         return set(rng.sample(candidates, min(len(candidates), round(MISSING_SHARE * len(cells)))))
 
@@ -580,8 +686,7 @@ class Population:
                 club_id = club.club_id if taker.code == unit.code else f"{unit.code}/{club.club_id}"
                 if club_id in taken:
                     club_id = f"{unit.code}/{club.club_id}"
-                self.clubs[taker.version_id].append(Club(
-                    club_id, club.club_type, club.name, club.members, start=start))
+                self.clubs[taker.version_id].append(Club(club_id, club.club_type, club.name, club.members, start=start))
 
     def _plan_clubs(self, year: int, cells: list[tuple[Unit, int]]) -> None:
         rng = _stream(self.seed, self.name, "clubs", year)
@@ -594,8 +699,7 @@ class Population:
         # New clubs and models, on (unit, month) cells weighted by size and the founding season.
         for club_type in generic:
             count = self.scaled(table[club_type]["new"], year)
-            eligible = [(u, m) for u, m in cells
-                        if club_type in SPORT_TYPES or u.version_id in self.waste_units]
+            eligible = [(u, m) for u, m in cells if club_type in SPORT_TYPES or u.version_id in self.waste_units]
             if not eligible or count == 0:
                 continue
             weights = [u.weight * SEASONS["founding"][m - 1] * rng.lognormvariate(0, 0.5) for u, m in eligible]
@@ -610,9 +714,15 @@ class Population:
         # waste model per waste unit, never in December (so December lists what is maintained).
         for club_type in generic:
             count = self.scaled(table[club_type]["dissolved"], year)
-            candidates = [(u, c) for u in self.units for c in self.clubs[u.version_id]
-                          if c.club_type == club_type and c.dissolved is None
-                          and (c.founded or c.start or (0, 0)) < (year, 1) and c.listed((year, 1))]
+            candidates = [
+                (u, c)
+                for u in self.units
+                for c in self.clubs[u.version_id]
+                if c.club_type == club_type
+                and c.dissolved is None
+                and (c.founded or c.start or (0, 0)) < (year, 1)
+                and c.listed((year, 1))
+            ]
             rng.shuffle(candidates)
             done = 0
             for unit, club in candidates:
@@ -620,8 +730,11 @@ class Population:
                     break
                 months = [m for m in range(2, 12) if unit.valid_in(year, m)]
                 group = SPORT_TYPES if club_type in SPORT_TYPES else WASTE_TYPES
-                alive = sum(1 for c in self.clubs[unit.version_id]
-                            if c.club_type in group and c.dissolved is None and c.listed((year, 1)))
+                alive = sum(
+                    1
+                    for c in self.clubs[unit.version_id]
+                    if c.club_type in group and c.dissolved is None and c.listed((year, 1))
+                )
                 if not months or alive < 2:
                     continue
                 club.dissolved = (year, rng.choice(months))
@@ -634,25 +747,28 @@ class Population:
         table = CALIBRATION_2023["clubs"]
         if not units:
             return
-        opening = {t: self.scaled(table[t]["december"] - table[t]["new"] + table[t]["dissolved"], year)
-                   for t in SPORT_TYPES + WASTE_TYPES}
+        opening = {
+            t: self.scaled(table[t]["december"] - table[t]["new"] + table[t]["dissolved"], year)
+            for t in SPORT_TYPES + WASTE_TYPES
+        }
         share = CALIBRATION_2023["placements"]["waste_model_units"] / CALIBRATION_UNIT_COUNT
         waste_count = min(len(units), round(len(units) * share))
         # Units without waste models are the smaller, remoter ones more often.
-        self.waste_units = {u.version_id for u in weighted_sample(
-            rng, units, [u.weight for u in units], waste_count)}
+        self.waste_units = {u.version_id for u in weighted_sample(rng, units, [u.weight for u in units], waste_count)}
         waste_units = [u for u in units if u.version_id in self.waste_units]
         weights = [u.weight * rng.lognormvariate(0, 0.35) for u in units]
         plan: dict[str, list[int]] = {}
         # Every unit runs at least one folk-dance club: the movement reaches 177/177 units.
         plan["folk_dance"] = [1 + n for n in apportion(max(0, opening["folk_dance"] - len(units)), weights)]
         plan["air_volleyball"] = apportion(opening["air_volleyball"], [w * rng.uniform(0.5, 1.5) for w in weights])
-        plan["women_football"] = apportion(opening["women_football"], [w ** 2 for w in weights])
+        plan["women_football"] = apportion(opening["women_football"], [w**2 for w in weights])
         waste_weights = [u.weight * rng.lognormvariate(0, 0.5) for u in waste_units]
-        plan["waste_sorting_model"] = [1 + n for n in apportion(
-            max(0, opening["waste_sorting_model"] - len(waste_units)), waste_weights)]
-        plan["waste_to_money_model"] = apportion(opening["waste_to_money_model"],
-                                                 [w * rng.uniform(0.3, 1.7) for w in waste_weights])
+        plan["waste_sorting_model"] = [
+            1 + n for n in apportion(max(0, opening["waste_sorting_model"] - len(waste_units)), waste_weights)
+        ]
+        plan["waste_to_money_model"] = apportion(
+            opening["waste_to_money_model"], [w * rng.uniform(0.3, 1.7) for w in waste_weights]
+        )
         for club_type in SPORT_TYPES:
             for unit, number in zip(units, plan[club_type], strict=True):
                 for _ in range(number):
@@ -664,8 +780,9 @@ class Population:
         if not self.name.startswith("synthetic") and self.calibrated and year == CALIBRATION_YEAR:
             self._article_opening(rng, units)
 
-    def _new_opening_club(self, rng: Random, unit: Unit, club_type: str, year: int,
-                          members: int | None = None, name: str | None = None) -> Club:
+    def _new_opening_club(
+        self, rng: Random, unit: Unit, club_type: str, year: int, members: int | None = None, name: str | None = None
+    ) -> Club:
         club = self._new_club(rng, unit, club_type, members=members, name=name)
         if club_type in SPORT_TYPES + WASTE_TYPES and rng.random() < 0.3 and club.members > 3:
             club.members_before = club.members - rng.randint(1, 3)
@@ -708,8 +825,14 @@ class Population:
         knit = places["knit_for_children"]
         for unit in units:
             if unit.name == knit["unit_name"] and unit.district == knit["district"]:
-                self._new_club(rng, unit, "knit_for_children", members=members["knit_for_children"],
-                               name="Mô hình Đan áo cho em khu 5B", founded=(year, knit["month"]))
+                self._new_club(
+                    rng,
+                    unit,
+                    "knit_for_children",
+                    members=members["knit_for_children"],
+                    name="Mô hình Đan áo cho em khu 5B",
+                    founded=(year, knit["month"]),
+                )
         leader = places["change_leader_club"]
         communes = self._units_in(units, leader["districts"], "Xã")
         chosen: list[Unit] = [u for u in communes if u.name == leader["must_include"]]
@@ -727,17 +850,21 @@ class Population:
         low, high = members["change_leader_club"]
         for unit, number in zip(chosen, per_commune, strict=True):
             for index in range(number):
-                self._new_club(rng, unit, "change_leader_club", members=rng.randint(low, high),
-                               name=self._special_name(unit, "change_leader_club", index),
-                               founded=(year, rng.randint(3, 11)))
+                self._new_club(
+                    rng,
+                    unit,
+                    "change_leader_club",
+                    members=rng.randint(low, high),
+                    name=self._special_name(unit, "change_leader_club", index),
+                    founded=(year, rng.randint(3, 11)),
+                )
 
     def _recurring_models(self, rng: Random, year: int, cells: list[tuple[Unit, int]]) -> None:
         """Border-women programme: livestock models (Bình Liêu) and Red Cross funded models."""
         places = CALIBRATION_2023["placements"]
         table = CALIBRATION_2023["clubs"]
         for club_type in ("livestock_model", "border_econ_model"):
-            count = table[club_type]["new"] if year == CALIBRATION_YEAR else self.scaled(
-                table[club_type]["new"], year)
+            count = table[club_type]["new"] if year == CALIBRATION_YEAR else self.scaled(table[club_type]["new"], year)
             eligible = [(u, m) for u, m in cells if u.district in places[club_type] and 3 <= m <= 11]
             if not eligible or not count:
                 continue
@@ -750,8 +877,12 @@ class Population:
     def _calibrate_waste_members(self, rng: Random, year: int) -> None:
         """Members of the waste models maintained at December add up to the table's total."""
         december = (year, 12)
-        alive = [c for u in self.units for c in self.clubs[u.version_id]
-                 if c.club_type in WASTE_TYPES and c.listed(december) and c.dissolved is None]
+        alive = [
+            c
+            for u in self.units
+            for c in self.clubs[u.version_id]
+            if c.club_type in WASTE_TYPES and c.listed(december) and c.dissolved is None
+        ]
         total = CALIBRATION_2023["members"]["waste_models_december"]
         floor = 20
         shares = apportion(total - floor * len(alive), [rng.lognormvariate(0, 0.6) for _ in alive])
@@ -781,8 +912,12 @@ class Population:
             season, kind = FLOW_PROFILES[code]
             sizes = []
             for unit, _month in cells:
-                size = {"busy": unit.weight, "flat": unit.weight ** 0.5,
-                        "poor": 0.15 + unit.minority, "minority": unit.weight * (0.3 + unit.minority)}[kind]
+                size = {
+                    "busy": unit.weight,
+                    "flat": unit.weight**0.5,
+                    "poor": 0.15 + unit.minority,
+                    "minority": unit.weight * (0.3 + unit.minority),
+                }[kind]
                 if category == "ethnic_minority":
                     size *= unit.minority
                 elif category == "kinh":
@@ -794,46 +929,53 @@ class Population:
             month_size: dict[int, float] = {}
             for (_unit, month), size in zip(cells, sizes, strict=True):
                 month_size[month] = month_size.get(month, 0.0) + size
-            weights = [size / month_size[month] * SEASONS[season][month - 1] * rng.lognormvariate(0, 0.8)
-                       for (_unit, month), size in zip(cells, sizes, strict=True)]
+            weights = [
+                size / month_size[month] * SEASONS[season][month - 1] * rng.lognormvariate(0, 0.8)
+                for (_unit, month), size in zip(cells, sizes, strict=True)
+            ]
             spread((code, category), self.scaled(target, year), weights)
         # Attendances come with the classes held.
         classes = [row[("child_training_classes", "total")] for row in values]
         attendances = self.scaled(flows[("child_training_attendances", "total")], year)
         if sum(classes):
-            spread(("child_training_attendances", "total"), attendances,
-                   [n * rng.uniform(0.7, 1.3) for n in classes])
+            spread(("child_training_attendances", "total"), attendances, [n * rng.uniform(0.7, 1.3) for n in classes])
         else:
             spread(("child_training_attendances", "total"), 0, [1.0] * len(cells))
         # Victims supported: those identified, a few of them not (yet) supported.
         for category in ("domestic_violence", "trafficking_returnee"):
             identified = [row[("violence_victims_identified", category)] for row in values]
             supported = list(identified)
-            gap = sum(identified) - min(sum(identified), self.scaled(
-                flows[("violence_victims_supported", category)], year))
+            gap = sum(identified) - min(sum(identified), self.scaled(flows[("violence_victims_supported", category)], year))
             positions = [i for i, n in enumerate(supported) for _ in range(n)]
             for index in rng.sample(positions, min(gap, len(positions))):
                 supported[index] -= 1
             for row, number in zip(values, supported, strict=True):
                 row[("violence_victims_supported", category)] = number
         # Godmother funds follow the children sponsored; waste money follows the waste-to-money models.
-        children = [row[("godmother_children_new", "female")] + row[("godmother_children_new", "male")]
-                    for row in values]
+        children = [row[("godmother_children_new", "female")] + row[("godmother_children_new", "male")] for row in values]
         step = MONEY_STEP["godmother_funds_vnd"]
-        spread(("godmother_funds_vnd", "total"), self.scaled(flows[("godmother_funds_vnd", "total")], year, step),
-               [(u.weight * 0.3 + 3 * n) * rng.lognormvariate(0, 0.5) for (u, _m), n in
-                zip(cells, children, strict=True)], step)
+        spread(
+            ("godmother_funds_vnd", "total"),
+            self.scaled(flows[("godmother_funds_vnd", "total")], year, step),
+            [(u.weight * 0.3 + 3 * n) * rng.lognormvariate(0, 0.5) for (u, _m), n in zip(cells, children, strict=True)],
+            step,
+        )
         step = MONEY_STEP["waste_to_money_funds_vnd"]
         models = [self._listed_count(u, "waste_to_money_model", (year, m)) for u, m in cells]
         total = self.scaled(flows[("waste_to_money_funds_vnd", "total")], year, step)
         weights = [n * rng.lognormvariate(0, 0.5) for n in models]
-        spread(("waste_to_money_funds_vnd", "total"), total if sum(weights) else 0,
-               weights if sum(weights) else [1.0] * len(cells), step)
+        spread(
+            ("waste_to_money_funds_vnd", "total"),
+            total if sum(weights) else 0,
+            weights if sum(weights) else [1.0] * len(cells),
+            step,
+        )
         # Red Cross money: a fixed amount to each border-women economic model in its founding month.
         per_model = CALIBRATION_2023["members"]["border_econ_funds_per_model_vnd"]
         for row, (unit, month) in zip(values, cells, strict=True):
-            founded = sum(1 for c in self.clubs[unit.version_id]
-                          if c.club_type == "border_econ_model" and c.founded == (year, month))
+            founded = sum(
+                1 for c in self.clubs[unit.version_id] if c.club_type == "border_econ_model" and c.founded == (year, month)
+            )
             row[("border_econ_funds_vnd", "total")] = founded * per_model
         self._plan_poor_stock(rng, year, cells, values)
         self._plan_distinct_since_january(year, cells, values)
@@ -869,7 +1011,8 @@ class Population:
                 helped_so_far += values[i][("poor_members_helped", "total")]
                 register = values[i][("poor_members_total", "total")]
                 values[i][("poor_members_helped_ytd", "total")] = min(
-                    register, round(helped_so_far), round(register * coverage * min(1.0, helped_so_far / year_help)))
+                    register, round(helped_so_far), round(register * coverage * min(1.0, helped_so_far / year_help))
+                )
                 supported += first_supports * values[i][("women_entrepreneurs_supported", "total")]
                 values[i][("women_entrepreneurs_supported_ytd", "total")] = round(supported)
             if unit.valid_to is not None and unit.valid_to.year == year:
@@ -880,8 +1023,10 @@ class Population:
         key = ("poor_members_total", "total")
         december_units = sorted({u.version_id: u for u, m in cells if m == 12}.values(), key=lambda u: u.code)
         # Poverty falls over the years while activity grows: undo the growth, then decline.
-        target = round(self.scaled(CALIBRATION_2023["stocks"][key], year)
-                       * (POOR_DECLINE_PER_YEAR / GROWTH_PER_YEAR) ** (year - CALIBRATION_YEAR))
+        target = round(
+            self.scaled(CALIBRATION_2023["stocks"][key], year)
+            * (POOR_DECLINE_PER_YEAR / GROWTH_PER_YEAR) ** (year - CALIBRATION_YEAR)
+        )
         weights = [(0.1 + u.minority) * rng.lognormvariate(0, 0.5) for u in december_units]
         december = dict(zip((u.version_id for u in december_units), apportion(target, weights), strict=True))
         first_month = {}
@@ -930,35 +1075,56 @@ class Population:
             title = self.reporter_choice[unit.version_id]
             if rng.random() < 0.08:
                 title = (title + 1) % len(REPORTER_TITLES)
-            plan = CellPlan(values=row, fmt=fmt, submitted_at=first_at, late=index in late,
-                            reporter=REPORTER_TITLES[title].format(level=unit.level_word),
-                            omit_zero_rows=self.omits_zero_rows[unit.version_id])
+            plan = CellPlan(
+                values=row,
+                fmt=fmt,
+                submitted_at=first_at,
+                late=index in late,
+                reporter=REPORTER_TITLES[title].format(level=unit.level_word),
+                omit_zero_rows=self.omits_zero_rows[unit.version_id],
+            )
             if index in resubmitted:
-                plan.resubmission = {"first_at": first_at, "kind": rng.choice(("value", "value", "club")),
-                                     "pick": rng.random()}
-                plan.submitted_at = first_at + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5),
-                                                         minutes=rng.randint(0, 59))
+                plan.resubmission = {
+                    "first_at": first_at,
+                    "kind": rng.choice(("value", "value", "club")),
+                    "pick": rng.random(),
+                }
+                plan.submitted_at = first_at + timedelta(
+                    days=rng.randint(1, 6), hours=rng.randint(0, 5), minutes=rng.randint(0, 59)
+                )
             plans[(unit.version_id, month)] = plan
         return plans
 
     def submission(self, unit: Unit, year: int, month: int, plan: CellPlan) -> dict:
         """The corrected (current) report of one unit and month as a submission dict."""
         ym = (year, month)
-        rows = [{"indicator_code": code, "category": category, "value": plan.values.get((code, category), 0)}
-                for code, category, _label, _unit in indicator_catalogue()]
+        rows = [
+            {"indicator_code": code, "category": category, "value": plan.values.get((code, category), 0)}
+            for code, category, _label, _unit in indicator_catalogue()
+        ]
         if plan.omit_zero_rows and plan.fmt != "xlsx":
             rows = [row for row in rows if row["value"]]
         clubs = []
         for club in self.clubs[unit.version_id]:
             if club.listed(ym):
                 status = club.status(ym)
-                clubs.append({"club_id": club.club_id, "club_type": club.club_type, "club_name": club.name,
-                              "status": STATUS_WORDS_VI[status] if plan.fmt == "xlsx" else status,
-                              "members": club.members_on(ym)})
+                clubs.append(
+                    {
+                        "club_id": club.club_id,
+                        "club_type": club.club_type,
+                        "club_name": club.name,
+                        "status": STATUS_WORDS_VI[status] if plan.fmt == "xlsx" else status,
+                        "members": club.members_on(ym),
+                    }
+                )
         return {
-            "header": {"unit_code": unit.code, "period": f"{year:04d}-{month:02d}",
-                       "submitted_at": plan.submitted_at.isoformat(), "reporter": plan.reporter,
-                       "template_version": CONTRACT_VERSION},
+            "header": {
+                "unit_code": unit.code,
+                "period": f"{year:04d}-{month:02d}",
+                "submitted_at": plan.submitted_at.isoformat(),
+                "reporter": plan.reporter,
+                "template_version": CONTRACT_VERSION,
+            },
             "values": rows,
             "clubs": clubs,
         }
@@ -977,8 +1143,7 @@ def _submission_time(rng: Random, year: int, month: int, late: bool) -> datetime
         last = (date(next_year, next_month, 1) - timedelta(days=1)).day
         day = date(year, month, rng.randint(last - 5, last))
     else:
-        day = date(next_year, next_month, rng.choices(range(1, DEADLINE_DAY + 1),
-                                                      weights=(3, 5, 8, 9, 9, 9, 8, 6, 4, 3))[0])
+        day = date(next_year, next_month, rng.choices(range(1, DEADLINE_DAY + 1), weights=(3, 5, 8, 9, 9, 9, 8, 6, 4, 3))[0])
     if rng.random() < 0.08:
         hour = rng.randint(19, 22)
     else:
@@ -988,8 +1153,11 @@ def _submission_time(rng: Random, year: int, month: int, late: bool) -> datetime
 
 def _first_version(submission: dict, plan: CellPlan) -> dict:
     """The earlier, wrong version of a resubmitted report: a typo in one value, or a club forgotten."""
-    wrong = {"header": dict(submission["header"]), "values": [dict(r) for r in submission["values"]],
-             "clubs": [dict(c) for c in submission["clubs"]]}
+    wrong = {
+        "header": dict(submission["header"]),
+        "values": [dict(r) for r in submission["values"]],
+        "clubs": [dict(c) for c in submission["clubs"]],
+    }
     wrong["header"]["submitted_at"] = plan.resubmission["first_at"].isoformat()
     pick = plan.resubmission["pick"]
     if plan.resubmission["kind"] == "club" and wrong["clubs"]:
@@ -998,19 +1166,23 @@ def _first_version(submission: dict, plan: CellPlan) -> dict:
     rows = [r for r in wrong["values"] if r["value"]] or wrong["values"]
     if rows:
         row = rows[int(pick * len(rows))]
-        row["value"] = row["value"] * 10 if row["value"] else 5   # an extra zero typed
+        row["value"] = row["value"] * 10 if row["value"] else 5  # an extra zero typed
     elif wrong["clubs"]:
         wrong["clubs"].pop()
     return wrong
 
 
 # --- faults -------------------------------------------------------------------------------------
-_FAKE_PDF = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-             b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n% Scanned report\ntrailer\n"
-             b"<< /Root 1 0 R >>\n%%EOF\n")
-_FAKE_PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
-             b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00"
-             b"IEND\xaeB`\x82")
+_FAKE_PDF = (
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n% Scanned report\ntrailer\n"
+    b"<< /Root 1 0 R >>\n%%EOF\n"
+)
+_FAKE_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
+    b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00"
+    b"IEND\xaeB`\x82"
+)
 
 
 @dataclass
@@ -1046,8 +1218,11 @@ def _stem(name: str) -> str:
 
 
 def _shift(submission: dict, **delta) -> dict:
-    copy = {"header": dict(submission["header"]), "values": [dict(r) for r in submission["values"]],
-            "clubs": [dict(c) for c in submission["clubs"]]}
+    copy = {
+        "header": dict(submission["header"]),
+        "values": [dict(r) for r in submission["values"]],
+        "clubs": [dict(c) for c in submission["clubs"]],
+    }
     moment = datetime.fromisoformat(copy["header"]["submitted_at"]) + timedelta(**delta)
     copy["header"]["submitted_at"] = moment.isoformat()
     return copy
@@ -1059,8 +1234,10 @@ def _row(submission: dict, code: str | None = None, minimum: int = 1) -> dict:
     if code is not None:
         found = [r for r in rows if r["indicator_code"] == code and r["category"] == "total"]
     else:
-        found = sorted((r for r in rows if isinstance(r["value"], int) and r["value"] >= minimum),
-                       key=lambda r: (-r["value"], r["indicator_code"], r["category"]))
+        found = sorted(
+            (r for r in rows if isinstance(r["value"], int) and r["value"] >= minimum),
+            key=lambda r: (-r["value"], r["indicator_code"], r["category"]),
+        )
     if found:
         return found[0]
     row = {"indicator_code": code or "news_items", "category": "total", "value": 0}
@@ -1068,8 +1245,14 @@ def _row(submission: dict, code: str | None = None, minimum: int = 1) -> dict:
     return row
 
 
-def _make_faults(rng: Random, general: list[_Written], future_ready: list[_Written], money: list[_Written],
-                 known_codes: set[str], year: int) -> list[tuple[str, bytes, str, str]]:
+def _make_faults(
+    rng: Random,
+    general: list[_Written],
+    future_ready: list[_Written],
+    money: list[_Written],
+    known_codes: set[str],
+    year: int,
+) -> list[tuple[str, bytes, str, str]]:
     """(file name, bytes, expected outcome, reason code) of each fault file."""
     if not general:
         return []
@@ -1097,7 +1280,7 @@ def _make_faults(rng: Random, general: list[_Written], future_ready: list[_Writt
     item = base(future_ready)
     sub = _shift(item.submission, hours=-2)
     period = sub["header"]["period"]
-    future = f"{int(period[:4]) + 9}{period[4:]}"          # "2023" typed as "2032"
+    future = f"{int(period[:4]) + 9}{period[4:]}"  # "2023" typed as "2032"
     sub["header"]["period"] = future
     faults.append((f"{sub['header']['unit_code']}_{future}.xlsx", write_xlsx(sub), "rejected", "PERIOD_IN_FUTURE"))
 
@@ -1124,18 +1307,25 @@ def _make_faults(rng: Random, general: list[_Written], future_ready: list[_Writt
 
     item = base()
     sub = _shift(item.submission, hours=-1)
-    faults.append((f"{_stem(item.name)}_thieu-trang.xlsx", write_xlsx(sub, omit_sheets=("clubs",)),
-                   "rejected", "SECTION_MISSING"))
+    faults.append(
+        (f"{_stem(item.name)}_thieu-trang.xlsx", write_xlsx(sub, omit_sheets=("clubs",)), "rejected", "SECTION_MISSING")
+    )
 
     item = base()
     sub = _shift(item.submission, hours=-1)
-    faults.append((f"{_stem(item.name)}_sua-cot.xlsx", write_xlsx(sub, value_headings={"value": "Số liệu"}),
-                   "rejected", "COLUMN_MISSING"))
+    faults.append(
+        (
+            f"{_stem(item.name)}_sua-cot.xlsx",
+            write_xlsx(sub, value_headings={"value": "Số liệu"}),
+            "rejected",
+            "COLUMN_MISSING",
+        )
+    )
 
     item = base(money)
     sub = _shift(item.submission, hours=-2)
     row = _row(sub, minimum=1000)
-    row["value"] = f"{max(int(row['value']), 1_100_000):,}"   # "1,100,000": English grouping
+    row["value"] = f"{max(int(row['value']), 1_100_000):,}"  # "1,100,000": English grouping
     faults.append((f"{_stem(item.name)}_nhap-tien.csv", write_csv(sub), "rejected", "VALUE_AMBIGUOUS"))
 
     # The same file sent twice, and renamed: byte-identical to an accepted file; names sort after it.
@@ -1147,11 +1337,23 @@ def _make_faults(rng: Random, general: list[_Written], future_ready: list[_Writt
 
     # Accepted re-encodings of a real report, resent a day later with the very same values.
     item = base()
-    faults.append((f"{_stem(item.name)}_gui-lai.csv", write_csv(_shift(item.submission, days=1, hours=2),
-                                                                unicode_form="NFD"), "accepted", ""))
+    faults.append(
+        (
+            f"{_stem(item.name)}_gui-lai.csv",
+            write_csv(_shift(item.submission, days=1, hours=2), unicode_form="NFD"),
+            "accepted",
+            "",
+        )
+    )
     item = base()
-    faults.append((f"{_stem(item.name)}_gui-lai.xlsx", write_xlsx(_shift(item.submission, days=1, hours=1),
-                                                                  unicode_form="NFD"), "accepted", ""))
+    faults.append(
+        (
+            f"{_stem(item.name)}_gui-lai.xlsx",
+            write_xlsx(_shift(item.submission, days=1, hours=1), unicode_form="NFD"),
+            "accepted",
+            "",
+        )
+    )
     for fmt in ("xlsx", "csv"):
         item = base(money)
         sub = _shift(item.submission, days=2)
@@ -1194,9 +1396,17 @@ def _check_mix(mix: dict[str, float]) -> dict[str, float]:
     return {fmt: share / total for fmt, share in sorted(mix.items()) if share > 0}
 
 
-def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, months: int = 12,
-             units: int | None = None, formats: dict[str, float] | None = None,
-             faults: bool = False, write_file: Callable[[str, bytes], None] | None = None) -> GenerationReport:
+def generate(
+    out_dir: Path,
+    *,
+    year: int = CALIBRATION_YEAR,
+    seed: int = 20231,
+    months: int = 12,
+    units: int | None = None,
+    formats: dict[str, float] | None = None,
+    faults: bool = False,
+    write_file: Callable[[str, bytes], None] | None = None,
+) -> GenerationReport:
     """Write the submissions of ``units`` grassroots units for ``months`` months from January of ``year``.
 
     ``write_file(name, content)``, if given, receives every file instead of ``out_dir``: the
@@ -1212,6 +1422,7 @@ def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, 
 
         def write_file(name: str, content: bytes) -> None:
             (out_dir / name).write_bytes(content)
+
     window = _window(year, months)
     years = sorted({y for y, _m in window})
 
@@ -1237,11 +1448,11 @@ def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, 
     elif units is not None and units > len(first_month_units):
         synthetic = synthetic_units(units - len(first_month_units), year, seed, reference_units)
 
-    populations = [Population("real", real, seed, year, reference_mass,
-                              calibrated=True, successors=successors, mix=mix)]
+    populations = [Population("real", real, seed, year, reference_mass, calibrated=True, successors=successors, mix=mix)]
     if synthetic:
-        populations.append(Population("synthetic", synthetic, seed, year, reference_mass,
-                                      calibrated=False, successors={}, mix=mix))
+        populations.append(
+            Population("synthetic", synthetic, seed, year, reference_mass, calibrated=False, successors={}, mix=mix)
+        )
 
     files_per_format = dict.fromkeys(mix, 0)
     outcomes: list[tuple[str, str, str]] = []
@@ -1287,8 +1498,9 @@ def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, 
                         if any(isinstance(r["value"], int) and r["value"] >= 1000 for r in submission["values"]):
                             money.offer(item)
 
-    fault_files = _make_faults(fault_rng, general.items, future_ready.items, money.items, known_codes,
-                               year) if faults else []
+    fault_files = (
+        _make_faults(fault_rng, general.items, future_ready.items, money.items, known_codes, year) if faults else []
+    )
     for name, content, outcome, reason in fault_files:
         write_file(name, content)
         outcomes.append((name, outcome, reason))
@@ -1299,9 +1511,14 @@ def generate(out_dir: Path, *, year: int = CALIBRATION_YEAR, seed: int = 20231, 
         writer_csv.writerows(sorted(outcomes))
         write_file(EXPECTED_OUTCOMES_FILE, buffer.getvalue().encode("utf-8"))
     return GenerationReport(
-        out_dir=out_dir, files_per_format=files_per_format, submissions=submissions,
-        resubmissions=resubmissions, late=late, faults=len(fault_files),
-        synthetic_units=synthetic_unit_rows(synthetic), expected_outcomes=sorted(outcomes),
+        out_dir=out_dir,
+        files_per_format=files_per_format,
+        submissions=submissions,
+        resubmissions=resubmissions,
+        late=late,
+        faults=len(fault_files),
+        synthetic_units=synthetic_unit_rows(synthetic),
+        expected_outcomes=sorted(outcomes),
     )
 
 
@@ -1329,36 +1546,60 @@ def _bounded(low: int, high: int):
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, not {text!r}")
         return value
+
     return parse
 
 
 def build_parser(prog: str = "qnwu generate") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=(
-        "Write synthetic monthly submissions of the grassroots units (calibrated to the 2023 article "
-        "for the real 177 units and 12 months of 2023)."))
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Write synthetic monthly submissions of the grassroots units (calibrated to the 2023 article "
+            "for the real 177 units and 12 months of 2023)."
+        ),
+    )
     parser.add_argument("out_dir", type=Path, help="folder to write the submission files into")
-    parser.add_argument("--year", type=_bounded(2023, 2100), default=CALIBRATION_YEAR,
-                        help="first year (January) of the data (default 2023)")
+    parser.add_argument(
+        "--year", type=_bounded(2023, 2100), default=CALIBRATION_YEAR, help="first year (January) of the data (default 2023)"
+    )
     parser.add_argument("--seed", type=int, default=20231, help="random seed (default 20231)")
-    parser.add_argument("--months", type=_bounded(1, MAX_MONTHS), default=12,
-                        help=f"number of months from January of --year (1..{MAX_MONTHS}, default 12)")
-    parser.add_argument("--units", type=_bounded(1, MAX_UNITS), default=None,
-                        help=f"number of units (default: the real ones; beyond them synthetic 9xxxx units, "
-                             f"up to {MAX_UNITS})")
-    parser.add_argument("--mix", type=_parse_mix, default=dict(DEFAULT_MIX),
-                        help="share of each format, e.g. xlsx=0.4,csv=0.3,json=0.3")
-    parser.add_argument("--faults", action="store_true",
-                        help="also write realistic bad files and expected_outcomes.csv")
-    parser.add_argument("--synthetic-units-csv", type=Path, default=None,
-                        help="write the synthetic unit rows (seeds/units.csv layout) to this file")
+    parser.add_argument(
+        "--months",
+        type=_bounded(1, MAX_MONTHS),
+        default=12,
+        help=f"number of months from January of --year (1..{MAX_MONTHS}, default 12)",
+    )
+    parser.add_argument(
+        "--units",
+        type=_bounded(1, MAX_UNITS),
+        default=None,
+        help=f"number of units (default: the real ones; beyond them synthetic 9xxxx units, up to {MAX_UNITS})",
+    )
+    parser.add_argument(
+        "--mix", type=_parse_mix, default=dict(DEFAULT_MIX), help="share of each format, e.g. xlsx=0.4,csv=0.3,json=0.3"
+    )
+    parser.add_argument("--faults", action="store_true", help="also write realistic bad files and expected_outcomes.csv")
+    parser.add_argument(
+        "--synthetic-units-csv",
+        type=Path,
+        default=None,
+        help="write the synthetic unit rows (seeds/units.csv layout) to this file",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
-    report = generate(args.out_dir, year=args.year, seed=args.seed, months=args.months, units=args.units,
-                      formats=args.mix, faults=args.faults)
+    report = generate(
+        args.out_dir,
+        year=args.year,
+        seed=args.seed,
+        months=args.months,
+        units=args.units,
+        formats=args.mix,
+        faults=args.faults,
+    )
     if args.synthetic_units_csv is not None:
         args.synthetic_units_csv.parent.mkdir(parents=True, exist_ok=True)
         with args.synthetic_units_csv.open("w", encoding="utf-8", newline="") as handle:

@@ -85,7 +85,6 @@ alter table raw.submissions add column if not exists values_declared_none boolea
 """
 
 
-
 # A batch is committed when it holds this many files or this many bytes of them, whichever comes
 # first: memory stays bounded whatever the landing holds.
 BATCH_BYTES = 64 * 2**20
@@ -98,13 +97,13 @@ class LedgerImbalance(Exception):
 @dataclass
 class IngestSummary:
     load_id: str
-    files_seen: int          # entries in the landing zone
-    files_new: int           # entries this run gave a ledger row
+    files_seen: int  # entries in the landing zone
+    files_new: int  # entries this run gave a ledger row
     accepted: int
     rejected: int
     duplicates: int
     warnings: int
-    skipped: int = 0         # entries not read this run, each with a reason (raw.skipped_entries)
+    skipped: int = 0  # entries not read this run, each with a reason (raw.skipped_entries)
     already_accounted: int = 0  # entries an earlier run already gave a ledger row
 
     def as_dict(self) -> dict[str, object]:
@@ -114,7 +113,7 @@ class IngestSummary:
 @dataclass
 class _Outcome:
     file_hash: str
-    source_path: str      # relative to the landing root
+    source_path: str  # relative to the landing root
     size: int
     outcome: str
     file_format: str | None = None
@@ -129,8 +128,12 @@ class _Outcome:
 
 
 def _examiner(settings: Settings) -> IsolatedExaminer:
-    return IsolatedExaminer(settings.ingest_workers, settings.seeds_dir, settings.limits,
-                            WorkerLimits(settings.ingest_file_memory_mb * 2**20, settings.ingest_file_seconds))
+    return IsolatedExaminer(
+        settings.ingest_workers,
+        settings.seeds_dir,
+        settings.limits,
+        WorkerLimits(settings.ingest_file_memory_mb * 2**20, settings.ingest_file_seconds),
+    )
 
 
 class _BatchArchive:
@@ -189,22 +192,40 @@ def _quarantine(settings: Settings, outcome: _Outcome, content: bytes | None) ->
     stem = settings.quarantine_dir / outcome.file_hash
     if content is not None:
         stem.with_name(stem.name + (_suffix(name) or ".bin")).write_bytes(content)
-    reasons = [{"reason_code": p.code, "severity": p.severity, "message_vi": p.message(name, "vi"),
-                "message_en": p.message(name, "en")} for p in outcome.problems]
+    reasons = [
+        {
+            "reason_code": p.code,
+            "severity": p.severity,
+            "message_vi": p.message(name, "vi"),
+            "message_en": p.message(name, "en"),
+        }
+        for p in outcome.problems
+    ]
     stem.with_name(stem.name + ".reasons.json").write_text(
-        json.dumps({"source_path": outcome.source_path, "archive_path": outcome.archive_path, "reasons": reasons},
-                   ensure_ascii=False, indent=1),
-        encoding="utf-8")
+        json.dumps(
+            {"source_path": outcome.source_path, "archive_path": outcome.archive_path, "reasons": reasons},
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
 
 
 def _not_read(entry: Entry, code: str, detail: str) -> _Outcome:
     """The ledger row of an entry that is never read (a link, a special file, a file over the size
     limit): its hash is of what it is, so a rerun recognises it, and it cannot collide with a
     file's content hash."""
-    identity = (f"{code}\0{entry.relative}\0{entry.link_target or ''}\0{entry.size}\0{entry.changed_ns}"
-                .encode("utf-8", "surrogateescape"))
-    return _Outcome("entry:" + hashlib.sha256(identity).hexdigest(), entry.relative, 0, "rejected",
-                    problems=(Problem(code, Location("(file)"), detail),), source_changed_ns=entry.changed_ns)
+    identity = f"{code}\0{entry.relative}\0{entry.link_target or ''}\0{entry.size}\0{entry.changed_ns}".encode(
+        "utf-8", "surrogateescape"
+    )
+    return _Outcome(
+        "entry:" + hashlib.sha256(identity).hexdigest(),
+        entry.relative,
+        0,
+        "rejected",
+        problems=(Problem(code, Location("(file)"), detail),),
+        source_changed_ns=entry.changed_ns,
+    )
 
 
 class _Ledger:
@@ -216,15 +237,15 @@ class _Ledger:
     found by hash over the whole ledger, which only the hashes are read for."""
 
     def __init__(self, con, landing: Landing, entries: list[Entry]):
-        self.receipts: set[str] = set()      # "path|hash"
+        self.receipts: set[str] = set()  # "path|hash"
         self.stamps: set[tuple[str, int, int]] = set()  # (path, size, changed_ns): known without reading
-        self.hashes: set[str] = set(con.execute("select distinct file_hash from raw.received_files")
-                                    .df()["file_hash"])
+        self.hashes: set[str] = set(con.execute("select distinct file_hash from raw.received_files").df()["file_hash"])
         absolute_prefix = landing.root.rstrip("/") + "/"
         for path, file_hash, size, changed_ns in con.execute(
-                "select source_path, file_hash, size_bytes, source_changed_ns from raw.received_files "
-                "where source_path in (select unnest(?::varchar[])) or starts_with(source_path, ?)",
-                [[entry.relative for entry in entries], absolute_prefix]).fetchall():
+            "select source_path, file_hash, size_bytes, source_changed_ns from raw.received_files "
+            "where source_path in (select unnest(?::varchar[])) or starts_with(source_path, ?)",
+            [[entry.relative for entry in entries], absolute_prefix],
+        ).fetchall():
             relative = landing.relative(path)  # older ledgers hold absolute paths
             self.receipts.add(f"{relative}|{file_hash}")
             self.hashes.add(file_hash)
@@ -254,8 +275,15 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
     today = today or date.today()
     landing = Landing(settings.landing_url)
     entries, skipped = landing.scan(settings.landing_settle_seconds)
-    totals = IngestSummary(load_id=load_id, files_seen=len(entries) + len(skipped), files_new=0, accepted=0,
-                           rejected=0, duplicates=0, warnings=0)
+    totals = IngestSummary(
+        load_id=load_id,
+        files_seen=len(entries) + len(skipped),
+        files_new=0,
+        accepted=0,
+        rejected=0,
+        duplicates=0,
+        warnings=0,
+    )
     load_reference(settings.seeds_dir)  # a broken seed fails here, once, not in every worker
     # the workers start with the first file to examine (none on a rerun with nothing new)
     examiner = _examiner(settings)
@@ -268,13 +296,16 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
             con.execute("commit")
             _close_interrupted_loads(con)
             _remove_partial_archives(settings)
-            con.execute("insert into raw.load_runs (load_id, started_at, landing_url, contract_version, status) "
-                        "values (?, ?, ?, ?, 'running') on conflict (load_id) do update set status = 'running'",
-                        [load_id, started_at, settings.landing_url, CONTRACT_VERSION])
+            con.execute(
+                "insert into raw.load_runs (load_id, started_at, landing_url, contract_version, status) "
+                "values (?, ?, ?, ?, 'running') on conflict (load_id) do update set status = 'running'",
+                [load_id, started_at, settings.landing_url, CONTRACT_VERSION],
+            )
             ledger = _Ledger(con, landing, entries)
             for batch_number, batch in enumerate(_batches(entries, settings.ingest_batch_size)):
-                outcomes = _ingest_batch(settings, landing, ledger, examiner, load_id, batch_number, batch,
-                                         today, started_at, skipped)
+                outcomes = _ingest_batch(
+                    settings, landing, ledger, examiner, load_id, batch_number, batch, today, started_at, skipped
+                )
                 if not outcomes:
                     continue
                 counted = _count(load_id, outcomes)
@@ -284,8 +315,11 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
             totals.skipped = len(skipped)
             totals.already_accounted = totals.files_seen - totals.files_new - totals.skipped
             _record_skipped(con, skipped, load_id, started_at)
-            con.execute("""update raw.load_runs set finished_at = ?, status = 'finished', files_skipped = ?
-                           where load_id = ?""", [datetime.now(UTC), totals.skipped, load_id])
+            con.execute(
+                """update raw.load_runs set finished_at = ?, status = 'finished', files_skipped = ?
+                           where load_id = ?""",
+                [datetime.now(UTC), totals.skipped, load_id],
+            )
             _update_load_counts(con, load_id)
     finally:
         examiner.close()
@@ -304,13 +338,22 @@ def _batches(entries: list[Entry], batch_files: int):
         yield batch
 
 
-def _ingest_batch(settings: Settings, landing: Landing, ledger: _Ledger, examiner: IsolatedExaminer, load_id: str,
-                  batch_number: int, batch: list[Entry], today: date, received_at: datetime,
-                  skipped: list[Skipped]) -> list[_Outcome]:
+def _ingest_batch(
+    settings: Settings,
+    landing: Landing,
+    ledger: _Ledger,
+    examiner: IsolatedExaminer,
+    load_id: str,
+    batch_number: int,
+    batch: list[Entry],
+    today: date,
+    received_at: datetime,
+    skipped: list[Skipped],
+) -> list[_Outcome]:
     """Read, archive and examine one batch of entries; returns their outcomes (nothing committed)."""
     outcomes: list[_Outcome] = []
     archive: _BatchArchive | None = None
-    pending: dict[int, tuple[_Outcome, bytes]] = {}   # files sent to the examiners, by job key
+    pending: dict[int, tuple[_Outcome, bytes]] = {}  # files sent to the examiners, by job key
     pending_keys: list[int] = []
     limits = settings.limits
 
@@ -374,8 +417,7 @@ def _ingest_batch(settings: Settings, landing: Landing, ledger: _Ledger, examine
     return outcomes
 
 
-def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_bytes: int,
-                   batch_archive) -> _Outcome | None:
+def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_bytes: int, batch_archive) -> _Outcome | None:
     """The outcome of a file that was read (or found too large): None when an earlier run already
     answered it, "duplicate", "rejected" (too large), or "examine" (to be read and checked)."""
     if content is None:
@@ -389,12 +431,14 @@ def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_byt
     if not ledger.first_receipt(entry.relative, file_hash):
         return None
     if file_hash in ledger.hashes:
-        return _Outcome(file_hash, entry.relative, len(content), "duplicate", duplicate_of=file_hash,
-                        source_changed_ns=entry.mtime_ns)
+        return _Outcome(
+            file_hash, entry.relative, len(content), "duplicate", duplicate_of=file_hash, source_changed_ns=entry.mtime_ns
+        )
     ledger.hashes.add(file_hash)
     archive_path = batch_archive().add(file_hash, entry.name, content)
-    return _Outcome(file_hash, entry.relative, len(content), "examine", archive_path=archive_path,
-                    source_changed_ns=entry.mtime_ns)
+    return _Outcome(
+        file_hash, entry.relative, len(content), "examine", archive_path=archive_path, source_changed_ns=entry.mtime_ns
+    )
 
 
 def _apply(outcome: _Outcome, examined: Examined) -> None:
@@ -413,22 +457,26 @@ def _close_interrupted_loads(con) -> None:
     con.execute("""insert into raw.load_runs (load_id, started_at, landing_url, contract_version, status)
         select load_id, min(received_at), null, null, 'running' from raw.received_files
         where load_id not in (select load_id from raw.load_runs) group by load_id""")
-    for (load_id,) in con.execute("select load_id from raw.load_runs where status is null and finished_at is null "
-                                  "or status = 'running'").fetchall():
+    for (load_id,) in con.execute(
+        "select load_id from raw.load_runs where status is null and finished_at is null or status = 'running'"
+    ).fetchall():
         con.execute("update raw.load_runs set status = 'interrupted' where load_id = ?", [load_id])
         _update_load_counts(con, load_id)
 
 
 def _update_load_counts(con, load_id: str) -> None:
     """A load's counts, from its ledger rows: right even for a load that was killed mid-way."""
-    con.execute("""update raw.load_runs set
+    con.execute(
+        """update raw.load_runs set
             files_new = counts.files_new, files_accepted = counts.accepted, files_rejected = counts.rejected,
             files_duplicate = counts.duplicates
         from (select count(*) as files_new, count(*) filter (where outcome = 'accepted') as accepted,
                      count(*) filter (where outcome = 'rejected') as rejected,
                      count(*) filter (where outcome = 'duplicate') as duplicates
               from raw.received_files where load_id = ?) as counts
-        where raw.load_runs.load_id = ?""", [load_id, load_id])
+        where raw.load_runs.load_id = ?""",
+        [load_id, load_id],
+    )
 
 
 def _remove_partial_archives(settings: Settings) -> None:
@@ -443,10 +491,13 @@ def _record_skipped(con, skipped: list[Skipped], load_id: str, seen_at: datetime
         return
     frame = pd.DataFrame.from_records(sorted(rows), columns=["source_path", "reason"])
     con.register("skipped_now", frame)
-    con.execute("""insert into raw.skipped_entries
+    con.execute(
+        """insert into raw.skipped_entries
         select source_path, reason, ?, ?, ? from skipped_now
         on conflict (source_path, reason) do update set last_seen_at = excluded.last_seen_at,
-            last_load_id = excluded.last_load_id""", [seen_at, seen_at, load_id])
+            last_load_id = excluded.last_load_id""",
+        [seen_at, seen_at, load_id],
+    )
     con.unregister("skipped_now")
 
 
@@ -462,8 +513,10 @@ def _count(load_id: str, outcomes: list[_Outcome]) -> IngestSummary:
         warnings=sum(p.severity == "warning" for o in outcomes for p in o.problems),
     )
     if summary.accepted + summary.rejected + summary.duplicates != summary.files_new:
-        raise LedgerImbalance(f"load {load_id}: {summary.files_new} new files but {summary.accepted} accepted + "
-                              f"{summary.rejected} rejected + {summary.duplicates} duplicate")
+        raise LedgerImbalance(
+            f"load {load_id}: {summary.files_new} new files but {summary.accepted} accepted + "
+            f"{summary.rejected} rejected + {summary.duplicates} duplicate"
+        )
     return summary
 
 
@@ -474,34 +527,116 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
     for o in outcomes:
         name = PurePosixPath(o.source_path).name
         errors = sum(p.severity == "error" for p in o.problems)
-        files.append((o.file_hash, o.source_path, name, o.file_format, o.size, started_at, load_id,
-                      o.outcome, o.duplicate_of, o.archive_path, errors, len(o.problems) - errors,
-                      o.claimed_unit_code, o.claimed_period, o.source_changed_ns))
+        files.append(
+            (
+                o.file_hash,
+                o.source_path,
+                name,
+                o.file_format,
+                o.size,
+                started_at,
+                load_id,
+                o.outcome,
+                o.duplicate_of,
+                o.archive_path,
+                errors,
+                len(o.problems) - errors,
+                o.claimed_unit_code,
+                o.claimed_period,
+                o.source_changed_ns,
+            )
+        )
         for p in o.problems:
-            problems.append((o.file_hash, load_id, p.code, p.severity, p.location.sheet, p.location.row,
-                             p.location.column, p.message(name, "vi"), p.message(name, "en")))
+            problems.append(
+                (
+                    o.file_hash,
+                    load_id,
+                    p.code,
+                    p.severity,
+                    p.location.sheet,
+                    p.location.row,
+                    p.location.column,
+                    p.message(name, "vi"),
+                    p.message(name, "en"),
+                )
+            )
         s = o.submission
         if s is None:
             continue
-        submissions.append((o.file_hash, s.unit_code, s.period, s.submitted_at, s.reporter,
-                            s.template_version, load_id, loaded_at, s.submitted_at.astimezone(VIETNAM_TIME).date(),
-                            "clubs" in s.sections_declared_none, "values" in s.sections_declared_none))
+        submissions.append(
+            (
+                o.file_hash,
+                s.unit_code,
+                s.period,
+                s.submitted_at,
+                s.reporter,
+                s.template_version,
+                load_id,
+                loaded_at,
+                s.submitted_at.astimezone(VIETNAM_TIME).date(),
+                "clubs" in s.sections_declared_none,
+                "values" in s.sections_declared_none,
+            )
+        )
         values.extend((o.file_hash, *row) for row in s.values)
         clubs.extend((o.file_hash, *row) for row in s.clubs)
 
     tables = {
-        "received_files": (files, ["file_hash", "source_path", "file_name", "file_format", "size_bytes",
-                                   "received_at", "load_id", "outcome", "duplicate_of_hash", "archive_path",
-                                   "error_count", "warning_count", "claimed_unit_code", "claimed_period",
-                                   "source_changed_ns"]),
-        "submissions": (submissions, ["file_hash", "unit_code", "period", "submitted_at", "reporter",
-                                      "template_version", "load_id", "loaded_at", "submitted_date_vn",
-                                      "clubs_declared_none", "values_declared_none"]),
+        "received_files": (
+            files,
+            [
+                "file_hash",
+                "source_path",
+                "file_name",
+                "file_format",
+                "size_bytes",
+                "received_at",
+                "load_id",
+                "outcome",
+                "duplicate_of_hash",
+                "archive_path",
+                "error_count",
+                "warning_count",
+                "claimed_unit_code",
+                "claimed_period",
+                "source_changed_ns",
+            ],
+        ),
+        "submissions": (
+            submissions,
+            [
+                "file_hash",
+                "unit_code",
+                "period",
+                "submitted_at",
+                "reporter",
+                "template_version",
+                "load_id",
+                "loaded_at",
+                "submitted_date_vn",
+                "clubs_declared_none",
+                "values_declared_none",
+            ],
+        ),
         "submission_values": (values, ["file_hash", "source_row", "indicator_code", "category", "value"]),
-        "submission_clubs": (clubs, ["file_hash", "source_row", "club_id", "club_type", "club_name",
-                                     "club_status", "members"]),
-        "submission_problems": (problems, ["file_hash", "load_id", "reason_code", "severity", "sheet",
-                                           "source_row", "source_column", "message_vi", "message_en"]),
+        "submission_clubs": (
+            clubs,
+            ["file_hash", "source_row", "club_id", "club_type", "club_name", "club_status", "members"],
+        ),
+        "submission_problems": (
+            problems,
+            [
+                "file_hash",
+                "load_id",
+                "reason_code",
+                "severity",
+                "sheet",
+                "source_row",
+                "source_column",
+                "message_vi",
+                "message_en",
+            ],
+        ),
     }
     con.execute("begin transaction")
     try:
@@ -509,8 +644,7 @@ def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at
             if rows:
                 frame = pd.DataFrame.from_records(rows, columns=columns)
                 con.register("incoming", frame)
-                con.execute(f"insert into raw.{table} ({', '.join(columns)}) "
-                            f"select {', '.join(columns)} from incoming")
+                con.execute(f"insert into raw.{table} ({', '.join(columns)}) select {', '.join(columns)} from incoming")
                 con.unregister("incoming")
         con.execute("commit")
     except Exception:

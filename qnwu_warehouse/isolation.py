@@ -48,6 +48,7 @@ from qnwu_warehouse.reference import load_reference
 @dataclass(frozen=True)
 class Examined:
     """What reading and checking one file found."""
+
     file_format: str | None
     claimed_unit_code: str | None  # what the file says it is, even when rejected: feedback must reach the unit
     claimed_period: str | None
@@ -69,7 +70,7 @@ def examine(job: Job, seeds_dir: Path, limits: Limits = CONTRACT_LIMITS) -> Exam
     file_format = claimed_unit = claimed_period = None
     try:
         file_format, document = read_document(job.file_name, job.content, limits)
-        claimed_unit = clean_text(document.header.get("unit_code", ("",))[0])[:limits.max_field_chars] or None
+        claimed_unit = clean_text(document.header.get("unit_code", ("",))[0])[: limits.max_field_chars] or None
         period = parse_period(document.header.get("period", ("",))[0])
         claimed_period = period.strftime("%Y-%m") if period else None
         submission, problems = validate(document, load_reference(seeds_dir), job.today, limits, job.received_at)
@@ -79,8 +80,9 @@ def examine(job: Job, seeds_dir: Path, limits: Limits = CONTRACT_LIMITS) -> Exam
         submission, problems = None, [Problem("FILE_TOO_COMPLEX", Location("(file)"), type(exhausted).__name__)]
     except Exception as unexpected:  # a reader's own bug must cost this file only, with a reason
         submission, problems = None, [Problem("FILE_UNREADABLE", Location("(file)"), type(unexpected).__name__)]
-    return Examined(file_format, claimed_unit, claimed_period, submission,
-                    tuple(capped(list(problems), limits.max_problems_per_file)))
+    return Examined(
+        file_format, claimed_unit, claimed_period, submission, tuple(capped(list(problems), limits.max_problems_per_file))
+    )
 
 
 def rejected(problem: Problem) -> Examined:
@@ -89,8 +91,8 @@ def rejected(problem: Problem) -> Examined:
 
 @dataclass(frozen=True)
 class WorkerLimits:
-    memory_bytes: int    # address space a worker may add to what it has after start-up
-    seconds: float       # wall time to read and check one file
+    memory_bytes: int  # address space a worker may add to what it has after start-up
+    seconds: float  # wall time to read and check one file
 
 
 def _worker_main(connection: Connection) -> None:
@@ -139,8 +141,12 @@ class _Worker:
         ours, theirs = socket.socketpair()
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "qnwu_warehouse.isolation", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL, env=environment, close_fds=True)
+            [sys.executable, "-m", "qnwu_warehouse.isolation", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            close_fds=True,
+        )
         theirs.close()
         self.connection = Connection(ours.detach())
         self.connection.send((os.getpid(), seeds_dir, limits, worker_limits, function_name))
@@ -160,7 +166,8 @@ class _Worker:
                 raise WorkersUnavailable(
                     f"an examining worker ({sys.executable} -m qnwu_warehouse.isolation) did not start "
                     f"(exit status {code}; its error is above in this log). No file was judged; fix the "
-                    "worker's environment or QNWU_INGEST_FILE_MEMORY_MB and run ingest again.")
+                    "worker's environment or QNWU_INGEST_FILE_MEMORY_MB and run ingest again."
+                )
             self.ready = True
         self.outstanding.extend(chunk)
         self.progress = time.monotonic()
@@ -200,8 +207,14 @@ class IsolatedExaminer:
     """A pool of examining workers; `examine_all` yields (key, Examined) for every job, in any order.
     `function` is what a worker runs on each job (a module-level function; default `examine`)."""
 
-    def __init__(self, workers: int, seeds_dir: Path, limits: Limits, worker_limits: WorkerLimits,
-                 function: Callable[[Job, Path, Limits], Examined] = examine):
+    def __init__(
+        self,
+        workers: int,
+        seeds_dir: Path,
+        limits: Limits,
+        worker_limits: WorkerLimits,
+        function: Callable[[Job, Path, Limits], Examined] = examine,
+    ):
         self.size = max(1, workers)
         self.seeds_dir, self.limits, self.worker_limits = seeds_dir, limits, worker_limits
         self.function_name = f"{function.__module__}:{function.__qualname__}"
@@ -262,14 +275,16 @@ class IsolatedExaminer:
                     for job in reversed(chunk):
                         handovers[job.key] = handovers.get(job.key, 0) + 1
                         if handovers[job.key] > 2:
-                            raise WorkersUnavailable("examining workers keep dying before they take a file; "
-                                                     "no file was judged: see the log above") from None
+                            raise WorkersUnavailable(
+                                "examining workers keep dying before they take a file; no file was judged: see the log above"
+                            ) from None
                         waiting.appendleft(job)
             if not busy:
                 return
             deadline = min(w.progress for w in busy) + self.worker_limits.seconds
-            ready = set(wait([w.connection for w in busy] + [w.sentinel for w in busy],
-                             max(0.0, deadline - time.monotonic())))
+            ready = set(
+                wait([w.connection for w in busy] + [w.sentinel for w in busy], max(0.0, deadline - time.monotonic()))
+            )
             for worker in list(busy):
                 if worker.connection in ready:
                     try:
@@ -284,8 +299,9 @@ class IsolatedExaminer:
                         continue
                     except Exception as unreadable_result:  # a result that cannot be read back costs its file
                         busy.remove(worker)
-                        yield from self._lost(worker, idle, waiting, type(unreadable_result).__name__,
-                                              code="FILE_UNREADABLE")
+                        yield from self._lost(
+                            worker, idle, waiting, type(unreadable_result).__name__, code="FILE_UNREADABLE"
+                        )
                         continue
                     if not worker.outstanding:
                         busy.remove(worker)
@@ -309,8 +325,9 @@ class IsolatedExaminer:
             size += len(job.content)
         return chunk
 
-    def _lost(self, worker: _Worker, idle: list[_Worker], waiting: deque[Job], detail: str,
-              code: str = "FILE_TOO_COMPLEX") -> Iterator[tuple[int, Examined]]:
+    def _lost(
+        self, worker: _Worker, idle: list[_Worker], waiting: deque[Job], detail: str, code: str = "FILE_TOO_COMPLEX"
+    ) -> Iterator[tuple[int, Examined]]:
         """The worker died, hung or answered garbage on the job at the head of its chunk: that job's
         file is rejected, the rest of the chunk goes back to the queue, and a fresh worker takes the
         place."""

@@ -32,8 +32,18 @@ import fsspec
 
 # Names a file has while an upload or an editor is still writing it. Hidden names cover rsync's
 # ".name.XXXXXX" and LibreOffice's ".~lock.name#"; "~$name" is Excel's lock file.
-TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".filepart", ".swp",
-                      ".uploading", ".lock")
+TEMPORARY_SUFFIXES = (
+    ".part",
+    ".partial",
+    ".tmp",
+    ".temp",
+    ".crdownload",
+    ".download",
+    ".filepart",
+    ".swp",
+    ".uploading",
+    ".lock",
+)
 TEMPORARY_PREFIXES = (".", "~$")
 
 # Why an entry was not read this run (raw.skipped_entries.reason; docs/submission_contract.md).
@@ -50,9 +60,10 @@ SKIP_VANISHED = "VANISHED"
 @dataclass(frozen=True)
 class Entry:
     """One entry of the landing zone."""
-    path: str        # as the file system names it (absolute for a local folder)
-    relative: str    # relative to the landing root: what the ledger stores
-    kind: str        # "file", "link" (symbolic or hard) or "special"
+
+    path: str  # as the file system names it (absolute for a local folder)
+    relative: str  # relative to the landing root: what the ledger stores
+    kind: str  # "file", "link" (symbolic or hard) or "special"
     size: int | None = None
     mtime_ns: int | None = None
     link_target: str | None = None
@@ -98,14 +109,14 @@ class Landing:
         and the same every run."""
         path = str(path)
         prefix = self.root.rstrip("/") + "/"
-        relative = path[len(prefix):] if path.startswith(prefix) else path
+        relative = path[len(prefix) :] if path.startswith(prefix) else path
         return relative.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
     # --- listing --------------------------------------------------------------------------
     def scan(self, settle_seconds: float) -> tuple[list[Entry], list[Skipped]]:
         """Every entry, classified; files not yet settled are waited for once (at most
         `settle_seconds`), then skipped if they still changed."""
-        entries, skipped = (self._scan_local() if self.is_local else self._scan_fsspec())
+        entries, skipped = self._scan_local() if self.is_local else self._scan_fsspec()
         if settle_seconds <= 0:
             return entries, skipped
         now_ns = time.time_ns()
@@ -176,8 +187,16 @@ class Landing:
                     # regular file to look at), so it is treated like a symbolic link and never read
                     entries.append(Entry(child.path, relative, "link", link_target=f"hard link, {status.st_nlink} names"))
                 elif stat.S_ISREG(status.st_mode):
-                    entries.append(Entry(child.path, relative, "file", status.st_size, status.st_mtime_ns,
-                                         changed_ns=max(status.st_mtime_ns, status.st_ctime_ns)))
+                    entries.append(
+                        Entry(
+                            child.path,
+                            relative,
+                            "file",
+                            status.st_size,
+                            status.st_mtime_ns,
+                            changed_ns=max(status.st_mtime_ns, status.st_ctime_ns),
+                        )
+                    )
                 else:
                     entries.append(Entry(child.path, relative, "special"))
         entries.sort(key=lambda e: e.relative)
@@ -191,8 +210,7 @@ class Landing:
             if any(is_temporary_name(part) for part in PurePosixPath(relative).parts):
                 skipped.append(Skipped(relative, SKIP_TEMPORARY_NAME))
             elif info.get("type") == "file" and not info.get("islink"):
-                entries.append(Entry(path, relative, "file", info.get("size"), _mtime_ns(info),
-                                     changed_ns=_mtime_ns(info)))
+                entries.append(Entry(path, relative, "file", info.get("size"), _mtime_ns(info), changed_ns=_mtime_ns(info)))
             elif info.get("islink"):
                 entries.append(Entry(path, relative, "link", link_target=str(info.get("destination", "?"))))
             else:
@@ -223,8 +241,9 @@ class Landing:
             after = os.fstat(descriptor)
         finally:
             os.close(descriptor)
-        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or \
-                (entry.size is not None and before.st_size != entry.size):
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or (
+            entry.size is not None and before.st_size != entry.size
+        ):
             raise ChangedWhileReading(entry.relative)
         content = b"".join(chunks)
         return None if len(content) > max_bytes else content

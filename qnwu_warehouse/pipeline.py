@@ -63,8 +63,7 @@ def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, obj
     except publish.DisclosureRefused as refused:
         alerts.notify_gate_failure(settings, run_id, str(refused))
         raise
-    return {"published": str(publication.path), "version": publication.version_file.name,
-            "tables": publication.tables}
+    return {"published": str(publication.path), "version": publication.version_file.name, "tables": publication.tables}
 
 
 @contextlib.contextmanager
@@ -119,8 +118,9 @@ def serve_postgres_stage(version_file: str) -> dict[str, object]:
     settings = _settings()
     if not postgres_serving.enabled():
         return {"postgres": "off (set QNWU_SERVE_POSTGRES=true to serve the marts from PostgreSQL)"}
-    return {"postgres": postgres_serving.publish_to_postgres(settings, settings.published_versions_dir /
-                                                             Path(version_file).name)}
+    return {
+        "postgres": postgres_serving.publish_to_postgres(settings, settings.published_versions_dir / Path(version_file).name)
+    }
 
 
 def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> dict[str, object]:
@@ -128,20 +128,28 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
     summary: dict[str, object] = {"ingest_run_id": ingest_run_id, "publish_run_id": publish_run_id}
     if settings.working_warehouse.exists():
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
-            run = con.execute("select files_new, files_accepted, files_rejected, files_duplicate, "
-                              "coalesce(files_skipped, 0) from raw.load_runs where load_id = ?",
-                              [ingest_run_id]).fetchone()
-            total = con.execute("select count(*), count(*) filter (outcome = 'accepted'), "
-                                "count(*) filter (outcome = 'rejected'), count(*) filter (outcome = 'duplicate') "
-                                "from raw.received_files").fetchone()
-            summary["this_run"] = dict(zip(("received", "accepted", "rejected", "duplicate", "skipped"),
-                                           run or (0,) * 5, strict=True))
+            run = con.execute(
+                "select files_new, files_accepted, files_rejected, files_duplicate, "
+                "coalesce(files_skipped, 0) from raw.load_runs where load_id = ?",
+                [ingest_run_id],
+            ).fetchone()
+            total = con.execute(
+                "select count(*), count(*) filter (outcome = 'accepted'), "
+                "count(*) filter (outcome = 'rejected'), count(*) filter (outcome = 'duplicate') "
+                "from raw.received_files"
+            ).fetchone()
+            summary["this_run"] = dict(
+                zip(("received", "accepted", "rejected", "duplicate", "skipped"), run or (0,) * 5, strict=True)
+            )
             summary["all_runs"] = dict(zip(("received", "accepted", "rejected", "duplicate"), total, strict=True))
             has_audit = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit'").fetchone()[0]
             if has_audit:
-                gate = con.execute("select count(*), count(*) filter (not success and severity = 'critical'), "
-                                   "count(*) filter (not success and severity = 'warning') "
-                                   "from audit.validation_results where run_id = ?", [publish_run_id]).fetchone()
+                gate = con.execute(
+                    "select count(*), count(*) filter (not success and severity = 'critical'), "
+                    "count(*) filter (not success and severity = 'warning') "
+                    "from audit.validation_results where run_id = ?",
+                    [publish_run_id],
+                ).fetchone()
                 summary["gate"] = {"expectations": gate[0], "critical_failures": gate[1], "warnings": gate[2]}
     results = settings.data_dir / "dbt" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", publish_run_id) / "run_results.json"
     if results.exists():
@@ -150,8 +158,12 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
     if settings.published_warehouse.exists():
         with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
             row = con.execute("select run_id, published_at, table_row_counts from meta.publication").fetchone()
-            summary["published"] = {"path": str(settings.published_warehouse), "run_id": row[0],
-                                    "published_at": str(row[1]), "tables": row[2]}
+            summary["published"] = {
+                "path": str(settings.published_warehouse),
+                "run_id": row[0],
+                "published_at": str(row[1]),
+                "tables": row[2],
+            }
         live = publish.current_version(settings)
         report = settings.published_dir / "reports" / f"{live.stem}.html" if live else None
         if report is not None and report.exists():

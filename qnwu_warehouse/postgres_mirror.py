@@ -114,11 +114,17 @@ def ensure_database(database: str) -> bool:
             row = cur.fetchone()
             if row is not None:
                 if row[0] not in ("C", "POSIX"):
-                    log.warning("database %s sorts text with collation %s, not C: ordered text may differ "
-                                "from DuckDB", database, row[0])
+                    log.warning(
+                        "database %s sorts text with collation %s, not C: ordered text may differ from DuckDB",
+                        database,
+                        row[0],
+                    )
                 return False
-            cur.execute(sql.SQL("create database {} template template0 encoding 'UTF8' "
-                                "lc_collate 'C' lc_ctype 'C'").format(sql.Identifier(database)))
+            cur.execute(
+                sql.SQL("create database {} template template0 encoding 'UTF8' lc_collate 'C' lc_ctype 'C'").format(
+                    sql.Identifier(database)
+                )
+            )
             return True
     finally:
         conn.close()
@@ -153,11 +159,11 @@ def schema_tables(duck, schema: str) -> dict[str, dict]:
         "where table_schema = ? and table_type = 'BASE TABLE') order by table_name, ordinal_position",
         [schema, schema],
     ).fetchall():
-        tables.setdefault(table, {"columns": [], "primary_key": []})["columns"].append(
-            (column, _postgres_type(data_type)))
+        tables.setdefault(table, {"columns": [], "primary_key": []})["columns"].append((column, _postgres_type(data_type)))
     for table, columns in duck.execute(
         "select table_name, constraint_column_names from duckdb_constraints() "
-        "where schema_name = ? and constraint_type = 'PRIMARY KEY'", [schema]
+        "where schema_name = ? and constraint_type = 'PRIMARY KEY'",
+        [schema],
     ).fetchall():
         if table in tables:
             tables[table]["primary_key"] = list(columns)
@@ -167,18 +173,21 @@ def schema_tables(duck, schema: str) -> dict[str, dict]:
 def copy_table(duck, source: str, cur, target_schema: str, table: str, spec: dict, spool: Path) -> int:
     """(Re)create target_schema.table in PostgreSQL and bulk load it from the DuckDB relation
     `source`; returns the rows loaded. Runs inside the caller's transaction."""
-    cur.execute(sql.SQL("drop table if exists {}.{} cascade").format(sql.Identifier(target_schema),
-                                                                       sql.Identifier(table)))
+    cur.execute(sql.SQL("drop table if exists {}.{} cascade").format(sql.Identifier(target_schema), sql.Identifier(table)))
     cur.execute(_create_statement(target_schema, table, spec))
     # DuckDB writes the CSV (fast, in C++); PostgreSQL reads it in one COPY.
     csv_path = spool / f"{target_schema}.{table}.csv"
-    duck.execute(f"copy (select * from {source}) to '{csv_path}' "
-                 f"(format csv, header false, nullstr '{NULL_MARKER}', force_quote *)")
+    duck.execute(
+        f"copy (select * from {source}) to '{csv_path}' (format csv, header false, nullstr '{NULL_MARKER}', force_quote *)"
+    )
     with csv_path.open("rb") as buffer:
         cur.copy_expert(
             sql.SQL("copy {}.{} from stdin with (format csv, null {})").format(
-                sql.Identifier(target_schema), sql.Identifier(table), sql.Literal(NULL_MARKER)),
-            buffer, size=1 << 20)
+                sql.Identifier(target_schema), sql.Identifier(table), sql.Literal(NULL_MARKER)
+            ),
+            buffer,
+            size=1 << 20,
+        )
     loaded = cur.rowcount
     csv_path.unlink()
     cur.execute(sql.SQL("analyze {}.{}").format(sql.Identifier(target_schema), sql.Identifier(table)))
@@ -189,8 +198,9 @@ def _create_statement(schema: str, table: str, spec: dict) -> sql.Composed:
     columns = [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(pg_type)) for name, pg_type in spec["columns"]]
     if spec["primary_key"]:
         columns.append(sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, spec["primary_key"]))))
-    return sql.SQL("create table {}.{} ({})").format(sql.Identifier(schema), sql.Identifier(table),
-                                                      sql.SQL(", ").join(columns))
+    return sql.SQL("create table {}.{} ({})").format(
+        sql.Identifier(schema), sql.Identifier(table), sql.SQL(", ").join(columns)
+    )
 
 
 def mirror_raw(settings: Settings, database: str | None = None) -> dict[str, int]:
@@ -199,8 +209,10 @@ def mirror_raw(settings: Settings, database: str | None = None) -> dict[str, int
     database = database or str(connection_parameters()["dbname"])
     ensure_database(database)
     copied: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="qnwu-pg-mirror-") as spool, \
-            working_connection(settings, read_only=True) as duck:
+    with (
+        tempfile.TemporaryDirectory(prefix="qnwu-pg-mirror-") as spool,
+        working_connection(settings, read_only=True) as duck,
+    ):
         duck.execute("set TimeZone = 'UTC'")
         tables = schema_tables(duck, RAW_SCHEMA)
         if not tables:
@@ -210,8 +222,7 @@ def mirror_raw(settings: Settings, database: str | None = None) -> dict[str, int
             with pg, pg.cursor() as cur:  # one transaction: all tables or none
                 cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
                 for table, spec in tables.items():
-                    copied[table] = copy_table(duck, f'{RAW_SCHEMA}."{table}"', cur, RAW_SCHEMA, table, spec,
-                                               Path(spool))
+                    copied[table] = copy_table(duck, f'{RAW_SCHEMA}."{table}"', cur, RAW_SCHEMA, table, spec, Path(spool))
         finally:
             pg.close()
     return copied

@@ -66,20 +66,27 @@ def ensure_analyst_role(cur, database: str) -> None:
     password = PostgresSettings.from_env().analyst_password
     cur.execute("select 1 from pg_roles where rolname = %s", (role,))
     verb = "alter" if cur.fetchone() else "create"
-    cur.execute(sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit password %s")
-                .format(sql.Identifier(role)), (password,))
+    cur.execute(
+        sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit password %s").format(
+            sql.Identifier(role)
+        ),
+        (password,),
+    )
     cur.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(role)))
     cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(database)))
-    cur.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database),
-                                                                      sql.Identifier(role)))
+    cur.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(role)))
     cur.execute("revoke all on schema public from public")
 
 
 def _stage(published_file: Path, pg) -> dict[str, dict[str, int]]:
     """Load the published file's served schemas into the staging schemas (one transaction)."""
     staged: dict[str, dict[str, int]] = {}
-    with tempfile.TemporaryDirectory(prefix="qnwu-pg-serve-") as spool, \
-            duckdb.connect(str(published_file), read_only=True) as duck, pg, pg.cursor() as cur:
+    with (
+        tempfile.TemporaryDirectory(prefix="qnwu-pg-serve-") as spool,
+        duckdb.connect(str(published_file), read_only=True) as duck,
+        pg,
+        pg.cursor() as cur,
+    ):
         duck.execute("set TimeZone = 'UTC'")
         for schema in SERVED_SCHEMAS:
             staging = schema + STAGING_SUFFIX
@@ -88,7 +95,8 @@ def _stage(published_file: Path, pg) -> dict[str, dict[str, int]]:
             tables = postgres_mirror.schema_tables(duck, schema)
             staged[schema] = {
                 table: postgres_mirror.copy_table(duck, f'{schema}."{table}"', cur, staging, table, spec, Path(spool))
-                for table, spec in tables.items()}
+                for table, spec in tables.items()
+            }
     return staged
 
 
@@ -105,8 +113,13 @@ def _sum_kind(pg_type: str) -> str | None:
 
 def _fingerprint(row: tuple, kinds: list[str]) -> tuple:
     count, *sums = row
-    return (int(count), *(None if value is None else int(value) if kind == "exact" else float(value)
-                          for value, kind in zip(sums, kinds, strict=True)))
+    return (
+        int(count),
+        *(
+            None if value is None else int(value) if kind == "exact" else float(value)
+            for value, kind in zip(sums, kinds, strict=True)
+        ),
+    )
 
 
 def _fingerprints_duckdb(published_file: Path) -> dict[tuple[str, str], tuple]:
@@ -127,11 +140,14 @@ def _fingerprints_postgres(cur) -> dict[tuple[str, str], tuple]:
     prints = {}
     for schema in SERVED_SCHEMAS:
         staging = schema + STAGING_SUFFIX
-        cur.execute("select c.table_name, c.column_name, format_type(a.atttypid, a.atttypmod) "
-                    "from information_schema.columns c join pg_attribute a "
-                    "on a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
-                    "and a.attname = c.column_name "
-                    "where c.table_schema = %s order by c.table_name, c.ordinal_position", (staging,))
+        cur.execute(
+            "select c.table_name, c.column_name, format_type(a.atttypid, a.atttypmod) "
+            "from information_schema.columns c join pg_attribute a "
+            "on a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass "
+            "and a.attname = c.column_name "
+            "where c.table_schema = %s order by c.table_name, c.ordinal_position",
+            (staging,),
+        )
         columns: dict[str, list[tuple[str, str]]] = {}
         for table, column, pg_type in cur.fetchall():
             columns.setdefault(table, [])
@@ -139,8 +155,11 @@ def _fingerprints_postgres(cur) -> dict[tuple[str, str], tuple]:
                 columns[table].append((column, _sum_kind(pg_type)))
         for table, numeric in columns.items():
             sums = [sql.SQL("sum({})").format(sql.Identifier(name)) for name, _ in numeric]
-            cur.execute(sql.SQL("select {} from {}.{}").format(
-                sql.SQL(", ").join([sql.SQL("count(*)"), *sums]), sql.Identifier(staging), sql.Identifier(table)))
+            cur.execute(
+                sql.SQL("select {} from {}.{}").format(
+                    sql.SQL(", ").join([sql.SQL("count(*)"), *sums]), sql.Identifier(staging), sql.Identifier(table)
+                )
+            )
             prints[(schema, table)] = _fingerprint(cur.fetchone(), [kind for _, kind in numeric])
     return prints
 
@@ -148,22 +167,26 @@ def _fingerprints_postgres(cur) -> dict[tuple[str, str], tuple]:
 def _same(expected: tuple | None, actual: tuple | None) -> bool:
     if expected is None or actual is None or len(expected) != len(actual):
         return expected == actual
-    return all(e == a if not isinstance(e, float) or a is None else math.isclose(e, a, rel_tol=1e-9, abs_tol=1e-6)
-               for e, a in zip(expected, actual, strict=True))
+    return all(
+        e == a if not isinstance(e, float) or a is None else math.isclose(e, a, rel_tol=1e-9, abs_tol=1e-6)
+        for e, a in zip(expected, actual, strict=True)
+    )
 
 
 def _audit(published_file: Path, pg) -> None:
     expected = _fingerprints_duckdb(published_file)
     with pg, pg.cursor() as cur:
         actual = _fingerprints_postgres(cur)
-    differences = sorted(f"{schema}.{table}: published {expected.get((schema, table))}, staged "
-                         f"{actual.get((schema, table))}"
-                         for schema, table in expected.keys() | actual.keys()
-                         if not _same(expected.get((schema, table)), actual.get((schema, table))))
+    differences = sorted(
+        f"{schema}.{table}: published {expected.get((schema, table))}, staged {actual.get((schema, table))}"
+        for schema, table in expected.keys() | actual.keys()
+        if not _same(expected.get((schema, table)), actual.get((schema, table)))
+    )
     if differences:
         raise ServingCheckFailed(
             "the PostgreSQL staging copy differs from the published version (rows, sums of numeric columns); "
-            "the served marts were left as they were. Differences: " + "; ".join(differences[:10]))
+            "the served marts were left as they were. Differences: " + "; ".join(differences[:10])
+        )
 
 
 def _swap(pg, database: str) -> None:
@@ -200,8 +223,12 @@ def publish_to_postgres(settings: Settings, published_file: Path | None = None) 
     finally:
         pg.close()
     params = postgres_mirror.connection_parameters(database)
-    return {"database": database, "host": f"{params['host']}:{params['port']}", "analyst_role": analyst_role(),
-            "tables": {f"{schema}.{table}": rows for schema, tables in staged.items() for table, rows in tables.items()}}
+    return {
+        "database": database,
+        "host": f"{params['host']}:{params['port']}",
+        "analyst_role": analyst_role(),
+        "tables": {f"{schema}.{table}": rows for schema, tables in staged.items() for table, rows in tables.items()},
+    }
 
 
 __all__ = ["MirrorError", "ServingCheckFailed", "enabled", "publish_to_postgres"]

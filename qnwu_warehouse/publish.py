@@ -92,8 +92,9 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 con = _open_version(partial, settings)
             tables = attached_tables(con, "working", LAYER_SCHEMA)
             if not tables:
-                raise NothingToPublish(f"no relations in {LAYER_SCHEMA} of {settings.working_warehouse}: "
-                                       "run the transformation first.")
+                raise NothingToPublish(
+                    f"no relations in {LAYER_SCHEMA} of {settings.working_warehouse}: run the transformation first."
+                )
             counts = _write_marts(con, tables, change_set)
             con.execute("create schema if not exists meta")
             disclosure = _audit_disclosure(con, settings, change_set)
@@ -101,18 +102,33 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             _write_published_submissions(con, change_set)
             submissions = con.execute("select count(*) from meta.published_submissions").fetchone()[0]
             con.execute("drop table if exists meta.validation_results")
-            if con.execute("select count(*) from duckdb_tables() where database_name = 'working' "
-                           "and schema_name = 'audit'").fetchone()[0]:
+            if con.execute(
+                "select count(*) from duckdb_tables() where database_name = 'working' and schema_name = 'audit'"
+            ).fetchone()[0]:
                 # without the sample rows: they quote what failed, a unit's count of victims included
-                con.execute("create table meta.validation_results as select * exclude (unexpected_sample) "
-                            "from working.audit.validation_results where run_id = ?", [run_id])
-            con.execute("""create or replace table meta.publication as select
+                con.execute(
+                    "create table meta.validation_results as select * exclude (unexpected_sample) "
+                    "from working.audit.validation_results where run_id = ?",
+                    [run_id],
+                )
+            con.execute(
+                """create or replace table meta.publication as select
                 ? as run_id, ?::timestamptz as published_at, ? as current_submissions,
                 ? as table_row_counts, ? as quality_gate, ? as small_cell_threshold, ? as cells_suppressed,
                 ? as copied, ? as rules_fingerprint, ? as disclosure""",
-                        [run_id, datetime.now(UTC), submissions, json.dumps(counts), json.dumps(gate_summary),
-                         settings.small_cell_threshold, disclosure["cells_suppressed"], json.dumps(change_set.as_dict()),
-                         changes.rules_fingerprint(settings), json.dumps(disclosure)])
+                [
+                    run_id,
+                    datetime.now(UTC),
+                    submissions,
+                    json.dumps(counts),
+                    json.dumps(gate_summary),
+                    settings.small_cell_threshold,
+                    disclosure["cells_suppressed"],
+                    json.dumps(change_set.as_dict()),
+                    changes.rules_fingerprint(settings),
+                    json.dumps(disclosure),
+                ],
+            )
             con.execute("detach working")
             con.execute("checkpoint")
         except BaseException:
@@ -142,24 +158,31 @@ def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet) ->
     from the live version, which was audited, and no sum crosses a year."""
     started = time.perf_counter()
     years = changes.changed_years(change_set)
-    audit = disclosure_audit.run_audit(con, current_database(con), PUBLISHED_SCHEMA, settings.small_cell_threshold,
-                                       years)
+    audit = disclosure_audit.run_audit(con, current_database(con), PUBLISHED_SCHEMA, settings.small_cell_threshold, years)
     if not audit.passed:
         sample = "; ".join(f"{c.cell_id} in [{c.lower_bound:g}, {c.upper_bound:g}]" for c in audit.failures[:3])
         raise DisclosureRefused(
             f"the disclosure audit of the new version found {len(audit.failures)} hidden cell(s) that the published "
             f"figures pin or prove below {settings.small_cell_threshold}, and {len(audit.leaks)} leak(s) "
             f"({sample or '; '.join(audit.leaks[:3])}); nothing was published. Run the gate (`qnwu gate`) to see "
-            "every cell, and check that QNWU_COMPLEMENTARY_SUPPRESSION is not off (docs/privacy.md).")
-    con.execute("create table if not exists meta.disclosure_audit (cell_id varchar, component_id varchar, "
-                "lower_bound double, upper_bound double)")
+            "every cell, and check that QNWU_COMPLEMENTARY_SUPPRESSION is not off (docs/privacy.md)."
+        )
+    con.execute(
+        "create table if not exists meta.disclosure_audit (cell_id varchar, component_id varchar, "
+        "lower_bound double, upper_bound double)"
+    )
     if years is None:
         con.execute("delete from meta.disclosure_audit")
     else:
-        con.execute("delete from meta.disclosure_audit where split_part(component_id, ':', 2) in "
-                    "(select unnest(?::varchar[]))", [sorted(years)])
-    con.execute("insert into meta.disclosure_audit select * from (select unnest(?::varchar[]), unnest(?::varchar[]), "
-                "unnest(?::double[]), unnest(?::double[]))", audit.columns()[:4])
+        con.execute(
+            "delete from meta.disclosure_audit where split_part(component_id, ':', 2) in (select unnest(?::varchar[]))",
+            [sorted(years)],
+        )
+    con.execute(
+        "insert into meta.disclosure_audit select * from (select unnest(?::varchar[]), unnest(?::varchar[]), "
+        "unnest(?::double[]), unnest(?::double[]))",
+        audit.columns()[:4],
+    )
     # counted once per cell (a unit's month is in fct_indicator_values and fct_beneficiaries), by
     # kind, with the share of each level's sensitive total that complementary cells hold, rounded to
     # a whole percent (an exact share would be one more equation for an attacker)
@@ -174,11 +197,19 @@ def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet) ->
         group by cells.scope_level order by cells.scope_level""").fetchall()
     primary = sum(row[1] for row in by_level)
     secondary = sum(row[2] for row in by_level)
-    return {"cells_suppressed": primary + secondary, "primary": primary, "secondary": secondary,
-            "secondary_share_of_total_pct": {level: round(100 * held / total) if total else 0
-                                             for level, _p, _s, held, total in by_level},
-            "audit": {**audit.summary(), "years": "all" if years is None else sorted(years),
-                      "seconds": round(time.perf_counter() - started, 2)}}
+    return {
+        "cells_suppressed": primary + secondary,
+        "primary": primary,
+        "secondary": secondary,
+        "secondary_share_of_total_pct": {
+            level: round(100 * held / total) if total else 0 for level, _p, _s, held, total in by_level
+        },
+        "audit": {
+            **audit.summary(),
+            "years": "all" if years is None else sorted(years),
+            "seconds": round(time.perf_counter() - started, 2),
+        },
+    }
 
 
 def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:
@@ -192,11 +223,14 @@ def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:
         con.execute(f"insert into meta.published_submissions select {columns} from {source} where {changed}")
     else:
         con.execute(f"create or replace table meta.published_submissions as select {columns} from {source}")
-    published, current = (con.execute(f"select count(*) from {table}").fetchone()[0]
-                          for table in ("meta.published_submissions", source))
+    published, current = (
+        con.execute(f"select count(*) from {table}").fetchone()[0] for table in ("meta.published_submissions", source)
+    )
     if published != current:
-        raise PublishMismatch(f"meta.published_submissions would list {published:,} reports, the working warehouse "
-                              f"holds {current:,}; nothing was published.")
+        raise PublishMismatch(
+            f"meta.published_submissions would list {published:,} reports, the working warehouse "
+            f"holds {current:,}; nothing was published."
+        )
 
 
 class PublishMismatch(Exception):
@@ -210,10 +244,13 @@ def _open_version(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def _has_column(con, table: str, column: str, database: str | None = None, schema: str = PUBLISHED_SCHEMA) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_columns() where database_name = coalesce(?, current_database()) "
-        "and schema_name = ? and table_name = ? and column_name = ?",
-        [database, schema, table, column]).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_columns() where database_name = coalesce(?, current_database()) "
+            "and schema_name = ? and table_name = ? and column_name = ?",
+            [database, schema, table, column],
+        ).fetchone()[0]
+    )
 
 
 def _write_marts(con, tables: list[str], change_set: changes.ChangeSet) -> dict[str, int]:
@@ -240,9 +277,11 @@ def _write_marts(con, tables: list[str], change_set: changes.ChangeSet) -> dict[
         counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
         expected = con.execute(f"select count(*) from {source}").fetchone()[0]
         if counts[table] != expected:
-            raise PublishMismatch(f"{PUBLISHED_SCHEMA}.{table}: the new version would hold {counts[table]:,} rows, "
-                                  f"the working warehouse {expected:,}; nothing was published. If the marts were "
-                                  "changed outside the pipeline, run `qnwu rebuild`.")
+            raise PublishMismatch(
+                f"{PUBLISHED_SCHEMA}.{table}: the new version would hold {counts[table]:,} rows, "
+                f"the working warehouse {expected:,}; nothing was published. If the marts were "
+                "changed outside the pipeline, run `qnwu rebuild`."
+            )
     return counts
 
 
@@ -256,7 +295,7 @@ def _changed_rows(con, table: str, change_set: changes.ChangeSet) -> str:
     if not years:
         return changed
     period = "period_label" if _has_column(con, table, "period_label", "working", LAYER_SCHEMA) else "period"
-    sensitive = (f"select indicator_code from working.{LAYER_SCHEMA}.dim_indicators where is_sensitive")
+    sensitive = f"select indicator_code from working.{LAYER_SCHEMA}.dim_indicators where is_sensitive"
     listed = ", ".join(f"'{year}'" for year in years if year.isdigit())
     return f"(({changed}) or (indicator_code in ({sensitive}) and left({period}, 4) in ({listed})))"
 

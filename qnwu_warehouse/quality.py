@@ -56,8 +56,10 @@ class QualityGateFailed(Exception):
 
 # How many offending reports a failure message names; the way out it then points to.
 REPORTS_NAMED = 10
-REPAIR_HINT = ("run `qnwu rebuild` (a dbt full refresh of the marts from raw, then the whole gate and publish); "
-               "readers keep the last good version until then")
+REPAIR_HINT = (
+    "run `qnwu rebuild` (a dbt full refresh of the marts from raw, then the whole gate and publish); "
+    "readers keep the last good version until then"
+)
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,16 @@ class GateResult:
         return not self.critical_failures
 
     def summary(self) -> dict[str, object]:
-        return {"run_id": self.run_id, "passed": self.passed, "expectations": len(self.results),
-                "critical_failures": len(self.critical_failures), "warnings": len(self.warnings),
-                "validated": self.validated, "seconds": self.seconds, "disclosure_audit": self.disclosure}
+        return {
+            "run_id": self.run_id,
+            "passed": self.passed,
+            "expectations": len(self.results),
+            "critical_failures": len(self.critical_failures),
+            "warnings": len(self.warnings),
+            "validated": self.validated,
+            "seconds": self.seconds,
+            "disclosure_audit": self.disclosure,
+        }
 
 
 def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
@@ -115,17 +124,24 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
         for suite in document.get("suites", []):
             for expectation in suite["expectations"]:
                 if expectation.get("severity") not in SEVERITIES:
-                    raise ValueError(f"{path.name}: suite {suite['name']}: expectation {expectation['type']} "
-                                     f"needs severity critical or warning, got {expectation.get('severity')!r}")
-            if not isinstance(suite.get("changed_query", ""), str) or (suite.get("changed_query")
-                                                                        and not suite.get("query")):
-                raise ValueError(f"{path.name}: suite {suite['name']}: changed_query must be a query (text), "
-                                 "beside the suite's query (what a full sweep runs)")
+                    raise ValueError(
+                        f"{path.name}: suite {suite['name']}: expectation {expectation['type']} "
+                        f"needs severity critical or warning, got {expectation.get('severity')!r}"
+                    )
+            if not isinstance(suite.get("changed_query", ""), str) or (
+                suite.get("changed_query") and not suite.get("query")
+            ):
+                raise ValueError(
+                    f"{path.name}: suite {suite['name']}: changed_query must be a query (text), "
+                    "beside the suite's query (what a full sweep runs)"
+                )
             if not isinstance(suite.get("offending_reports", ""), str):
                 raise ValueError(f"{path.name}: suite {suite['name']}: offending_reports must be a query (text)")
             if suite.get("changed_by") not in (None, *changes.CHANGED_BY_KINDS):
-                raise ValueError(f"{path.name}: suite {suite['name']}: changed_by must be one of "
-                                 f"{', '.join(changes.CHANGED_BY_KINDS)} (or absent), got {suite['changed_by']!r}")
+                raise ValueError(
+                    f"{path.name}: suite {suite['name']}: changed_by must be one of "
+                    f"{', '.join(changes.CHANGED_BY_KINDS)} (or absent), got {suite['changed_by']!r}"
+                )
             suites.append(suite)
     return suites
 
@@ -167,13 +183,25 @@ def _gx_context(settings: Settings):
 
 
 # Expectations that look only at a table's shape (its column names), never at its values.
-SHAPE_EXPECTATIONS = frozenset({"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
-                                "expect_table_column_count_to_equal", "expect_column_to_exist"})
+SHAPE_EXPECTATIONS = frozenset(
+    {
+        "expect_table_columns_to_match_set",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_table_column_count_to_equal",
+        "expect_column_to_exist",
+    }
+)
 # Column-map expectations whose verdict on a column depends only on which values it holds, not on
 # how often: each non-null value passes or fails on its own (GX skips nulls for all but not-null).
-VALUE_SET_EXPECTATIONS = frozenset({"expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
-                                    "expect_column_values_to_not_be_in_set", "expect_column_values_to_match_regex",
-                                    "expect_column_values_to_not_match_regex"})
+VALUE_SET_EXPECTATIONS = frozenset(
+    {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+    }
+)
 NOT_NULL = "expect_column_values_to_not_be_null"
 IN_SET = "expect_column_values_to_be_in_set"
 UNIQUE = "expect_column_values_to_be_unique"
@@ -188,13 +216,14 @@ def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet, sweep: bool = Tr
     on a run that is not a full sweep, with the changed reports and files filled in."""
     source = suite_spec.get("table")
     if not source and not sweep and not change_set.whole and suite_spec.get("changed_query"):
-        return (suite_spec["changed_query"]
-                .replace("{changed_reports}", "(select submission_id from changed_reports)")
-                .replace("{changed_files}", "(select file_hash from changed_files)"))
+        return (
+            suite_spec["changed_query"]
+            .replace("{changed_reports}", "(select submission_id from changed_reports)")
+            .replace("{changed_files}", "(select file_hash from changed_files)")
+        )
     sql = f"select * from {source}" if source else suite_spec["query"]
     # a suite says what its rows are; a mart's table is known to changes.py
-    changed_by = suite_spec.get("changed_by") or (changes.MART_CHANGED_BY.get(source.rsplit(".", 1)[-1])
-                                                  if source else None)
+    changed_by = suite_spec.get("changed_by") or (changes.MART_CHANGED_BY.get(source.rsplit(".", 1)[-1]) if source else None)
     condition = change_set.condition(changed_by)
     if not condition:
         return sql
@@ -209,8 +238,11 @@ def _checks_by_column(suite_spec: dict) -> dict[str, set[str]] | None:
         kwargs = spec.get("kwargs", {})
         if spec["type"] in SHAPE_EXPECTATIONS:
             continue
-        if (spec["type"] not in VALUE_SET_EXPECTATIONS | {NOT_NULL, UNIQUE} or "column" not in kwargs
-                or ROW_DEPENDENT_KWARGS & kwargs.keys()):
+        if (
+            spec["type"] not in VALUE_SET_EXPECTATIONS | {NOT_NULL, UNIQUE}
+            or "column" not in kwargs
+            or ROW_DEPENDENT_KWARGS & kwargs.keys()
+        ):
             return None
         checks.setdefault(kwargs["column"], set()).add(spec["type"])
     return checks
@@ -220,6 +252,7 @@ def _checks_by_column(suite_spec: dict) -> dict[str, set[str]] | None:
 class SuiteRows:
     """What GX validates for a suite, and where its real rows are: `relation` (a table, filtered to
     the changed rows, or a temporary table holding a query's result) has `rows` rows."""
+
     frame: object
     relation: str
     rows: int
@@ -228,8 +261,9 @@ class SuiteRows:
     value_sets: dict[str, list] = dataclasses.field(default_factory=dict)
 
 
-def _suite_rows(suite_spec: dict, con, change_set: changes.ChangeSet, value_sets: dict[str, list],
-                sweep: bool = True) -> SuiteRows:
+def _suite_rows(
+    suite_spec: dict, con, change_set: changes.ChangeSet, value_sets: dict[str, list], sweep: bool = True
+) -> SuiteRows:
     """The frame GX validates for a suite.
 
     The set-based work is pushed down to DuckDB: GX validates a witness frame (_witness_frame),
@@ -290,8 +324,11 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
     null_counts = {}
     not_null_checked = [column for column, kinds in checks.items() if NOT_NULL in kinds]
     if not_null_checked:
-        counts = con.execute("select " + ", ".join(f"count(*) filter ({changes.quoted_identifier(c)} is null)"
-                                                   for c in not_null_checked) + f" from {relation}").fetchone()
+        counts = con.execute(
+            "select "
+            + ", ".join(f"count(*) filter ({changes.quoted_identifier(c)} is null)" for c in not_null_checked)
+            + f" from {relation}"
+        ).fetchone()
         null_counts = dict(zip(not_null_checked, counts, strict=True))
     witnesses: dict[str, pd.Series] = {}
     reduced: dict[str, list] = {}
@@ -302,36 +339,51 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
         if column in (value_sets or {}) and kinds & VALUE_SET_EXPECTATIONS == {IN_SET}:
             allowed = _python_values(value_sets[column])
             # IN over a subquery is a hash join; list_contains(?, value) compared every row with the whole set
-            outside = con.execute(f"select distinct {quoted} from {relation} where {quoted} is not null "
-                                  f"and {quoted} not in (select unnest(?))", [allowed]).df()[column]
-            inside = con.execute(f"select {quoted} from {relation} where {quoted} is not null "
-                                 f"and {quoted} in (select unnest(?)) limit 1", [allowed]).df()[column]
+            outside = con.execute(
+                f"select distinct {quoted} from {relation} where {quoted} is not null "
+                f"and {quoted} not in (select unnest(?))",
+                [allowed],
+            ).df()[column]
+            inside = con.execute(
+                f"select {quoted} from {relation} where {quoted} is not null and {quoted} in (select unnest(?)) limit 1",
+                [allowed],
+            ).df()[column]
             parts.append(pd.concat([outside, inside], ignore_index=True))
             reduced[column] = allowed
         elif kinds & VALUE_SET_EXPECTATIONS:
             parts.append(con.execute(f"select distinct {quoted} from {relation} where {quoted} is not null").df()[column])
         every_value = bool(kinds & VALUE_SET_EXPECTATIONS) and column not in reduced  # each distinct value once
         if UNIQUE in kinds:
-            parts.append(con.execute(f"select {quoted} from {relation} where {quoted} is not null group by {quoted} "
-                                     "having count(*) > 1").df()[column])
+            parts.append(
+                con.execute(
+                    f"select {quoted} from {relation} where {quoted} is not null group by {quoted} having count(*) > 1"
+                ).df()[column]
+            )
             if not every_value:
                 parts.append(parts[-1])  # twice: each repeated value must be repeated in the frame
         if not every_value:
             partial.add(column)
         if null_counts.get(column):
             parts.append(con.execute(f"select {quoted} from {relation} where {quoted} is null limit 1").df()[column])
-        witnesses[column] = (pd.concat(parts, ignore_index=True) if parts
-                             else con.execute(f"select {quoted} from {relation} limit 0").df()[column])
+        witnesses[column] = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else con.execute(f"select {quoted} from {relation} limit 0").df()[column]
+        )
     length = max((len(w) for w in witnesses.values()), default=0)
-    frame = {column: _padded(con, relation, column, checks[column], witness, length, column in partial)
-             for column, witness in witnesses.items()}
+    frame = {
+        column: _padded(con, relation, column, checks[column], witness, length, column in partial)
+        for column, witness in witnesses.items()
+    }
     # each reduced check's set: the values of the set that the frame holds (repeats and padding included)
     for column, allowed in reduced.items():
         members = set(allowed)
-        reduced[column] = [value for value in _python_values(list(frame[column].drop_duplicates()))
-                           if value in members]
-    placeholders = {column: pd.Categorical.from_codes(np.full(length, -1, dtype=np.int8), categories=[])
-                    for column in all_columns if column not in frame}
+        reduced[column] = [value for value in _python_values(list(frame[column].drop_duplicates())) if value in members]
+    placeholders = {
+        column: pd.Categorical.from_codes(np.full(length, -1, dtype=np.int8), categories=[])
+        for column in all_columns
+        if column not in frame
+    }
     return pd.DataFrame({**frame, **placeholders})[all_columns], reduced
 
 
@@ -350,8 +402,9 @@ def _padded(con, relation: str, column: str, kinds: set[str], witness, length: i
     padding = None
     if UNIQUE in kinds and partial:
         # more distinct values of the column, none of them repeated in the frame yet
-        more = con.execute(f"select distinct {quoted} from {relation} where {quoted} is not null "
-                           f"limit {missing + len(present)}").df()[column]
+        more = con.execute(
+            f"select distinct {quoted} from {relation} where {quoted} is not null limit {missing + len(present)}"
+        ).df()[column]
         more = more[~more.isin(present)].head(missing)
         witness, missing = pd.concat([witness, more], ignore_index=True), missing - len(more)
         present = witness.dropna()
@@ -373,8 +426,11 @@ def _padded(con, relation: str, column: str, kinds: set[str], witness, length: i
 
 def _reference_sets(specs: list[dict], resolved: list[dict]) -> dict[str, list]:
     """{column: value set} for each column checked against exactly one reference set (in set)."""
-    in_sets = [(kwargs["column"], kwargs["value_set"]) for spec, kwargs in zip(specs, resolved, strict=True)
-               if spec["type"] == IN_SET and "column" in kwargs]
+    in_sets = [
+        (kwargs["column"], kwargs["value_set"])
+        for spec, kwargs in zip(specs, resolved, strict=True)
+        if spec["type"] == IN_SET and "column" in kwargs
+    ]
     columns = [column for column, _ in in_sets]
     return {column: values for column, values in in_sets if columns.count(column) == 1}
 
@@ -383,6 +439,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
     """Validate every suite against the working warehouse, record the results as data, and
     rebuild the Data Docs site."""
     import great_expectations as gx
+
     started = time.perf_counter()
     context = _gx_context(settings)
     source = context.data_sources.add_or_update_pandas("working_warehouse")
@@ -415,15 +472,24 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
                 suite.add_expectation(_expectation_class(spec["type"])(**kwargs, meta={"severity": spec["severity"]}))
             suite = context.suites.add_or_update(suite)
             validation = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
+                gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+            )
             # a witness frame is small: every unexpected value is listed, so that the count of
             # unexpected rows can be read back from the real rows (_unexpected_rows)
-            checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-                name=name, validation_definitions=[validation], actions=[],
-                result_format={"result_format": "COMPLETE" if suite_rows.witness else "SUMMARY",
-                               "partial_unexpected_count": 5}))
-            outcome = checkpoint.run(batch_parameters={"dataframe": suite_rows.frame},
-                                     run_id=gx.RunIdentifier(run_name=run_id))
+            checkpoint = context.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=name,
+                    validation_definitions=[validation],
+                    actions=[],
+                    result_format={
+                        "result_format": "COMPLETE" if suite_rows.witness else "SUMMARY",
+                        "partial_unexpected_count": 5,
+                    },
+                )
+            )
+            outcome = checkpoint.run(
+                batch_parameters={"dataframe": suite_rows.frame}, run_id=gx.RunIdentifier(run_name=run_id)
+            )
             # let this suite's frame go before the next one is read, not after
             suite_rows.frame = None
             reports: tuple[tuple[dict, ...], int] | None = None
@@ -439,30 +505,49 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
                     if suite_rows.witness and column is not None:
                         # the witness frame stands for suite_rows.rows rows: count them, not it
                         element_count = suite_rows.rows
-                        unexpected_count = 0 if item.success else _unexpected_rows(
-                            con, suite_rows.relation, config.type, column, detail.get("unexpected_list"))
-                    results.append(ExpectationResult(
-                        suite_name=name,
-                        table_name=suite_spec.get("table", "(query)"),
-                        expectation_type=config.type,
-                        column_name=column,
-                        severity=severity,
-                        success=bool(item.success),
-                        element_count=element_count,
-                        unexpected_count=unexpected_count,
-                        unexpected_sample=_offending_rows(con, suite_rows.relation, column,
-                                                          detail.get("partial_unexpected_list")),
-                        kwargs={k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id", "value_set")},
-                        **({"names_reports": bool(suite_spec.get("offending_reports")), "reports": reports[0],
-                            "reports_total": reports[1]} if reports is not None and not item.success else {}),
-                    ))
+                        unexpected_count = (
+                            0
+                            if item.success
+                            else _unexpected_rows(
+                                con, suite_rows.relation, config.type, column, detail.get("unexpected_list")
+                            )
+                        )
+                    results.append(
+                        ExpectationResult(
+                            suite_name=name,
+                            table_name=suite_spec.get("table", "(query)"),
+                            expectation_type=config.type,
+                            column_name=column,
+                            severity=severity,
+                            success=bool(item.success),
+                            element_count=element_count,
+                            unexpected_count=unexpected_count,
+                            unexpected_sample=_offending_rows(
+                                con, suite_rows.relation, column, detail.get("partial_unexpected_list")
+                            ),
+                            kwargs={k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id", "value_set")},
+                            **(
+                                {
+                                    "names_reports": bool(suite_spec.get("offending_reports")),
+                                    "reports": reports[0],
+                                    "reports_total": reports[1],
+                                }
+                                if reports is not None and not item.success
+                                else {}
+                            ),
+                        )
+                    )
             per_suite[name] = round(time.perf_counter() - suite_started, 2)
         validated_seconds = time.perf_counter() - started
         audit_result, disclosure = _disclosure_audit(con, settings, run_id, change_set)
         results.append(audit_result)
         audit_seconds = time.perf_counter() - started - validated_seconds
-        gate = GateResult(run_id=run_id, results=tuple(results), disclosure=disclosure,
-                          validated={**change_set.as_dict(), "full_sweep": sweep, "full_sweep_reason": sweep_reason})
+        gate = GateResult(
+            run_id=run_id,
+            results=tuple(results),
+            disclosure=disclosure,
+            validated={**change_set.as_dict(), "full_sweep": sweep, "full_sweep_reason": sweep_reason},
+        )
         _record(con, gate)
         swept = {suite["name"] for suite in suites if suite.get("changed_query")}
         if sweep and all(r.success for r in gate.results if r.suite_name in swept):
@@ -470,10 +555,14 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
             con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
     docs_started = time.perf_counter()
     context.build_data_docs()  # once for all suites: per-checkpoint rebuilds cost seconds each
-    seconds = {"gx_context_and_change_set": round(setup_seconds, 2), "duckdb_rows_and_witness_frames": round(sql_seconds, 2),
-               "gx_validation": round(validated_seconds - setup_seconds - sql_seconds, 2),
-               "disclosure_audit": round(audit_seconds, 2),
-               "data_docs": round(time.perf_counter() - docs_started, 2), "per_suite": per_suite}
+    seconds = {
+        "gx_context_and_change_set": round(setup_seconds, 2),
+        "duckdb_rows_and_witness_frames": round(sql_seconds, 2),
+        "gx_validation": round(validated_seconds - setup_seconds - sql_seconds, 2),
+        "disclosure_audit": round(audit_seconds, 2),
+        "data_docs": round(time.perf_counter() - docs_started, 2),
+        "per_suite": per_suite,
+    }
     return dataclasses.replace(gate, seconds=seconds)
 
 
@@ -484,40 +573,74 @@ create table if not exists audit.disclosure_audit (
     lower_bound double, upper_bound double, protected boolean
 );
 """
-DISCLOSURE_CRITERION = ("every hidden cell's interval over all published figures, in whole counts, reaches the "
-                        "small-cell threshold and holds more than one value")
+DISCLOSURE_CRITERION = (
+    "every hidden cell's interval over all published figures, in whole counts, reaches the "
+    "small-cell threshold and holds more than one value"
+)
 
 
-def _disclosure_audit(con, settings: Settings, run_id: str,
-                      change_set: changes.ChangeSet) -> tuple[ExpectationResult, dict[str, object]]:
+def _disclosure_audit(
+    con, settings: Settings, run_id: str, change_set: changes.ChangeSet
+) -> tuple[ExpectationResult, dict[str, object]]:
     """The attacker's audit of the published layer (disclosure/audit.py), as one critical result:
     of the years with changed reports (no sum crosses a year; the others were audited when they
     were published), or of every year. Each hidden cell's interval is kept in
     audit.disclosure_audit, with whether it is primary."""
     started = time.perf_counter()
     try:
-        audit = disclosure_audit.run_audit(con, current_database(con), "published", settings.small_cell_threshold,
-                                           changes.changed_years(change_set))
+        audit = disclosure_audit.run_audit(
+            con, current_database(con), "published", settings.small_cell_threshold, changes.changed_years(change_set)
+        )
     except disclosure_audit.AuditModelMismatch as problem:
         summary = {"passed": False, "error": str(problem)}
-        return ExpectationResult("disclosure_audit", "published", "hidden_cells_protected", None, "critical", False,
-                                 None, None, [str(problem)], {"criterion": DISCLOSURE_CRITERION}), summary
+        return ExpectationResult(
+            "disclosure_audit",
+            "published",
+            "hidden_cells_protected",
+            None,
+            "critical",
+            False,
+            None,
+            None,
+            [str(problem)],
+            {"criterion": DISCLOSURE_CRITERION},
+        ), summary
     con.execute(DISCLOSURE_DDL)
-    con.execute("create or replace temp table audited_cells (cell_id varchar, component_id varchar, "
-                "lower_bound double, upper_bound double, protected boolean)")
-    con.execute("insert into audited_cells select * from (select unnest(?::varchar[]), unnest(?::varchar[]), "
-                "unnest(?::double[]), unnest(?::double[]), unnest(?::boolean[]))", audit.columns())
-    con.execute("""insert into audit.disclosure_audit
+    con.execute(
+        "create or replace temp table audited_cells (cell_id varchar, component_id varchar, "
+        "lower_bound double, upper_bound double, protected boolean)"
+    )
+    con.execute(
+        "insert into audited_cells select * from (select unnest(?::varchar[]), unnest(?::varchar[]), "
+        "unnest(?::double[]), unnest(?::double[]), unnest(?::boolean[]))",
+        audit.columns(),
+    )
+    con.execute(
+        """insert into audit.disclosure_audit
         select ?, ?, audited.cell_id, audited.component_id, hidden.suppression, audited.lower_bound,
             audited.upper_bound, audited.protected
         from audited_cells as audited
-        left join disclosure.disclosure_hidden_cells as hidden using (cell_id)""", [run_id, datetime.now(UTC)])
-    summary = {**audit.summary(), "years": "all" if change_set.whole else sorted(changes.changed_years(change_set)),
-               "seconds": round(time.perf_counter() - started, 2)}
+        left join disclosure.disclosure_hidden_cells as hidden using (cell_id)""",
+        [run_id, datetime.now(UTC)],
+    )
+    summary = {
+        **audit.summary(),
+        "years": "all" if change_set.whole else sorted(changes.changed_years(change_set)),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
     sample = [f"{c.cell_id}: [{c.lower_bound:g}, {c.upper_bound:g}]" for c in audit.failures[:5]] + audit.leaks[:5]
-    return ExpectationResult("disclosure_audit", "published", "hidden_cells_protected", None, "critical", audit.passed,
-                             len(audit.cells), len(audit.failures) + len(audit.leaks), sample,
-                             {"criterion": DISCLOSURE_CRITERION, "threshold": settings.small_cell_threshold}), summary
+    return ExpectationResult(
+        "disclosure_audit",
+        "published",
+        "hidden_cells_protected",
+        None,
+        "critical",
+        audit.passed,
+        len(audit.cells),
+        len(audit.failures) + len(audit.leaks),
+        sample,
+        {"criterion": DISCLOSURE_CRITERION, "threshold": settings.small_cell_threshold},
+    ), summary
 
 
 # The passing full sweeps: a run sweeps all of history when the last one is too old.
@@ -541,8 +664,10 @@ def _full_sweep(con, settings: Settings, change_set: changes.ChangeSet) -> tuple
     age_hours = (datetime.now(UTC) - last).total_seconds() / 3600
     if age_hours >= settings.full_sweep_hours:
         return True, f"the last passing sweep is {age_hours:.1f} h old (QNWU_FULL_SWEEP_HOURS={settings.full_sweep_hours:g})"
-    return False, (f"the last passing sweep is {age_hours:.1f} h old; the next runs after "
-                   f"{settings.full_sweep_hours:g} h (QNWU_FULL_SWEEP_HOURS)")
+    return False, (
+        f"the last passing sweep is {age_hours:.1f} h old; the next runs after "
+        f"{settings.full_sweep_hours:g} h (QNWU_FULL_SWEEP_HOURS)"
+    )
 
 
 def _changes_since_live_version(con, settings: Settings) -> changes.ChangeSet:
@@ -575,8 +700,10 @@ def _unexpected_rows(con, relation: str, expectation_type: str, column: str, une
     if expectation_type == NOT_NULL:
         return con.execute(f"select count(*) from {relation} where {quoted} is null").fetchone()[0]
     if expectation_type == UNIQUE:
-        return con.execute(f"select coalesce(sum(n), 0) from (select count(*) as n from {relation} "
-                           f"where {quoted} is not null group by {quoted} having count(*) > 1)").fetchone()[0]
+        return con.execute(
+            f"select coalesce(sum(n), 0) from (select count(*) as n from {relation} "
+            f"where {quoted} is not null group by {quoted} having count(*) > 1)"
+        ).fetchone()[0]
     values = _python_values(unexpected or [])
     if not values:
         return 0
@@ -593,10 +720,16 @@ def _offending_rows(con, relation: str, column: str | None, unexpected: list | N
         return list(unexpected)[:limit]
     values = _python_values(unexpected)
     quoted = changes.quoted_identifier(column)
-    condition = " or ".join(filter(None, [f"{quoted} in (select unnest(?))" if values else "",
-                                          f"{quoted} is null" if len(values) < len(unexpected) else ""]))
-    rows = con.execute(f"select * from {relation} where {condition} limit {limit}",
-                       [values] if values else []).df()
+    condition = " or ".join(
+        filter(
+            None,
+            [
+                f"{quoted} in (select unnest(?))" if values else "",
+                f"{quoted} is null" if len(values) < len(unexpected) else "",
+            ],
+        )
+    )
+    rows = con.execute(f"select * from {relation} where {condition} limit {limit}", [values] if values else []).df()
     return json.loads(rows.to_json(orient="records", date_format="iso", force_ascii=False))
 
 
@@ -608,11 +741,11 @@ def _offending_reports(con, suite_spec: dict) -> tuple[tuple[dict, ...], int]:
     query = suite_spec.get("offending_reports")
     if not query:
         return (), 0
-    frame = con.execute(f"select *, count(*) over () as reports_total from ({query}) as offending "
-                        f"limit {REPORTS_NAMED}").df()
+    frame = con.execute(
+        f"select *, count(*) over () as reports_total from ({query}) as offending limit {REPORTS_NAMED}"
+    ).df()
     total = int(frame["reports_total"].iloc[0]) if len(frame) else 0
-    rows = json.loads(frame.drop(columns="reports_total").to_json(orient="records", date_format="iso",
-                                                                  force_ascii=False))
+    rows = json.loads(frame.drop(columns="reports_total").to_json(orient="records", date_format="iso", force_ascii=False))
     return tuple(rows), total
 
 
@@ -625,10 +758,23 @@ def _record(con, gate: GateResult) -> None:
     now = datetime.now(UTC)
     con.executemany(
         "insert into audit.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(gate.run_id, now, r.suite_name, r.table_name, r.expectation_type, r.column_name, r.severity,
-          r.success, r.element_count, r.unexpected_count, json.dumps(r.unexpected_sample, default=str,
-                                                                      ensure_ascii=False),
-          json.dumps(r.kwargs, default=str, ensure_ascii=False)) for r in gate.results],
+        [
+            (
+                gate.run_id,
+                now,
+                r.suite_name,
+                r.table_name,
+                r.expectation_type,
+                r.column_name,
+                r.severity,
+                r.success,
+                r.element_count,
+                r.unexpected_count,
+                json.dumps(r.unexpected_sample, default=str, ensure_ascii=False),
+                json.dumps(r.kwargs, default=str, ensure_ascii=False),
+            )
+            for r in gate.results
+        ],
     )
 
 
@@ -636,25 +782,38 @@ def failure_message(gate: GateResult, *, rebuilt: bool = False) -> str:
     """What failed, with sample rows; for a reconciliation, the reports whose facts disagree with
     raw and the way out (`qnwu rebuild`). `rebuilt`: the marts were just rebuilt from raw, so a
     rebuild is no way out: raw itself or the models are what to look at."""
-    lines = [f"quality gate failed for run {gate.run_id}: {len(gate.critical_failures)} critical "
-             "expectation(s) failed; nothing was published and readers keep the last good version."]
+    lines = [
+        f"quality gate failed for run {gate.run_id}: {len(gate.critical_failures)} critical "
+        "expectation(s) failed; nothing was published and readers keep the last good version."
+    ]
     named = False
     for r in gate.critical_failures:
-        lines.append(f"  - {r.suite_name}: {r.expectation_type}({r.column_name or ''}) "
-                     f"{r.unexpected_count} unexpected of {r.element_count}; sample {r.unexpected_sample}")
+        lines.append(
+            f"  - {r.suite_name}: {r.expectation_type}({r.column_name or ''}) "
+            f"{r.unexpected_count} unexpected of {r.element_count}; sample {r.unexpected_sample}"
+        )
         named = named or r.names_reports
         if r.reports:
-            lines.append(f"    {r.reports_total} report(s) whose facts disagree with raw"
-                         + (f", the first {len(r.reports)}:" if r.reports_total > len(r.reports) else ":"))
-            lines.extend(f"      unit {report.get('unit_code')}, period {report.get('period')} "
-                         f"(submission {report.get('submission_id')})" for report in r.reports)
+            lines.append(
+                f"    {r.reports_total} report(s) whose facts disagree with raw"
+                + (f", the first {len(r.reports)}:" if r.reports_total > len(r.reports) else ":")
+            )
+            lines.extend(
+                f"      unit {report.get('unit_code')}, period {report.get('period')} "
+                f"(submission {report.get('submission_id')})"
+                for report in r.reports
+            )
     if any(r.suite_name == "disclosure_audit" for r in gate.critical_failures):
-        lines.append("The disclosure audit found hidden cells that the published figures give back (pinned, or "
-                     "proven below the small-cell threshold): check that QNWU_COMPLEMENTARY_SUPPRESSION is not off, "
-                     "and see audit.disclosure_audit for each cell's interval (docs/privacy.md).")
+        lines.append(
+            "The disclosure audit found hidden cells that the published figures give back (pinned, or "
+            "proven below the small-cell threshold): check that QNWU_COMPLEMENTARY_SUPPRESSION is not off, "
+            "and see audit.disclosure_audit for each cell's interval (docs/privacy.md)."
+        )
     if named and rebuilt:
-        lines.append("The marts were just rebuilt from raw (`qnwu rebuild`) and still disagree with it: "
-                     "look at raw and the dbt models; nothing was published.")
+        lines.append(
+            "The marts were just rebuilt from raw (`qnwu rebuild`) and still disagree with it: "
+            "look at raw and the dbt models; nothing was published."
+        )
     elif named:
         lines.append(f"To repair: {REPAIR_HINT}.")
     return "\n".join(lines)

@@ -40,8 +40,7 @@ from qnwu_warehouse.contract import (
 CSV_COLUMNS = ("section", "code", "category", "value", "club_type", "club_name", "status")
 _CSV_SECTION_FIELDS = {
     "value": {"code": "indicator_code", "category": "category", "value": "value"},
-    "club": {"code": "club_id", "club_type": "club_type", "club_name": "club_name", "status": "status",
-             "value": "members"},
+    "club": {"code": "club_id", "club_type": "club_type", "club_name": "club_name", "status": "status", "value": "members"},
 }
 
 # .xls (Excel 97-2003) is what older office computers still save; calamine reads it like XLSX.
@@ -49,8 +48,7 @@ FORMATS = {".xlsx": "xlsx", ".xls": "xlsx", ".csv": "csv", ".json": "json"}
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Byte-order marks of the encodings Excel and Notepad save as "Unicode" text.
-UTF16_32_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16",
-                 b"\xfe\xff": "UTF-16"}
+UTF16_32_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
 
 # The csv module refuses a field over 128 KB with an exception; the contract's own field limit
 # (FIELD_TOO_LONG) is what refuses long text, with a reason, so let csv read any field of a file
@@ -66,11 +64,13 @@ def read_document(file_name: str, content: bytes, limits: Limits = CONTRACT_LIMI
     """Read a submission file of any supported format; returns (format, document)."""
     fmt = detect_format(file_name)
     if fmt is None:
-        raise UnreadableFile(Problem("FILE_FORMAT_UNSUPPORTED", Location("(file)"),
-                                     PurePath(file_name).suffix or "no extension"))
+        raise UnreadableFile(
+            Problem("FILE_FORMAT_UNSUPPORTED", Location("(file)"), PurePath(file_name).suffix or "no extension")
+        )
     if len(content) > limits.max_file_bytes:
-        raise UnreadableFile(Problem("FILE_TOO_LARGE", Location("(file)"),
-                                     f"{len(content):,} bytes > {limits.max_file_bytes:,}"))
+        raise UnreadableFile(
+            Problem("FILE_TOO_LARGE", Location("(file)"), f"{len(content):,} bytes > {limits.max_file_bytes:,}")
+        )
     if len(content.strip()) == 0:
         raise UnreadableFile(Problem("FILE_EMPTY", Location("(file)")))
     reader = {"xlsx": read_xlsx, "csv": read_csv, "json": read_json}[fmt]
@@ -78,8 +78,7 @@ def read_document(file_name: str, content: bytes, limits: Limits = CONTRACT_LIMI
 
 
 def _too_many_rows(section: str, limits: Limits) -> UnreadableFile:
-    return UnreadableFile(Problem("SECTION_TOO_LONG", Location(section),
-                                  f"{section}: > {limits.max_section_rows:,}"))
+    return UnreadableFile(Problem("SECTION_TOO_LONG", Location(section), f"{section}: > {limits.max_section_rows:,}"))
 
 
 # --- XLSX -------------------------------------------------------------------------------------
@@ -108,8 +107,10 @@ def read_xlsx(content: bytes, limits: Limits = CONTRACT_LIMITS) -> Document:
         header_rows = rows_of("header")
         if header_rows is not None:
             _xlsx_header(header_rows, document)
-        for section, columns, target in (("values", VALUE_COLUMNS, document.values),
-                                         ("clubs", CLUB_COLUMNS, document.clubs)):
+        for section, columns, target in (
+            ("values", VALUE_COLUMNS, document.values),
+            ("clubs", CLUB_COLUMNS, document.clubs),
+        ):
             rows = rows_of(section)
             if rows is not None:
                 target.extend(_table_rows(SECTION_SHEETS[section], rows, columns, document.problems))
@@ -131,7 +132,7 @@ _RELATIONSHIP_REVERSED = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^
 _SHEET_TAG = re.compile(rb"<(/?)(?:\w+:)?(c|f|v|row|dimension)\b([^>]*)>")
 # XML quotes an attribute either way, with spaces around "=" allowed, and calamine reads a lowercase
 # or over-long address as well: each must be seen here, or a far cell slips past the check.
-_REF = re.compile(rb'''\b(?:r|ref)\s*=\s*["'](?:[A-Za-z]*\d*:)?([A-Za-z]*)(\d*)["']''')
+_REF = re.compile(rb"""\b(?:r|ref)\s*=\s*["'](?:[A-Za-z]*\d*:)?([A-Za-z]*)(\d*)["']""")
 # A sheet wider than this is no report template: calamine would allocate rows x columns cells.
 MAX_SHEET_COLUMNS = 256
 # More cells than a report's tables could hold at the row limit (a few columns each).
@@ -158,8 +159,9 @@ def _inspect_xlsx_package(archive: zipfile.ZipFile, limits: Limits) -> list[Prob
     members = archive.infolist()
     unpacked = sum(member.file_size for member in members)
     if unpacked > limits.max_unpacked_bytes:
-        raise UnreadableFile(Problem("FILE_TOO_COMPLEX", Location("(file)"),
-                                     f"unpacked {unpacked:,} bytes > {limits.max_unpacked_bytes:,}"))
+        raise UnreadableFile(
+            Problem("FILE_TOO_COMPLEX", Location("(file)"), f"unpacked {unpacked:,} bytes > {limits.max_unpacked_bytes:,}")
+        )
     broken = archive.testzip()
     if broken is not None:
         raise zipfile.BadZipFile(f"damaged member {broken}")
@@ -181,8 +183,13 @@ def _inspect_xlsx_package(archive: zipfile.ZipFile, limits: Limits) -> list[Prob
             if closing:
                 if tag == b"c" and cell is not None:
                     if has_formula and not has_value and len(problems) < limits.max_problems_per_file:
-                        problems.append(Problem("FORMULA_NOT_CACHED", Location(sheet, int(cell[1]), cell[0].decode()),
-                                                f"{cell[0].decode()}{cell[1].decode()}"))
+                        problems.append(
+                            Problem(
+                                "FORMULA_NOT_CACHED",
+                                Location(sheet, int(cell[1]), cell[0].decode()),
+                                f"{cell[0].decode()}{cell[1].decode()}",
+                            )
+                        )
                     cell = None
                 continue
             if tag in (b"f", b"v"):
@@ -199,13 +206,19 @@ def _inspect_xlsx_package(archive: zipfile.ZipFile, limits: Limits) -> list[Prob
             elif reference is None:
                 continue
             if (column and _column_number(column) > MAX_SHEET_COLUMNS) or len(row) > 9 or int(row or 0) > max_rows + 1000:
-                raise UnreadableFile(Problem("FILE_TOO_COMPLEX", Location(sheet), f"{sheet}: {tag.decode()} "
-                                             f"{column.decode()}{row.decode()} lies far outside the report's tables"))
+                raise UnreadableFile(
+                    Problem(
+                        "FILE_TOO_COMPLEX",
+                        Location(sheet),
+                        f"{sheet}: {tag.decode()} {column.decode()}{row.decode()} lies far outside the report's tables",
+                    )
+                )
             if tag == b"c":
                 cells += 1
                 if cells > MAX_SHEET_CELLS:
-                    raise UnreadableFile(Problem("FILE_TOO_COMPLEX", Location(sheet),
-                                                 f"{sheet}: more than {MAX_SHEET_CELLS:,} cells"))
+                    raise UnreadableFile(
+                        Problem("FILE_TOO_COMPLEX", Location(sheet), f"{sheet}: more than {MAX_SHEET_CELLS:,} cells")
+                    )
                 if not attributes.rstrip().endswith(b"/"):
                     cell, has_formula, has_value = (column, row), False, False
     return problems
@@ -254,8 +267,9 @@ def set_header_field(document: Document, key: str, value: object, where: Locatio
     document.header[key] = (value, where)
 
 
-def _table_rows(sheet: str, rows: list[list[object]], columns: dict[str, str],
-                problems: list[Problem], first_row_number: int = 1) -> list[SectionRow]:
+def _table_rows(
+    sheet: str, rows: list[list[object]], columns: dict[str, str], problems: list[Problem], first_row_number: int = 1
+) -> list[SectionRow]:
     """Rows of a table whose first row holds headings, matched by Vietnamese heading or key."""
     if not rows:
         problems.append(Problem("SECTION_MISSING", Location(sheet), sheet))
@@ -276,8 +290,9 @@ def _table_rows(sheet: str, rows: list[list[object]], columns: dict[str, str],
         if all(clean_text(cell) == "" for cell in row):
             continue
         cells = {key: (row[pos] if pos < len(row) else None) for key, pos in positions.items()}
-        result.append(SectionRow(sheet, first_row_number + offset, cells,
-                                 {key: headings[pos] for key, pos in positions.items()}))
+        result.append(
+            SectionRow(sheet, first_row_number + offset, cells, {key: headings[pos] for key, pos in positions.items()})
+        )
     return result
 
 
@@ -293,8 +308,9 @@ def _decode_text(content: bytes, fmt: str) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise UnreadableFile(Problem("FILE_ENCODING_NOT_UTF8", Location("(file)"),
-                                     f"byte {error.start + 1:,} is not UTF-8")) from None
+        raise UnreadableFile(
+            Problem("FILE_ENCODING_NOT_UTF8", Location("(file)"), f"byte {error.start + 1:,} is not UTF-8")
+        ) from None
 
 
 def _wide_encoding(content: bytes) -> str | None:
@@ -340,17 +356,20 @@ def read_csv(content: bytes, limits: Limits = CONTRACT_LIMITS) -> Document:
             cell = {name: (row[pos] if pos < len(row) else None) for name, pos in index.items()}
             section = clean_text(cell["section"]).lower()
             if section == "header":
-                set_header_field(document, clean_text(cell["code"]), cell["value"],
-                                 Location("CSV", line_number, "value"))
+                set_header_field(document, clean_text(cell["code"]), cell["value"], Location("CSV", line_number, "value"))
             elif section in _CSV_SECTION_FIELDS:
                 mapping = _CSV_SECTION_FIELDS[section]
                 fields = {canonical: cell.get(column) for column, canonical in mapping.items()}
                 target = document.values if section == "value" else document.clubs
-                target.append(SectionRow("CSV", line_number, fields,
-                                         {canonical: column for column, canonical in mapping.items()}))
+                target.append(
+                    SectionRow("CSV", line_number, fields, {canonical: column for column, canonical in mapping.items()})
+                )
             else:
-                document.problems.append(Problem("SECTION_MISSING", Location("CSV", line_number, "section"),
-                                                 f"section={section[:40] or '(empty)'}"))
+                document.problems.append(
+                    Problem(
+                        "SECTION_MISSING", Location("CSV", line_number, "section"), f"section={section[:40] or '(empty)'}"
+                    )
+                )
     except csv.Error as exc:
         raise UnreadableFile(Problem("FILE_CORRUPT", Location("CSV", reader.line_num or None), f"CSV: {exc}")) from None
     if not document.header:
@@ -385,8 +404,7 @@ def read_json(content: bytes, limits: Limits = CONTRACT_LIMITS) -> Document:
     try:
         payload = json.loads(text, object_pairs_hook=_object_without_duplicate_keys, parse_int=_json_integer)
     except json.JSONDecodeError as exc:
-        raise UnreadableFile(Problem("FILE_CORRUPT", Location("(file)", exc.lineno, None),
-                                     f"JSON: {exc.msg}")) from None
+        raise UnreadableFile(Problem("FILE_CORRUPT", Location("(file)", exc.lineno, None), f"JSON: {exc.msg}")) from None
     except _DuplicateKey as duplicate:
         raise UnreadableFile(Problem("KEY_DUPLICATE", Location("(file)"), str(duplicate)[:80])) from None
     except RecursionError:  # json's C parser counts its depth against Python's recursion limit
@@ -400,8 +418,7 @@ def read_json(content: bytes, limits: Limits = CONTRACT_LIMITS) -> Document:
     else:
         for key, value in header.items():
             set_header_field(document, clean_text(key), value, Location("header", None, clean_text(key)[:80]))
-    for section, columns, target in (("values", VALUE_COLUMNS, document.values),
-                                     ("clubs", CLUB_COLUMNS, document.clubs)):
+    for section, columns, target in (("values", VALUE_COLUMNS, document.values), ("clubs", CLUB_COLUMNS, document.clubs)):
         items = payload.get(section)
         if is_none_word(items):  # version 2: {"clubs": "none"}, the unit has none at all
             document.sections_declared_none[section] = Location(section)
@@ -415,7 +432,7 @@ def read_json(content: bytes, limits: Limits = CONTRACT_LIMITS) -> Document:
             if not isinstance(item, dict):
                 document.problems.append(Problem("SECTION_MISSING", Location(section, number), section))
                 continue
-            target.append(SectionRow(section, number, {key: item.get(key) for key in columns},
-                                     {key: key for key in columns}))
+            target.append(
+                SectionRow(section, number, {key: item.get(key) for key in columns}, {key: key for key in columns})
+            )
     return document
-

@@ -67,8 +67,7 @@ class ReferenceData:
 
     def grassroots_units_on(self, day: date) -> list[UnitVersion]:
         return sorted(
-            (v for versions in self.units.values() for v in versions
-             if v.unit_level == "grassroots" and v.is_valid_on(day)),
+            (v for versions in self.units.values() for v in versions if v.unit_level == "grassroots" and v.is_valid_on(day)),
             key=lambda v: v.unit_code,
         )
 
@@ -86,14 +85,16 @@ def _date_or_none(text: str) -> date | None:
 def load_reference(seeds_dir: Path = SEEDS_DIR) -> ReferenceData:
     units: dict[str, list[UnitVersion]] = {}
     for row in _read_seed(seeds_dir, "units"):
-        units.setdefault(row["unit_code"], []).append(UnitVersion(
-            unit_code=row["unit_code"],
-            unit_name=row["unit_name"],
-            unit_level=row["unit_level"],
-            district_code=row["district_code"],
-            valid_from=date.fromisoformat(row["valid_from"]),
-            valid_to=_date_or_none(row["valid_to"]),
-        ))
+        units.setdefault(row["unit_code"], []).append(
+            UnitVersion(
+                unit_code=row["unit_code"],
+                unit_name=row["unit_name"],
+                unit_level=row["unit_level"],
+                district_code=row["district_code"],
+                valid_from=date.fromisoformat(row["valid_from"]),
+                valid_to=_date_or_none(row["valid_to"]),
+            )
+        )
     indicators = {
         row["indicator_code"]: Indicator(
             code=row["indicator_code"],
@@ -107,9 +108,14 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> ReferenceData:
     }
     club_types = frozenset(row["club_type_code"] for row in _read_seed(seeds_dir, "club_types"))
     changes = tuple(
-        UnitChange(date.fromisoformat(row["change_date"]), row["old_unit_code"], row.get("new_unit_code") or "",
-                   row.get("new_unit_name") or "")
-        for row in _read_seed(seeds_dir, "unit_changes") if row.get("change_date")
+        UnitChange(
+            date.fromisoformat(row["change_date"]),
+            row["old_unit_code"],
+            row.get("new_unit_code") or "",
+            row.get("new_unit_name") or "",
+        )
+        for row in _read_seed(seeds_dir, "unit_changes")
+        if row.get("change_date")
     )
     return ReferenceData(
         units={code: tuple(versions) for code, versions in units.items()},

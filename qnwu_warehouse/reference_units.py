@@ -222,9 +222,7 @@ def _version(
     }
 
 
-def _change(
-    date: str, old_code: str, old_name: str, new_code: str, new_name: str, kind: str
-) -> dict[str, str]:
+def _change(date: str, old_code: str, old_name: str, new_code: str, new_name: str, kind: str) -> dict[str, str]:
     """Build one ``unit_changes.csv`` row."""
     return {
         "change_date": date,
@@ -279,8 +277,10 @@ def _changes_2024_11(
         if districts_2023[code] != districts_2025[code]
     ]
     if districts_2023.keys() != districts_2025.keys():
-        raise ValueError("the district codes differ between the 2023 and 2025-03-01 lists: the 2024-11-01 "
-                         "mapping has no district rows, so add them before rebuilding the seeds")
+        raise ValueError(
+            "the district codes differ between the 2023 and 2025-03-01 lists: the 2024-11-01 "
+            "mapping has no district rows, so add them before rebuilding the seeds"
+        )
     for row in mapping:
         old, new = communes_2023.get(row["old_commune_code"]), communes_2025.get(row["new_commune_code"])
         if old is None or old.name != row["old_commune_name"]:
@@ -303,8 +303,9 @@ def _changes_2024_11(
     for code in sorted(communes_2023.keys() & communes_2025.keys() - mapped_new):
         old, new = communes_2023[code], communes_2025[code]
         if old.name != new.name or old.type != new.type or old.district_code != new.district_code:
-            raise ValueError(f"commune {code} changed on 2024-11-01 ({old.name} -> {new.name}) but the mapping "
-                             "has no row for it")
+            raise ValueError(
+                f"commune {code} changed on 2024-11-01 ({old.name} -> {new.name}) but the mapping has no row for it"
+            )
     return changes
 
 
@@ -370,11 +371,7 @@ def build_unit_seeds(admin_dir: Path, seeds_dir: Path) -> dict[str, int]:
     district_history = _history(districts_2023, districts_2025)
     for code, versions in district_history.items():
         for valid_from, valid_to, (name, district_type) in versions:
-            units.append(
-                _version(
-                    code, name, "district", district_type, province_code, code, name, valid_from, valid_to
-                )
-            )
+            units.append(_version(code, name, "district", district_type, province_code, code, name, valid_from, valid_to))
 
     def commune_attrs(c: Commune) -> tuple[str, ...]:
         return (c.name, c.type, c.district_code, c.district_name)
@@ -405,11 +402,7 @@ def build_unit_seeds(admin_dir: Path, seeds_dir: Path) -> dict[str, int]:
         if new_units.setdefault(row["new_commune_code"], row["new_commune_name"]) != row["new_commune_name"]:
             raise ValueError(f"new commune {row['new_commune_code']} has more than one name")
     for code, name in new_units.items():
-        units.append(
-            _version(
-                code, name, "grassroots", type_from_name(name), province_code, "", "", MERGER_2025_07, ""
-            )
-        )
+        units.append(_version(code, name, "grassroots", type_from_name(name), province_code, "", "", MERGER_2025_07, ""))
 
     changes = _changes_2024_11(mapping_2024, communes_2023, communes_2025, districts_2023, districts_2025)
     changes.extend(

@@ -40,8 +40,16 @@ CLUB_GROUP_NAMES_VI = {
     "economic": "Phát triển kinh tế",
 }
 UNIT_OF_MEASURE_VI = {
-    "children": "trẻ", "women": "phụ nữ", "members": "hội viên", "persons": "người", "items": "sản phẩm",
-    "classes": "lớp", "person-times": "lượt người", "entries": "sản phẩm", "VND": "đồng", "percent": "%",
+    "children": "trẻ",
+    "women": "phụ nữ",
+    "members": "hội viên",
+    "persons": "người",
+    "items": "sản phẩm",
+    "classes": "lớp",
+    "person-times": "lượt người",
+    "entries": "sản phẩm",
+    "VND": "đồng",
+    "percent": "%",
 }
 COMPARATOR_VI = {"=": "", ">": "trên ", ">=": "từ ", "<=": "đến ", "~<": "gần "}
 DISTRICT_PREFIXES = (("Thành phố ", "TP "), ("Thị xã ", "TX "), ("Huyện ", "H. "))
@@ -49,6 +57,7 @@ DISTRICT_PREFIXES = (("Thành phố ", "TP "), ("Thị xã ", "TX "), ("Huyện 
 
 # ---------------------------------------------------------------------------------------------
 # Vietnamese number formats: dots between thousands, a comma before decimals ("2.997", "84,1").
+
 
 def vi_number(value: float | int, decimals: int = 0) -> str:
     text = f"{value:,.{decimals}f}"
@@ -93,18 +102,20 @@ def short_area_name(name: str | None) -> str:
     """Column headings: "TP Hạ Long", "TX Quảng Yên", "H. Bình Liêu" (as the article abbreviates)."""
     for long, short in DISTRICT_PREFIXES:
         if name and name.startswith(long):
-            return short + name[len(long):]
+            return short + name[len(long) :]
     return name or ""
 
 
 # ---------------------------------------------------------------------------------------------
 # What the template shows.
 
+
 @dataclass(frozen=True)
 class Figure:
     """One figure as shown: its text, the raw value behind it, and how to read it.
 
     kind is "number", "suppressed" (blanked small cell, footnoted) or "not_reported" (blank)."""
+
     key: str
     text: str
     value: Any = None
@@ -120,6 +131,7 @@ class Figure:
 @dataclass(frozen=True)
 class Bar:
     """One row of a bar chart; segments are (share of the chart's maximum in %, css class, label)."""
+
     label: str
     value_text: str
     segments: list[tuple[float, str, str]]
@@ -140,6 +152,7 @@ class Area:
 @dataclass
 class IndicatorTable:
     """Indicators (rows, grouped by programme) x areas (columns: the province, then districts)."""
+
     areas: list[Area]
     programmes: list[tuple[str, list[tuple[dict, list[Figure]]]]] = field(default_factory=list)
 
@@ -150,14 +163,18 @@ def _bar_svg(segments: list[tuple[float, str, str]], marker_pct: float | None = 
     for width, css_class, label in segments:
         width = max(0.0, min(width, 100.0 - start))
         if width > 0:
-            parts.append(f'<rect class="{escape(css_class)}" x="{start:.2f}" y="0" width="{width:.2f}" height="10">'
-                         f"<title>{escape(label)}</title></rect>")
+            parts.append(
+                f'<rect class="{escape(css_class)}" x="{start:.2f}" y="0" width="{width:.2f}" height="10">'
+                f"<title>{escape(label)}</title></rect>"
+            )
         start += width
     if marker_pct is not None:
         x = max(0.3, min(marker_pct, 99.7))
         parts.append(f'<line class="target-marker" x1="{x:.2f}" x2="{x:.2f}" y1="-2" y2="12"/>')
-    return Markup('<svg class="bar" viewBox="0 -2 100 14" preserveAspectRatio="none" aria-hidden="true">'
-                  '<rect class="track" x="0" y="0" width="100" height="10"/>' + "".join(parts) + "</svg>")
+    return Markup(
+        '<svg class="bar" viewBox="0 -2 100 14" preserveAspectRatio="none" aria-hidden="true">'
+        '<rect class="track" x="0" y="0" width="100" height="10"/>' + "".join(parts) + "</svg>"
+    )
 
 
 def _heat_class(pct: float | None) -> str:
@@ -189,17 +206,22 @@ class _Report:
     def header(self) -> dict:
         published_at = self.publication.get("published_at")
         gate = json.loads(self.publication.get("quality_gate") or "{}")
-        months = [row["period_label"] for row in self.rows("completeness_by_district_month")
-                  if row["period_grain"] == "month"]
+        months = [
+            row["period_label"] for row in self.rows("completeness_by_district_month") if row["period_grain"] == "month"
+        ]
         first, last = (min(months), max(months)) if months else (None, None)
         return {
             "year": self.year,
-            "period_text": (f"tháng {int(first[5:])}–{int(last[5:])}/{self.year}" if first and first != last
-                            else f"tháng {int(first[5:])}/{self.year}" if first else ""),
+            "period_text": (
+                f"tháng {int(first[5:])}–{int(last[5:])}/{self.year}"
+                if first and first != last
+                else f"tháng {int(first[5:])}/{self.year}"
+                if first
+                else ""
+            ),
             "version_name": self.version_name,
             "run_id": self.run_id,
-            "published_at": (published_at.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M")
-                             if published_at else None),
+            "published_at": (published_at.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M") if published_at else None),
             "gate_passed": gate.get("passed"),
             "gate_checks": gate.get("expectations"),
             "gate_warnings": gate.get("warnings"),
@@ -213,40 +235,64 @@ class _Report:
         cards = []
         if "reports_received" in summary:
             received, expected = summary["reports_received"], summary["reports_expected"]
-            cards.append({"label": "Báo cáo đã nhận", "figure": Figure(
-                "glance:completeness_pct", vi_percent(received["pct"]), received["pct"]),
-                "detail": f"{vi_number(received['value'])}/{vi_number(expected['value'])} báo cáo phải nộp"})
+            cards.append(
+                {
+                    "label": "Báo cáo đã nhận",
+                    "figure": Figure("glance:completeness_pct", vi_percent(received["pct"]), received["pct"]),
+                    "detail": f"{vi_number(received['value'])}/{vi_number(expected['value'])} báo cáo phải nộp",
+                }
+            )
             on_time = summary["reports_on_time"]
-            cards.append({"label": "Báo cáo đúng hạn", "figure": Figure(
-                "glance:timeliness_pct", vi_percent(on_time["pct"]), on_time["pct"]),
-                "detail": f"{vi_number(on_time['value'])} báo cáo gửi đúng hạn"})
+            cards.append(
+                {
+                    "label": "Báo cáo đúng hạn",
+                    "figure": Figure("glance:timeliness_pct", vi_percent(on_time["pct"]), on_time["pct"]),
+                    "detail": f"{vi_number(on_time['value'])} báo cáo gửi đúng hạn",
+                }
+            )
         # people, each counted once: the distinct count since January, not the months' person-times
         for code in ("godmother_children_new", "household_economy_women_supported", "poor_members_helped_ytd"):
             if code in summary:
                 row = summary[code]
-                cards.append({"label": row["label_vi"], "figure": Figure(
-                    f"glance:{code}", vi_number(row["value"]), row["value"]),
-                    "detail": f"Chương trình {row['programme_name_vi']}"})
+                cards.append(
+                    {
+                        "label": row["label_vi"],
+                        "figure": Figure(f"glance:{code}", vi_number(row["value"]), row["value"]),
+                        "detail": f"Chương trình {row['programme_name_vi']}",
+                    }
+                )
         funds = [row for row in self.rows("province_summary") if row["section"] == "funds"]
         if funds:
             total = sum(row["value"] for row in funds)
             number, unit = vi_vnd_parts(total)
-            cards.append({"label": "Quỹ vận động, giải ngân", "figure": Figure(
-                "glance:funds_vnd", number, total, title=f"{vi_number(total)} đồng", unit=unit),
-                "detail": f"{len(funds)} nguồn quỹ, toàn tỉnh"})
+            cards.append(
+                {
+                    "label": "Quỹ vận động, giải ngân",
+                    "figure": Figure("glance:funds_vnd", number, total, title=f"{vi_number(total)} đồng", unit=unit),
+                    "detail": f"{len(funds)} nguồn quỹ, toàn tỉnh",
+                }
+            )
         clubs = [row for row in self.rows("clubs_by_type") if row["scope_level"] == "province"]
         if clubs:
             open_clubs = sum(row["clubs_open_at_year_end"] for row in clubs)
             members = sum(row["members_at_year_end"] for row in clubs)
-            cards.append({"label": "CLB, mô hình đang hoạt động cuối năm", "figure": Figure(
-                "glance:clubs_open", vi_number(open_clubs), open_clubs),
-                "detail": f"{vi_number(members)} thành viên"})
+            cards.append(
+                {
+                    "label": "CLB, mô hình đang hoạt động cuối năm",
+                    "figure": Figure("glance:clubs_open", vi_number(open_clubs), open_clubs),
+                    "detail": f"{vi_number(members)} thành viên",
+                }
+            )
         targets = self.rows("target_progress")
         if targets:
             met = sum(1 for row in targets if row["is_met"])
-            cards.append({"label": "Chỉ tiêu đã đạt", "figure": Figure(
-                "glance:targets_met", f"{met}/{len(targets)}", met),
-                "detail": f"chỉ tiêu năm {targets[0]['target_year']}"})
+            cards.append(
+                {
+                    "label": "Chỉ tiêu đã đạt",
+                    "figure": Figure("glance:targets_met", f"{met}/{len(targets)}", met),
+                    "detail": f"chỉ tiêu năm {targets[0]['target_year']}",
+                }
+            )
         return cards
 
     # -- completeness --------------------------------------------------------------------------
@@ -267,10 +313,17 @@ class _Report:
                 for period, _heading in columns:
                     row = cells.get((area.code, period))
                     pct = row[measure] if row else None
-                    figures.append((Figure(
-                        f"{measure}:{area.code}:{period}", vi_share(pct) if pct is not None else "", pct,
-                        title=(f"{row[counted]}/{row['reports_expected']} báo cáo" if row else "")),
-                        _heat_class(pct)))
+                    figures.append(
+                        (
+                            Figure(
+                                f"{measure}:{area.code}:{period}",
+                                vi_share(pct) if pct is not None else "",
+                                pct,
+                                title=(f"{row[counted]}/{row['reports_expected']} báo cáo" if row else ""),
+                            ),
+                            _heat_class(pct),
+                        )
+                    )
                 table.append({"area": area, "cells": figures})
             return table
 
@@ -279,13 +332,22 @@ class _Report:
         if province:
             for period, heading in columns[:-1]:
                 row = cells[(province.code, period)]
-                chart.append(Bar(f"Tháng {heading[1:]}",
-                                 f"{vi_percent(row['completeness_pct'])} · {vi_percent(row['timeliness_pct'])}",
-                                 [(row["timeliness_pct"], "series-on-time", "đúng hạn"),
-                                  (row["completeness_pct"] - row["timeliness_pct"], "series-late", "gửi muộn")]))
-        return {"columns": columns, "completeness": heat_rows("completeness_pct", "reports_received"),
-                "timeliness": heat_rows("timeliness_pct", "reports_on_time"),
-                "chart": chart}
+                chart.append(
+                    Bar(
+                        f"Tháng {heading[1:]}",
+                        f"{vi_percent(row['completeness_pct'])} · {vi_percent(row['timeliness_pct'])}",
+                        [
+                            (row["timeliness_pct"], "series-on-time", "đúng hạn"),
+                            (row["completeness_pct"] - row["timeliness_pct"], "series-late", "gửi muộn"),
+                        ],
+                    )
+                )
+        return {
+            "columns": columns,
+            "completeness": heat_rows("completeness_pct", "reports_received"),
+            "timeliness": heat_rows("timeliness_pct", "reports_on_time"),
+            "chart": chart,
+        }
 
     # -- beneficiaries and funds ---------------------------------------------------------------
     def indicator_table(self, fact: str, areas: list[Area]) -> IndicatorTable:
@@ -316,32 +378,50 @@ class _Report:
 
     def province_bars(self, fact: str) -> list[Bar]:
         # a hidden province total has no bar (a bar of 0 would read as none); the table marks it
-        rows = [row for row in self.rows("indicators_by_programme_district")
-                if row["fact"] == fact and row["scope_level"] == "province" and row["value"] is not None]
+        rows = [
+            row
+            for row in self.rows("indicators_by_programme_district")
+            if row["fact"] == fact and row["scope_level"] == "province" and row["value"] is not None
+        ]
         largest = max((row["value"] or 0 for row in rows), default=0) or 1
         bars = []
         for row in sorted(rows, key=lambda r: -(r["value"] or 0)):
             unit = UNIT_OF_MEASURE_VI.get(row["unit_of_measure"], row["unit_of_measure"])
             text = vi_vnd_words(row["value"]) if fact == "funds" else f"{vi_number(row['value'])} {unit}"
-            bars.append(Bar(row["label_vi"], text, [(100 * row["value"] / largest, "series-main", text)],
-                            row["programme_name_vi"]))
+            bars.append(
+                Bar(row["label_vi"], text, [(100 * row["value"] / largest, "series-main", text)], row["programme_name_vi"])
+            )
         return bars
 
     def funds_by_district_bars(self, areas: list[Area]) -> tuple[list[Bar], list[tuple[str, str]]]:
         """Stacked bars: each district's funds, one colour per programme (all in đồng, so they add up)."""
-        rows = [row for row in self.rows("indicators_by_programme_district")
-                if row["fact"] == "funds" and row["scope_level"] == "district"]
+        rows = [
+            row
+            for row in self.rows("indicators_by_programme_district")
+            if row["fact"] == "funds" and row["scope_level"] == "district"
+        ]
         programmes = sorted({row["programme_name_vi"] for row in rows})
         colours = {name: f"series-{index % 4}" for index, name in enumerate(programmes)}
-        totals = {area.code: sum(row["value"] or 0 for row in rows if row["scope_code"] == area.code)
-                  for area in areas if area.level == "district"}
+        totals = {
+            area.code: sum(row["value"] or 0 for row in rows if row["scope_code"] == area.code)
+            for area in areas
+            if area.level == "district"
+        }
         largest = max(totals.values(), default=0) or 1
         bars = []
         for area in sorted((a for a in areas if a.level == "district"), key=lambda a: -totals[a.code]):
-            in_area = sorted((row for row in rows if row["scope_code"] == area.code),
-                             key=lambda row: programmes.index(row["programme_name_vi"]))
-            segments = [(100 * (row["value"] or 0) / largest, colours[row["programme_name_vi"]],
-                         f"{row['programme_name_vi']}: {vi_vnd_words(row['value'] or 0)}") for row in in_area]
+            in_area = sorted(
+                (row for row in rows if row["scope_code"] == area.code),
+                key=lambda row: programmes.index(row["programme_name_vi"]),
+            )
+            segments = [
+                (
+                    100 * (row["value"] or 0) / largest,
+                    colours[row["programme_name_vi"]],
+                    f"{row['programme_name_vi']}: {vi_vnd_words(row['value'] or 0)}",
+                )
+                for row in in_area
+            ]
             bars.append(Bar(area.name, vi_vnd_words(totals[area.code]), segments))
         return bars, [(name, colours[name]) for name in programmes]
 
@@ -352,21 +432,34 @@ class _Report:
         for row in rows:
             code = row["club_type_code"]
             figures = {
-                "open": Figure(f"clubs:{code}:open", vi_number(row["clubs_open_at_year_end"]),
-                               row["clubs_open_at_year_end"]),
-                "members": Figure(f"clubs:{code}:members", vi_number(row["members_at_year_end"]),
-                                  row["members_at_year_end"]),
+                "open": Figure(
+                    f"clubs:{code}:open", vi_number(row["clubs_open_at_year_end"]), row["clubs_open_at_year_end"]
+                ),
+                "members": Figure(
+                    f"clubs:{code}:members", vi_number(row["members_at_year_end"]), row["members_at_year_end"]
+                ),
                 "new": Figure(f"clubs:{code}:new", vi_number(row["clubs_new_in_year"]), row["clubs_new_in_year"]),
                 "units": Figure(f"clubs:{code}:units", vi_number(row["units_with_clubs"]), row["units_with_clubs"]),
-                "units_pct": Figure(f"clubs:{code}:units_pct", vi_percent(row["units_with_clubs_pct"]),
-                                    row["units_with_clubs_pct"]),
+                "units_pct": Figure(
+                    f"clubs:{code}:units_pct", vi_percent(row["units_with_clubs_pct"]), row["units_with_clubs_pct"]
+                ),
             }
             groups.setdefault(CLUB_GROUP_NAMES_VI.get(row["club_group"], row["club_group"]), []).append((row, figures))
         largest = max((row["clubs_open_at_year_end"] for row in rows), default=0) or 1
-        bars = [Bar(row["club_type_name_vi"], vi_number(row["clubs_open_at_year_end"]),
-                    [(100 * row["clubs_open_at_year_end"] / largest, "series-main",
-                      f"{vi_number(row['clubs_open_at_year_end'])} CLB, mô hình")])
-                for row in sorted(rows, key=lambda r: -r["clubs_open_at_year_end"])]
+        bars = [
+            Bar(
+                row["club_type_name_vi"],
+                vi_number(row["clubs_open_at_year_end"]),
+                [
+                    (
+                        100 * row["clubs_open_at_year_end"] / largest,
+                        "series-main",
+                        f"{vi_number(row['clubs_open_at_year_end'])} CLB, mô hình",
+                    )
+                ],
+            )
+            for row in sorted(rows, key=lambda r: -r["clubs_open_at_year_end"])
+        ]
         group_order = list(CLUB_GROUP_NAMES_VI.values())
         ordered = sorted(groups.items(), key=lambda item: group_order.index(item[0]) if item[0] in group_order else 99)
         return {"groups": ordered, "chart": bars}
@@ -378,28 +471,49 @@ class _Report:
             is_percent = row["unit_of_measure"] == "percent"
             achieved = row["achieved_value"]
             unit = UNIT_OF_MEASURE_VI.get(row["unit_of_measure"], row["unit_of_measure"])
-            target_text = (f"{'≥ ' if row['comparator'] == '>=' else ''}"
-                           + (vi_percent(row["target_value"]) if is_percent else f"{vi_number(row['target_value'])} {unit}"))
+            target_text = f"{'≥ ' if row['comparator'] == '>=' else ''}" + (
+                vi_percent(row["target_value"]) if is_percent else f"{vi_number(row['target_value'])} {unit}"
+            )
             if row["value_is_suppressed"]:
                 # judged on a hidden total of victims: the share would give it back
-                achieved_figure = Figure(f"target:{row['target_code']}", "—", None, "suppressed",
-                                         "ẩn để bảo vệ người bị hại")
+                achieved_figure = Figure(
+                    f"target:{row['target_code']}", "—", None, "suppressed", "ẩn để bảo vệ người bị hại"
+                )
             elif achieved is None:
                 achieved_figure = Figure(f"target:{row['target_code']}", "chưa có số liệu", None, "not_reported")
             else:
-                achieved_figure = Figure(f"target:{row['target_code']}",
-                                         vi_percent(achieved) if is_percent else f"{vi_number(achieved)} {unit}",
-                                         achieved)
-            basis = (f"{vi_number(row['numerator_value'])}/{vi_number(row['denominator_value'])}"
-                     if is_percent and row["denominator_value"] is not None and row["numerator_value"] is not None
-                     else "")
+                achieved_figure = Figure(
+                    f"target:{row['target_code']}",
+                    vi_percent(achieved) if is_percent else f"{vi_number(achieved)} {unit}",
+                    achieved,
+                )
+            basis = (
+                f"{vi_number(row['numerator_value'])}/{vi_number(row['denominator_value'])}"
+                if is_percent and row["denominator_value"] is not None and row["numerator_value"] is not None
+                else ""
+            )
             progress = row["achieved_pct_of_target"] or 0
             # the bar's scale reaches past 100 % of the target when it was exceeded, so both show
             scale = max(100.0, progress)
-            shown.append({"row": row, "target_text": target_text, "achieved": achieved_figure, "basis": basis,
-                          "progress_text": vi_percent(progress) + " chỉ tiêu",
-                          "bar": _bar_svg([(100 * progress / scale, "series-met" if row["is_met"] else "series-unmet",
-                                            f"{vi_percent(progress)} chỉ tiêu")], marker_pct=100 * 100 / scale)})
+            shown.append(
+                {
+                    "row": row,
+                    "target_text": target_text,
+                    "achieved": achieved_figure,
+                    "basis": basis,
+                    "progress_text": vi_percent(progress) + " chỉ tiêu",
+                    "bar": _bar_svg(
+                        [
+                            (
+                                100 * progress / scale,
+                                "series-met" if row["is_met"] else "series-unmet",
+                                f"{vi_percent(progress)} chỉ tiêu",
+                            )
+                        ],
+                        marker_pct=100 * 100 / scale,
+                    ),
+                }
+            )
         return shown
 
     # -- the article ---------------------------------------------------------------------------
@@ -420,10 +534,18 @@ class _Report:
                     return vi_percent(value)
                 return vi_number(value)
 
-            shown.append({"row": row, "article_text": COMPARATOR_VI[row["comparator"]] + text(row["article_value"]),
-                          "computed": Figure(f"article:{row['figure_id']}", text(row["computed_value"]),
-                                             row["computed_value"], "number" if row["computed_value"] is not None
-                                             else "not_reported")})
+            shown.append(
+                {
+                    "row": row,
+                    "article_text": COMPARATOR_VI[row["comparator"]] + text(row["article_value"]),
+                    "computed": Figure(
+                        f"article:{row['figure_id']}",
+                        text(row["computed_value"]),
+                        row["computed_value"],
+                        "number" if row["computed_value"] is not None else "not_reported",
+                    ),
+                }
+            )
         return shown
 
     def context(self) -> dict:
@@ -448,14 +570,21 @@ class _Report:
         context["has_suppressed"] = any(
             figure.kind == "suppressed"
             for table in (context["beneficiaries"], context["funds"])
-            for _programme, indicators in table.programmes for _indicator, figures in indicators for figure in figures)
+            for _programme, indicators in table.programmes
+            for _indicator, figures in indicators
+            for figure in figures
+        )
         return context
 
 
 def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-                                     autoescape=jinja2.select_autoescape(["html", "j2"]),
-                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.globals["bar_svg"] = _bar_svg
     return environment
 

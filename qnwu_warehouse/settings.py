@@ -33,28 +33,28 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_SEEDS_DIR": "reference data (units, indicators...) read by the contract checks and dbt seeds; default ./seeds",
     "QNWU_SMALL_CELL_THRESHOLD": "sensitive counts below this are suppressed in the published marts (default 5)",
     "QNWU_COMPLEMENTARY_SUPPRESSION": "false: hide only the small cells, not the complementary cells that keep them from "
-                                      "being derived; the gate's disclosure audit then refuses to publish (default true; "
-                                      "for demonstrating the audit, never for production)",
+    "being derived; the gate's disclosure audit then refuses to publish (default true; "
+    "for demonstrating the audit, never for production)",
     "QNWU_REVALIDATE_ALL": "true: dbt tests, the gate and publish work on every row, not only on what changed since "
-                           "the live version (after repairing the working warehouse by hand; default false)",
+    "the live version (after repairing the working warehouse by hand; default false)",
     "QNWU_ALERT_WEBHOOK_URL": "a failed quality gate is posted here as JSON (e.g. a Slack incoming webhook); off if unset",
     "QNWU_ALERT_EMAIL_TO": "who is emailed when the quality gate fails (with QNWU_SMTP_HOST); off if unset",
     "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",
     "QNWU_INGEST_WORKERS": "processes that read and check submission files in parallel (default: CPU count)",
     "QNWU_INGEST_BATCH_SIZE": "files committed to raw per transaction (bounds memory and crash loss)",
     "QNWU_INGEST_FILE_MEMORY_MB": "memory a worker may use to read and check one file (default 512, 64 to 1048576): "
-                                  "beyond it the file is rejected FILE_TOO_COMPLEX and the rest of the batch goes on",
+    "beyond it the file is rejected FILE_TOO_COMPLEX and the rest of the batch goes on",
     "QNWU_INGEST_FILE_SECONDS": "time a worker may take to read and check one file (default 60): FILE_TOO_COMPLEX beyond",
     "QNWU_LANDING_SETTLE_SECONDS": "a landing file is read once its size and modification time held still this long "
-                                   "(default 2; 0: no wait); one still changing is skipped until a later run",
+    "(default 2; 0: no wait); one still changing is skipped until a later run",
     "QNWU_FULL_SWEEP_HOURS": "the gate's whole-history reconciliations run when the last passing one is older than "
-                             "this (default 24; 0: every run); other runs reconcile the changed reports only",
+    "this (default 24; 0: every run); other runs reconcile the changed reports only",
     "QNWU_MAX_FILE_BYTES": "largest submission file read, in bytes (default 10000000): larger ones are rejected "
-                           "FILE_TOO_LARGE unread, and archived as a stream",
+    "FILE_TOO_LARGE unread, and archived as a stream",
     "QNWU_MAX_SECTION_ROWS": "most rows of one section (values, clubs) of a submission (default 2000): SECTION_TOO_LONG",
     "QNWU_MAX_PROBLEMS_PER_FILE": "problems recorded per file (default 50); the rest are counted in one line",
     "QNWU_MAX_FIELD_CHARS": "longest text of one field (reporter, club name, codes) in characters (default 200): "
-                            "FIELD_TOO_LONG",
+    "FIELD_TOO_LONG",
     "QNWU_SERVE_POSTGRES": "true: also serve each published version from PostgreSQL's marts schema (default false)",
     "QNWU_PG_HOST": "PostgreSQL server of the served marts and of dbt's postgres target (default 127.0.0.1)",
     "QNWU_PG_PORT": "its port (default 5432)",
@@ -170,8 +170,9 @@ class Settings:
             limits=_limits_from_env(),
             landing_settle_seconds=_non_negative_number("QNWU_LANDING_SETTLE_SECONDS", 2.0),
             # at least what reading a 10 MB report takes, at most a terabyte (setrlimit's range)
-            ingest_file_memory_mb=_whole_number("QNWU_INGEST_FILE_MEMORY_MB", 512, 64, 2**20,
-                                                "a whole number of megabytes from 64 to 1048576"),
+            ingest_file_memory_mb=_whole_number(
+                "QNWU_INGEST_FILE_MEMORY_MB", 512, 64, 2**20, "a whole number of megabytes from 64 to 1048576"
+            ),
             ingest_file_seconds=_positive_int("QNWU_INGEST_FILE_SECONDS", 60),
             full_sweep_hours=_non_negative_number("QNWU_FULL_SWEEP_HOURS", 24.0),
             complementary_suppression=env_flag("QNWU_COMPLEMENTARY_SUPPRESSION", default=True),
@@ -239,9 +240,16 @@ class Settings:
                 "or unset QNWU_DATA_DIR to use the default ./data."
             )
         try:
-            for folder in (self.working_warehouse.parent, self.published_versions_dir, self.archive_dir,
-                           self.quarantine_dir, self.airflow_home, self.dbt_target_dir, self.dbt_log_dir,
-                           self.gx_dir):
+            for folder in (
+                self.working_warehouse.parent,
+                self.published_versions_dir,
+                self.archive_dir,
+                self.quarantine_dir,
+                self.airflow_home,
+                self.dbt_target_dir,
+                self.dbt_log_dir,
+                self.gx_dir,
+            ):
                 folder.mkdir(parents=True, exist_ok=True)
             # a probe of its own (unique name, removed on close): processes starting at once
             # must not delete each other's probe and take the folder for unwritable
@@ -284,6 +292,7 @@ class Settings:
 
 # --- PostgreSQL serving and revalidation ------------------------------------------------------
 # Read when they are used (a test or a task may change them between calls), parsed here only.
+
 
 def serve_postgres() -> bool:
     """QNWU_SERVE_POSTGRES: serve each published version from PostgreSQL as well."""

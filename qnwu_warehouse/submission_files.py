@@ -100,8 +100,7 @@ def indicator_catalogue() -> tuple[tuple[str, str, str, str], ...]:
 def club_type_catalogue() -> tuple[tuple[str, str, str], ...]:
     """(club_type_code, Vietnamese name, club group) in seed order."""
     with (SEEDS_DIR / "club_types.csv").open(encoding="utf-8", newline="") as handle:
-        return tuple((row["club_type_code"], row["club_type_name_vi"], row["club_group"])
-                     for row in csv.DictReader(handle))
+        return tuple((row["club_type_code"], row["club_type_name_vi"], row["club_group"]) for row in csv.DictReader(handle))
 
 
 def _label_of(code: str, category: str) -> str:
@@ -129,8 +128,9 @@ class _Book:
         self.workbook = xlsxwriter.Workbook(self.buffer, _WORKBOOK_OPTIONS)
         self.workbook.set_properties(dict(_DOCUMENT_PROPERTIES))
         self.text = text
-        self.bold = self.workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1,
-                                              "text_wrap": True, "valign": "top"})
+        self.bold = self.workbook.add_format(
+            {"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True, "valign": "top"}
+        )
         self.as_text = self.workbook.add_format({"num_format": "@"})
         self.thousands = self.workbook.add_format({"num_format": "#,##0"})
 
@@ -193,12 +193,12 @@ def _section_rows(submission: dict, section: str) -> list[dict[str, object]]:
 
 # What the template's value cells accept (Excel's own check, before the contract's): a whole
 # number from 0, or "không có" / "none" (contract version 2). Relative to the first value cell.
-_VALUE_CELL_RULE = ('=OR(AND(ISNUMBER(D2),D2>=0,INT(D2)=D2),'
-                    'LOWER(TRIM(D2))="không có",LOWER(TRIM(D2))="none")')
+_VALUE_CELL_RULE = '=OR(AND(ISNUMBER(D2),D2>=0,INT(D2)=D2),LOWER(TRIM(D2))="không có",LOWER(TRIM(D2))="none")'
 
 
-def _xlsx_values_sheet(book: _Book, rows: list[dict[str, object]], *, blank: bool = False,
-                       headings: list[str] | None = None) -> None:
+def _xlsx_values_sheet(
+    book: _Book, rows: list[dict[str, object]], *, blank: bool = False, headings: list[str] | None = None
+) -> None:
     sheet = book.sheet(SECTION_SHEETS["values"])
     book.headings(sheet, headings or _value_headings(), [_VALUE_WIDTHS[key] for key in _VALUE_SHEET_COLUMNS])
     for number, item in enumerate(rows, start=1):
@@ -207,64 +207,99 @@ def _xlsx_values_sheet(book: _Book, rows: list[dict[str, object]], *, blank: boo
         label = item.get("indicator_label")
         if label is None and isinstance(code, str):
             label = _label_of(code, category if isinstance(category, str) else "total")
-        cells = {"indicator_code": code, "indicator_label": label, "category": category,
-                 "value": item.get("value")}
+        cells = {"indicator_code": code, "indicator_label": label, "category": category, "value": item.get("value")}
         for column, key in enumerate(_VALUE_SHEET_COLUMNS):
             book.write(sheet, number, column, cells[key])
     if blank and rows:
-        sheet.data_validation(1, 3, len(rows), 3, {
-            "validate": "custom", "value": _VALUE_CELL_RULE, "ignore_blank": True,
-            "error_title": "Giá trị không hợp lệ",
-            "error_message": "Ghi số nguyên không âm (tiền ghi bằng đồng, ví dụ 1100000000), "
-                             "hoặc 'không có'.",
-        })
+        sheet.data_validation(
+            1,
+            3,
+            len(rows),
+            3,
+            {
+                "validate": "custom",
+                "value": _VALUE_CELL_RULE,
+                "ignore_blank": True,
+                "error_title": "Giá trị không hợp lệ",
+                "error_message": "Ghi số nguyên không âm (tiền ghi bằng đồng, ví dụ 1100000000), hoặc 'không có'.",
+            },
+        )
 
 
 def _xlsx_clubs_sheet(book: _Book, clubs: list[dict[str, object]], *, blank: bool = False) -> None:
     sheet = book.sheet(SECTION_SHEETS["clubs"])
-    book.headings(sheet, [CLUB_COLUMNS[key] for key in _CLUB_SHEET_COLUMNS],
-                  [_CLUB_WIDTHS[key] for key in _CLUB_SHEET_COLUMNS])
+    book.headings(
+        sheet, [CLUB_COLUMNS[key] for key in _CLUB_SHEET_COLUMNS], [_CLUB_WIDTHS[key] for key in _CLUB_SHEET_COLUMNS]
+    )
     for number, club in enumerate(clubs, start=1):
         for column, key in enumerate(_CLUB_SHEET_COLUMNS):
             book.write(sheet, number, column, club.get(key))
     if blank:
         last = 2000
         sheet.set_column(0, 0, _CLUB_WIDTHS["club_id"], book.as_text)
-        sheet.data_validation(1, 1, last, 1, {
-            "validate": "list", "source": [code for code, _name, _group in club_type_catalogue()],
-            "error_title": "Loại CLB/mô hình", "error_message": "Chọn loại CLB/mô hình trong danh sách."})
-        sheet.data_validation(1, 3, last, 3, {
-            "validate": "list", "source": list(STATUS_WORDS_VI.values()),
-            "error_title": "Tình trạng", "error_message": "Chọn: mới, đang hoạt động hoặc giải thể."})
-        sheet.data_validation(1, 4, last, 4, {
-            "validate": "integer", "criteria": ">=", "value": 0,
-            "error_title": "Số thành viên", "error_message": "Chỉ ghi số nguyên không âm."})
+        sheet.data_validation(
+            1,
+            1,
+            last,
+            1,
+            {
+                "validate": "list",
+                "source": [code for code, _name, _group in club_type_catalogue()],
+                "error_title": "Loại CLB/mô hình",
+                "error_message": "Chọn loại CLB/mô hình trong danh sách.",
+            },
+        )
+        sheet.data_validation(
+            1,
+            3,
+            last,
+            3,
+            {
+                "validate": "list",
+                "source": list(STATUS_WORDS_VI.values()),
+                "error_title": "Tình trạng",
+                "error_message": "Chọn: mới, đang hoạt động hoặc giải thể.",
+            },
+        )
+        sheet.data_validation(
+            1,
+            4,
+            last,
+            4,
+            {
+                "validate": "integer",
+                "criteria": ">=",
+                "value": 0,
+                "error_title": "Số thành viên",
+                "error_message": "Chỉ ghi số nguyên không âm.",
+            },
+        )
 
 
 INSTRUCTIONS_VI = (
     f"HƯỚNG DẪN ĐIỀN MẪU BÁO CÁO HOẠT ĐỘNG HẰNG THÁNG CỦA CƠ SỞ HỘI (phiên bản mẫu {CONTRACT_VERSION})",
     "",
     "1. Mỗi tệp là báo cáo của MỘT cơ sở Hội cho MỘT tháng. Không đổi tên các trang tính và các tiêu đề cột.",
-    "2. Trang \"Thông tin chung\": chỉ ghi vào cột \"Giá trị\".",
+    '2. Trang "Thông tin chung": chỉ ghi vào cột "Giá trị".',
     "   - Mã đơn vị: theo danh mục đơn vị hành chính, giữ nguyên số 0 ở đầu (ví dụ 06817).",
     "   - Kỳ báo cáo: ghi NĂM-THÁNG, ví dụ 2023-05.",
     "   - Ngày gửi báo cáo: ví dụ 2023-06-05 hoặc 2023-06-05T09:30 (giờ Việt Nam).",
     "   - Người báo cáo: ghi CHỨC DANH (ví dụ Chủ tịch Hội LHPN xã), không ghi họ tên.",
     f"   - Phiên bản mẫu: giữ nguyên {CONTRACT_VERSION}.",
-    "3. Trang \"Chỉ tiêu\": ghi số nguyên không âm vào cột \"Giá trị\" cho từng dòng; không có thì ghi 0 "
-    "hoặc \"không có\" (để trống là CHƯA BÁO CÁO). Không sửa mã chỉ tiêu và phân tổ.",
-    "   - Cả tháng không có hoạt động nào: ghi \"không có\" vào ô Mã chỉ tiêu của một dòng, để trống các ô "
+    '3. Trang "Chỉ tiêu": ghi số nguyên không âm vào cột "Giá trị" cho từng dòng; không có thì ghi 0 '
+    'hoặc "không có" (để trống là CHƯA BÁO CÁO). Không sửa mã chỉ tiêu và phân tổ.',
+    '   - Cả tháng không có hoạt động nào: ghi "không có" vào ô Mã chỉ tiêu của một dòng, để trống các ô '
     "Giá trị (số hội viên hộ nghèo cũng ghi là 0).",
-    "   - Chỉ tiêu \"từ đầu năm\" (cộng dồn số người từ 1/1) luôn ghi số, không ghi \"không có\".",
+    '   - Chỉ tiêu "từ đầu năm" (cộng dồn số người từ 1/1) luôn ghi số, không ghi "không có".',
     "   - Số tiền ghi bằng đồng: 1 tỷ đồng = 1000000000. Có thể dùng dấu chấm phân cách hàng nghìn "
     "(1.100.000), không dùng dấu phẩy.",
     "   - Chỉ tiêu cộng dồn (tin bài, lớp tập huấn, số tiền...) ghi số phát sinh TRONG THÁNG; "
-    "\"Hội viên thuộc hộ nghèo\" ghi số có tại cuối tháng.",
-    "4. Trang \"CLB - Mô hình\": liệt kê TẤT CẢ CLB, mô hình của cơ sở có tại cuối tháng, mỗi CLB một dòng.",
-    "   - Cơ sở không còn CLB, mô hình nào: ghi \"không có\" vào ô Mã CLB/mô hình của dòng 2. Để trống cả "
+    '"Hội viên thuộc hộ nghèo" ghi số có tại cuối tháng.',
+    '4. Trang "CLB - Mô hình": liệt kê TẤT CẢ CLB, mô hình của cơ sở có tại cuối tháng, mỗi CLB một dòng.',
+    '   - Cơ sở không còn CLB, mô hình nào: ghi "không có" vào ô Mã CLB/mô hình của dòng 2. Để trống cả '
     "trang là CHƯA BÁO CÁO (số CLB tháng trước được giữ nguyên).",
     "   - Mã CLB/mô hình do cơ sở đặt và giữ nguyên qua các tháng (ví dụ CLB-001, MH-004).",
-    "   - Tình trạng: \"mới\" nếu thành lập trong tháng; \"đang hoạt động\"; \"giải thể\" nếu giải thể trong "
+    '   - Tình trạng: "mới" nếu thành lập trong tháng; "đang hoạt động"; "giải thể" nếu giải thể trong '
     "tháng (tháng sau không ghi CLB đó nữa).",
     "5. Báo cáo chỉ ghi SỐ LƯỢNG, tuyệt đối không ghi họ tên trẻ em, nạn nhân hay người được hỗ trợ.",
     "6. Gửi báo cáo trước ngày 10 của tháng sau. Nếu phát hiện sai sót, sửa và gửi lại cả tệp.",
@@ -288,8 +323,11 @@ def _xlsx_instructions_sheet(book: _Book) -> None:
         sheet.write_row(row, 0, [code, book.text(name), group])
     row += 2
     sheet.write_row(row, 0, [book.text(t) for t in ("Tình trạng (ghi một trong)", "Nghĩa", "Mã")], book.bold)
-    meanings = {"new": "thành lập trong tháng", "active": "đang hoạt động",
-                "dissolved": "giải thể trong tháng (lần ghi cuối cùng)"}
+    meanings = {
+        "new": "thành lập trong tháng",
+        "active": "đang hoạt động",
+        "dissolved": "giải thể trong tháng (lần ghi cuối cùng)",
+    }
     for code, word in STATUS_WORDS_VI.items():
         row += 1
         sheet.write_row(row, 0, [book.text(word), book.text(meanings[code]), code])
@@ -300,8 +338,13 @@ def _xlsx_instructions_sheet(book: _Book) -> None:
         sheet.write_row(row, 0, [code, book.text(label)])
 
 
-def write_xlsx(submission: dict, *, unicode_form: str = "NFC", omit_sheets: tuple[str, ...] = (),
-               value_headings: dict[str, str] | None = None) -> bytes:
+def write_xlsx(
+    submission: dict,
+    *,
+    unicode_form: str = "NFC",
+    omit_sheets: tuple[str, ...] = (),
+    value_headings: dict[str, str] | None = None,
+) -> bytes:
     """One filled report in the template layout (header, values, clubs sheets).
 
     ``unicode_form``, ``omit_sheets`` (section keys) and ``value_headings`` (canonical key -> heading
@@ -313,8 +356,10 @@ def write_xlsx(submission: dict, *, unicode_form: str = "NFC", omit_sheets: tupl
     if "values" not in omit_sheets:
         headings = None
         if value_headings:
-            headings = [value_headings.get(key, heading)
-                        for key, heading in zip(_VALUE_SHEET_COLUMNS, _value_headings(), strict=True)]
+            headings = [
+                value_headings.get(key, heading)
+                for key, heading in zip(_VALUE_SHEET_COLUMNS, _value_headings(), strict=True)
+            ]
         _xlsx_values_sheet(book, _section_rows(submission, "values"), headings=headings)
     if "clubs" not in omit_sheets:
         _xlsx_clubs_sheet(book, _section_rows(submission, "clubs"))
@@ -325,8 +370,10 @@ def blank_template_bytes() -> bytes:
     """The blank template secretaries fill in: every indicator row pre-filled, values empty."""
     book = _Book(_normalizer("NFC"))
     _xlsx_header_sheet(book, None)
-    rows = [{"indicator_code": code, "indicator_label": label, "category": category, "value": None}
-            for code, category, label, _unit in indicator_catalogue()]
+    rows = [
+        {"indicator_code": code, "indicator_label": label, "category": category, "value": None}
+        for code, category, label, _unit in indicator_catalogue()
+    ]
     _xlsx_values_sheet(book, rows, blank=True)
     _xlsx_clubs_sheet(book, [], blank=True)
     _xlsx_instructions_sheet(book)
@@ -361,11 +408,25 @@ def write_csv(submission: dict, *, unicode_form: str = "NFC", drop_columns: tupl
     for key, value in submission.get("header", {}).items():
         emit({"section": "header", "code": key, "value": value})
     for item in _section_rows(submission, "values"):
-        emit({"section": "value", "code": item.get("indicator_code"), "category": item.get("category"),
-              "value": item.get("value")})
+        emit(
+            {
+                "section": "value",
+                "code": item.get("indicator_code"),
+                "category": item.get("category"),
+                "value": item.get("value"),
+            }
+        )
     for club in _section_rows(submission, "clubs"):
-        emit({"section": "club", "code": club.get("club_id"), "club_type": club.get("club_type"),
-              "club_name": club.get("club_name"), "status": club.get("status"), "value": club.get("members")})
+        emit(
+            {
+                "section": "club",
+                "code": club.get("club_id"),
+                "club_type": club.get("club_type"),
+                "club_name": club.get("club_name"),
+                "status": club.get("status"),
+                "value": club.get("members"),
+            }
+        )
     return buffer.getvalue().encode("utf-8")
 
 

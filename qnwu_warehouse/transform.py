@@ -34,8 +34,10 @@ def seeds_path_for_dbt(settings: Settings) -> str:
     relative = os.path.relpath(settings.seeds_dir, DBT_PROJECT_DIR)
     landing = os.path.normpath(os.path.join(settings.dbt_target_dir, "run", "qnwu_warehouse", relative))
     if Path(landing).resolve() == settings.seeds_dir.resolve():
-        raise ConfigError(f"QNWU_DATA_DIR={settings.data_dir} is too near the root of the filesystem: dbt would "
-                          f"overwrite the seeds in {settings.seeds_dir}; use a deeper data directory.")
+        raise ConfigError(
+            f"QNWU_DATA_DIR={settings.data_dir} is too near the root of the filesystem: dbt would "
+            f"overwrite the seeds in {settings.seeds_dir}; use a deeper data directory."
+        )
     return relative
 
 
@@ -65,16 +67,16 @@ def dbt_executable() -> str:
 DBT_NODES_FAILED = 1
 
 
-def run_dbt(settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] = (0,),
-            extra_env: dict[str, str] | None = None) -> str:
+def run_dbt(
+    settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] = (0,), extra_env: dict[str, str] | None = None
+) -> str:
     """Run one dbt command under the writer lock; raise DbtFailed with its output if it fails."""
     command = [dbt_executable(), "--no-use-colors", *args]
     environment = dbt_environment(settings)
     environment.pop("QNWU_TEST_ROWS_LOADED_SINCE", None)  # only the pipeline's own builds narrow the tests
     environment.update(extra_env or {})
     with writer_lock(settings):
-        completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=environment,
-                                   capture_output=True, text=True)
+        completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=environment, capture_output=True, text=True)
     output = completed.stdout + completed.stderr
     if completed.returncode not in allowed_exit_codes:
         tail = "\n".join(output.strip().splitlines()[-40:])

@@ -64,7 +64,12 @@ def current_database(con: duckdb.DuckDBPyConnection) -> str:
 
 def attached_tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> list[str]:
     """The tables and views of `schema` in the attached `database`, by name."""
-    return [row[0] for row in con.execute(
-        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
-        "union all select view_name from duckdb_views() where database_name = ? and schema_name = ? "
-        "order by table_name", [database, schema, database, schema]).fetchall()]
+    return [
+        row[0]
+        for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
+            "union all select view_name from duckdb_views() where database_name = ? and schema_name = ? "
+            "order by table_name",
+            [database, schema, database, schema],
+        ).fetchall()
+    ]

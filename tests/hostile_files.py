@@ -24,44 +24,65 @@ OTHER_UNIT = "06655"
 
 @dataclass(frozen=True)
 class Expected:
-    outcome: str        # accepted | rejected | duplicate | skipped
+    outcome: str  # accepted | rejected | duplicate | skipped
     reason: str | None  # the reason code (rejected) or skip reason (skipped)
 
 
 def report(unit: str = VALID_UNIT, period: str = "2023-03", **header) -> dict:
     """A small valid report of `unit` for `period`."""
     return {
-        "header": {"unit_code": unit, "period": period, "submitted_at": f"{period}-28T09:00:00+07:00",
-                   "reporter": "Chủ tịch Hội LHPN phường", "template_version": "1", **header},
-        "values": [{"indicator_code": "news_items", "category": "total", "value": 3},
-                   {"indicator_code": "poor_members_total", "category": "total", "value": 12}],
-        "clubs": [{"club_id": "CLB-01", "club_type": "air_volleyball", "club_name": "CLB bóng chuyền hơi khu 1",
-                   "status": "active", "members": 20}],
+        "header": {
+            "unit_code": unit,
+            "period": period,
+            "submitted_at": f"{period}-28T09:00:00+07:00",
+            "reporter": "Chủ tịch Hội LHPN phường",
+            "template_version": "1",
+            **header,
+        },
+        "values": [
+            {"indicator_code": "news_items", "category": "total", "value": 3},
+            {"indicator_code": "poor_members_total", "category": "total", "value": 12},
+        ],
+        "clubs": [
+            {
+                "club_id": "CLB-01",
+                "club_type": "air_volleyball",
+                "club_name": "CLB bóng chuyền hơi khu 1",
+                "status": "active",
+                "members": 20,
+            }
+        ],
     }
 
 
 def _xlsx_with_far_cell() -> bytes:
     """A valid-looking workbook whose values sheet has one more cell at the sheet's last address:
     calamine would allocate 16,384 x 1,048,576 cells for it and abort the process."""
-    return _patch_xlsx(write_xlsx(report(period="2023-04")), "Chỉ tiêu",
-                       lambda xml: xml.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v>'
-                                               b"</c></row></sheetData>"))
+    return _patch_xlsx(
+        write_xlsx(report(period="2023-04")),
+        "Chỉ tiêu",
+        lambda xml: xml.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'),
+    )
 
 
 def _xlsx_with_uncached_formula() -> bytes:
     """The value of news_items is a formula saved without its result: it reads as an empty cell."""
+
     def patch(xml: bytes) -> bytes:
         start = xml.index(b'<c r="C2"')
         end = xml.index(b"</c>", start) + len(b"</c>")
         return xml[:start] + b'<c r="C2"><f>1+2</f></c>' + xml[end:]
+
     return _patch_xlsx(write_xlsx(report(period="2023-05")), "Chỉ tiêu", patch)
 
 
 def _xlsx_zip_bomb() -> bytes:
     """A workbook with a member that unpacks to far more than any report (compressed to a few KB)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(write_xlsx(report(period="2023-06")))) as source, \
-            zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(write_xlsx(report(period="2023-06")))) as source,
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target,
+    ):
         for member in source.infolist():
             target.writestr(member, source.read(member))
         target.writestr("xl/media/padding.bin", b"\0" * 150_000_000)
@@ -90,8 +111,13 @@ CSV_HEAD = "section,code,category,value,club_type,club_name,status"
 
 
 def _csv_header(unit: str = VALID_UNIT, period: str = "2023-07") -> list[str]:
-    return [f"header,unit_code,,{unit},,,", f"header,period,,{period},,,",
-            f"header,submitted_at,,{period}-28,,,", "header,reporter,,Chủ tịch,,,", "header,template_version,,1,,,"]
+    return [
+        f"header,unit_code,,{unit},,,",
+        f"header,period,,{period},,,",
+        f"header,submitted_at,,{period}-28,,,",
+        "header,reporter,,Chủ tịch,,,",
+        "header,template_version,,1,,,",
+    ]
 
 
 def build(landing: Path, outside: Path) -> dict[str, Expected]:
@@ -116,14 +142,24 @@ def build(landing: Path, outside: Path) -> dict[str, Expected]:
     huge = report(period="2023-08")
     huge["values"][0]["value"] = "123456789012345678901234567890"
     put("huge_number.csv", write_csv(huge), "rejected", "VALUE_OUT_OF_RANGE")
-    put("huge_integer.json", json.dumps(report(period="2023-09")).replace('"value": 3', '"value": '
-                                                                           + "9" * 30).encode(), "rejected",
-        "VALUE_OUT_OF_RANGE")
-    put("huge_float.json", json.dumps(report(period="2023-10")).replace('"value": 3', '"value": 1e30').encode(),
-        "rejected", "VALUE_OUT_OF_RANGE")
-    put("enormous_integer.json", json.dumps(report(period="2023-11")).replace('"value": 3', '"value": '
-                                                                               + "7" * 5000).encode(), "rejected",
-        "VALUE_OUT_OF_RANGE")
+    put(
+        "huge_integer.json",
+        json.dumps(report(period="2023-09")).replace('"value": 3', '"value": ' + "9" * 30).encode(),
+        "rejected",
+        "VALUE_OUT_OF_RANGE",
+    )
+    put(
+        "huge_float.json",
+        json.dumps(report(period="2023-10")).replace('"value": 3', '"value": 1e30').encode(),
+        "rejected",
+        "VALUE_OUT_OF_RANGE",
+    )
+    put(
+        "enormous_integer.json",
+        json.dumps(report(period="2023-11")).replace('"value": 3', '"value": ' + "7" * 5000).encode(),
+        "rejected",
+        "VALUE_OUT_OF_RANGE",
+    )
     # a value over the indicator's own maximum (news items of one commune in one month)
     over = report(period="2023-12")
     over["values"][0]["value"] = 5_000_000
@@ -149,8 +185,12 @@ def build(landing: Path, outside: Path) -> dict[str, Expected]:
     outside_report.write_bytes(write_json(report(period="2024-02")))
     (outside / "folder").mkdir(exist_ok=True)
     (outside / "folder" / "06652_2024-03.json").write_bytes(write_json(report(period="2024-03")))
-    for name, target in (("dangling.csv", outside / "missing.csv"), ("to_folder", outside / "folder"),
-                         ("passwd.csv", secret), ("outside_report.json", outside_report)):
+    for name, target in (
+        ("dangling.csv", outside / "missing.csv"),
+        ("to_folder", outside / "folder"),
+        ("passwd.csv", secret),
+        ("outside_report.json", outside_report),
+    ):
         os.symlink(target, landing / name)
         expected[name] = Expected("rejected", "FILE_IS_LINK")
     # a hard link to the secret: a regular file to look at, but the same file as one outside
@@ -170,15 +210,25 @@ def build(landing: Path, outside: Path) -> dict[str, Expected]:
 
     # ambiguous files: duplicate JSON keys, a header field twice in a CSV, a column twice
     twice = json.dumps(report(period="2024-04"), ensure_ascii=False)
-    put("unit_code_twice.json", twice.replace('"unit_code": "06652"', f'"unit_code": "06652", "unit_code": '
-                                                                      f'"{OTHER_UNIT}"').encode(),
-        "rejected", "KEY_DUPLICATE")
-    put("values_twice.json", twice.replace('"clubs":', '"values": [], "clubs":').encode(), "rejected",
-        "KEY_DUPLICATE")
-    put("header_twice.csv", _csv_lines(CSV_HEAD, *_csv_header(), f"header,unit_code,,{OTHER_UNIT},,,",
-                                       "value,news_items,total,3,,,"), "rejected", "HEADER_FIELD_DUPLICATE")
-    put("column_twice.csv", _csv_lines(CSV_HEAD + ",value", *[line + "," for line in _csv_header(period="2024-05")]),
-        "rejected", "COLUMN_DUPLICATE")
+    put(
+        "unit_code_twice.json",
+        twice.replace('"unit_code": "06652"', f'"unit_code": "06652", "unit_code": "{OTHER_UNIT}"').encode(),
+        "rejected",
+        "KEY_DUPLICATE",
+    )
+    put("values_twice.json", twice.replace('"clubs":', '"values": [], "clubs":').encode(), "rejected", "KEY_DUPLICATE")
+    put(
+        "header_twice.csv",
+        _csv_lines(CSV_HEAD, *_csv_header(), f"header,unit_code,,{OTHER_UNIT},,,", "value,news_items,total,3,,,"),
+        "rejected",
+        "HEADER_FIELD_DUPLICATE",
+    )
+    put(
+        "column_twice.csv",
+        _csv_lines(CSV_HEAD + ",value", *[line + "," for line in _csv_header(period="2024-05")]),
+        "rejected",
+        "COLUMN_DUPLICATE",
+    )
 
     # hidden and temporary names: skipped with a reason, never read as reports
     put(".06652_2024-06.json", write_json(report(period="2024-06")), "skipped", "TEMPORARY_NAME")
@@ -186,30 +236,37 @@ def build(landing: Path, outside: Path) -> dict[str, Expected]:
     put("~$06652_2024-08.xlsx", b"lock", "skipped", "TEMPORARY_NAME")
     # a folder being uploaded under a hidden name: each file in it is skipped with its own row
     put(".upload-in-progress/06652_2024-09.json", write_json(report(period="2024-09")), "skipped", "TEMPORARY_NAME")
-    put(".upload-in-progress/deeper/06652_2024-10.csv", write_csv(report(period="2024-10")), "skipped",
-        "TEMPORARY_NAME")
+    put(".upload-in-progress/deeper/06652_2024-10.csv", write_csv(report(period="2024-10")), "skipped", "TEMPORARY_NAME")
 
     # a file over the size limit (the tests set QNWU_MAX_FILE_BYTES to 1 MB): never read whole
-    put("too_large.csv", _csv_lines(CSV_HEAD) + b"value,news_items,total,1,,,\n" * 60_000, "rejected",
-        "FILE_TOO_LARGE")
+    put("too_large.csv", _csv_lines(CSV_HEAD) + b"value,news_items,total,1,,,\n" * 60_000, "rejected", "FILE_TOO_LARGE")
     # a file with thousands of problems: the letter lists 50, then counts the rest
-    put("many_problems.csv", _csv_lines(CSV_HEAD, *_csv_header(period="2024-09"),
-                                        *[f"value,bad_{n},total,-1,,," for n in range(1500)]),
-        "rejected", "PROBLEMS_TRUNCATED")
+    put(
+        "many_problems.csv",
+        _csv_lines(CSV_HEAD, *_csv_header(period="2024-09"), *[f"value,bad_{n},total,-1,,," for n in range(1500)]),
+        "rejected",
+        "PROBLEMS_TRUNCATED",
+    )
     # UTF-16, as Excel's "Unicode text" saves it
-    put("utf16.csv", write_csv(report(period="2024-10")).decode().encode("utf-16"), "rejected",
-        "FILE_ENCODING_NOT_UTF8")
+    put("utf16.csv", write_csv(report(period="2024-10")).decode().encode("utf-16"), "rejected", "FILE_ENCODING_NOT_UTF8")
     # a report dated in 2032 would stay the current version forever
-    put("from_the_future.json", write_json(report(period="2024-11", submitted_at="2032-01-01T08:00:00+07:00")),
-        "rejected", "SUBMITTED_AT_IN_FUTURE")
+    put(
+        "from_the_future.json",
+        write_json(report(period="2024-11", submitted_at="2032-01-01T08:00:00+07:00")),
+        "rejected",
+        "SUBMITTED_AT_IN_FUTURE",
+    )
     # a unit that had merged away by the period: the message names the successor
     put("merged_unit.json", write_json(report("06682", "2025-08")), "rejected", "UNIT_NOT_VALID_IN_PERIOD")
     # bytes that are no report at all, under each name
     put("garbage.xlsx", os.urandom(4096), "rejected", "FILE_TYPE_MISMATCH")
-    put("garbage.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(1, 256)) * 8, "rejected",
-        "FILE_TYPE_MISMATCH")
-    put("latin1.csv", write_csv(report(period="2024-12")).decode().encode("cp1258", "replace"), "rejected",
-        "FILE_ENCODING_NOT_UTF8")
+    put("garbage.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(1, 256)) * 8, "rejected", "FILE_TYPE_MISMATCH")
+    put(
+        "latin1.csv",
+        write_csv(report(period="2024-12")).decode().encode("cp1258", "replace"),
+        "rejected",
+        "FILE_ENCODING_NOT_UTF8",
+    )
     put("empty.csv", b"", "rejected", "FILE_EMPTY")
     # the same bytes as a valid report under another name
     put("zz_copy_of_valid.csv", write_csv(report(period="2023-02")), "duplicate")

@@ -38,8 +38,9 @@ def using_data_dir(data_dir: Path, **environment: str) -> Iterator[Settings]:
         patch.undo()
 
 
-def build_warehouse(data_dir: Path, run_id: str, *, publish: bool = False, prepare_landing=None,
-                    **generate_options) -> Settings:
+def build_warehouse(
+    data_dir: Path, run_id: str, *, publish: bool = False, prepare_landing=None, **generate_options
+) -> Settings:
     """Generate submissions into data_dir/landing, ingest them and build the marts; with
     publish=True also pass the quality gate and publish. `prepare_landing(landing)` may edit the
     generated files first (remove some, add bad ones)."""
@@ -61,8 +62,12 @@ def marts_snapshot(warehouse: Path) -> dict[str, tuple[int, str]]:
     snapshot = {}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         connection.execute("set TimeZone = 'UTC'")
-        tables = [name for (name,) in connection.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         for table in tables:
             rows = sorted(repr(row) for row in connection.execute(f"select * from marts.{table}").fetchall())
             snapshot[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())

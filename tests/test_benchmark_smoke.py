@@ -24,9 +24,27 @@ def province_bench(tmp_path_factory) -> tuple[dict, str]:
     workdir = tmp_path_factory.mktemp("bench")
     results = workdir / "province.json"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
-    done = subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "bench", "pipeline", "--scale", "province",
-                           "--workdir", str(workdir), "--json", str(results), "--repeats", "2"],
-                          env=environment, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qnwu_warehouse.cli",
+            "bench",
+            "pipeline",
+            "--scale",
+            "province",
+            "--workdir",
+            str(workdir),
+            "--json",
+            str(results),
+            "--repeats",
+            "2",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(results.read_text(encoding="utf-8")), done.stdout
 
@@ -42,7 +60,10 @@ def test_every_stage_of_the_full_load_ran_with_sane_figures(province_bench):
     ingested = sum(s["items"] for s in full_load if s["stage"] == "ingest")
     assert ingested == report["data"]["files"]
     assert {s["phase"] for s in full_load if s["stage"] == "ingest"} == {
-        "full load (csv)", "full load (json)", "full load (xlsx)"}
+        "full load (csv)",
+        "full load (json)",
+        "full load (xlsx)",
+    }
 
 
 def test_stages_with_a_baseline_carry_their_ratio(province_bench):
@@ -57,8 +78,14 @@ def test_stages_with_a_baseline_carry_their_ratio(province_bench):
 def test_the_baseline_builds_the_same_rows_as_the_marts(province_bench):
     report, _ = province_bench
     differences = report["baseline"]["matches_marts"]
-    assert {"fct_indicator_values", "fct_club_snapshots", "agg_indicators_by_period", "agg_clubs_by_period",
-            "agg_reporting_completeness", "fct_reporting_completeness"} <= set(differences)
+    assert {
+        "fct_indicator_values",
+        "fct_club_snapshots",
+        "agg_indicators_by_period",
+        "agg_clubs_by_period",
+        "agg_reporting_completeness",
+        "fct_reporting_completeness",
+    } <= set(differences)
     assert differences == dict.fromkeys(differences, 0)
 
 
@@ -76,8 +103,9 @@ def test_the_incremental_scenario_compares_the_newest_month_with_the_first(provi
     for row in difference.values():  # each pair's newest-minus-first, and their median
         assert len(row["difference_per_pair_s"]) == 2
         assert all(delta > 0 for _, delta in row["spent_on"])  # the parts that grew most, if any
-        assert row["difference_s"] == pytest.approx(sorted(row["difference_per_pair_s"])[0] / 2
-                                                     + sorted(row["difference_per_pair_s"])[1] / 2, abs=0.011)
+        assert row["difference_s"] == pytest.approx(
+            sorted(row["difference_per_pair_s"])[0] / 2 + sorted(row["difference_per_pair_s"])[1] / 2, abs=0.011
+        )
     # what each dbt build and gate spent its time on: dbt's nodes, the gate's phases and suites
     newest = {s["stage"]: s for s in report["stages"] if s["phase"] == "newest month, run 1"}
     assert newest["build"]["profile"]["model fct_indicator_values"] >= 0
@@ -91,7 +119,9 @@ def test_the_table_and_the_target_are_printed(province_bench):
     report, out = province_bench
     assert "pipeline (Airflow)" in out and "x baseline" in out
     assert "baseline = marts: yes" in out
-    assert [t["target"] for t in report["targets"]] == ["province year end to end through Airflow < 60 s",
-                                                        "every peak < 4 GB"]
+    assert [t["target"] for t in report["targets"]] == [
+        "province year end to end through Airflow < 60 s",
+        "every peak < 4 GB",
+    ]
     assert "newest-first s" in out  # the per-stage difference of the newest month against the first
     assert report["airflow_task_seconds"]["full load"]["qnwu_publish.build_marts"] > 0

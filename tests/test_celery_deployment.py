@@ -41,8 +41,9 @@ def _require_services() -> None:
         with socket.create_connection(("127.0.0.1", 6379), timeout=5):
             pass
     except (postgres_mirror.MirrorError, OSError) as problem:
-        pytest.fail(f"PostgreSQL (5432) and Redis (6379) are required here and one is not reachable: {problem}",
-                    pytrace=False)
+        pytest.fail(
+            f"PostgreSQL (5432) and Redis (6379) are required here and one is not reachable: {problem}", pytrace=False
+        )
 
 
 def _logs(deployment: CeleryDeployment) -> str:
@@ -62,8 +63,7 @@ class Deployed:
     def analyst(self):
         """A connection as the analyst role, the way a BI tool logs in."""
         params = postgres_mirror.connection_parameters()
-        return psycopg2.connect(host=params["host"], port=params["port"], user=self.analyst_role,
-                                dbname=self.serve_database)
+        return psycopg2.connect(host=params["host"], port=params["port"], user=self.analyst_role, dbname=self.serve_database)
 
     def as_loader(self) -> pytest.MonkeyPatch:
         """The environment of the pipeline's own PostgreSQL connections (the loading role)."""
@@ -90,8 +90,13 @@ def deployed(tmp_path_factory):
     settings = Settings.from_env()
     settings.ensure_data_dir()
     generate(settings.local_landing_path, units=30, months=3)
-    deployment = CeleryDeployment(settings, metadata_database=f"qnwu_test_airflow_{suffix}",
-                                  api_port=free_port(), worker_log_port=free_port(), queue=f"qnwu-test-{suffix}")
+    deployment = CeleryDeployment(
+        settings,
+        metadata_database=f"qnwu_test_airflow_{suffix}",
+        api_port=free_port(),
+        worker_log_port=free_port(),
+        queue=f"qnwu-test-{suffix}",
+    )
     try:
         deployment.prepare()
         with deployment.running():
@@ -137,14 +142,17 @@ def test_analyst_reads_the_province_summary_served_from_postgres(deployed):
     assert served_run == deployed.publish_run
 
 
-@pytest.mark.parametrize("statement", [
-    "insert into marts.dim_programmes select * from marts.dim_programmes limit 1",
-    "update marts.fct_indicator_values set value = 0",
-    "delete from marts.fct_indicator_values",
-    "create table marts.mine (x int)",
-    "create table public.mine (x int)",
-    "drop table marts.dim_units",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into marts.dim_programmes select * from marts.dim_programmes limit 1",
+        "update marts.fct_indicator_values set value = 0",
+        "delete from marts.fct_indicator_values",
+        "create table marts.mine (x int)",
+        "create table public.mine (x int)",
+        "drop table marts.dim_units",
+    ],
+)
 def test_analyst_writes_are_refused(deployed, statement):
     with deployed.analyst() as analyst, analyst.cursor() as cur:
         # The role's sessions default to read-only; lift that, so what refuses is the privilege itself.
@@ -164,8 +172,12 @@ def test_analyst_cannot_read_raw_or_staging_data(deployed):
             postgres_serving._stage(deployed.deployment.settings.published_warehouse, pg)  # a publish under way
     finally:
         monkeypatch.undo()
-    for table in ("raw.received_files", "raw.submission_values", "marts__staging.fct_indicator_values",
-                  "meta__staging.publication"):
+    for table in (
+        "raw.received_files",
+        "raw.submission_values",
+        "marts__staging.fct_indicator_values",
+        "meta__staging.publication",
+    ):
         with deployed.analyst() as analyst, analyst.cursor() as cur:
             with pytest.raises(errors.InsufficientPrivilege):
                 cur.execute(f"select count(*) from {table}")
@@ -177,9 +189,11 @@ def test_a_staged_copy_that_does_not_match_is_not_served(deployed):
         with contextlib.closing(postgres_mirror.connect()) as pg:
             postgres_serving._stage(deployed.deployment.settings.published_warehouse, pg)
             with pg, pg.cursor() as cur:  # a copy that went wrong: one value differs
-                cur.execute("update marts__staging.fct_indicator_values set value = value + 1 "
-                            "where indicator_value_id = (select min(indicator_value_id) "
-                            "from marts__staging.fct_indicator_values)")
+                cur.execute(
+                    "update marts__staging.fct_indicator_values set value = value + 1 "
+                    "where indicator_value_id = (select min(indicator_value_id) "
+                    "from marts__staging.fct_indicator_values)"
+                )
             with pytest.raises(postgres_serving.ServingCheckFailed, match="fct_indicator_values"):
                 postgres_serving._audit(deployed.deployment.settings.published_warehouse, pg)
     finally:

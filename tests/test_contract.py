@@ -15,38 +15,58 @@ from qnwu_warehouse.reference import load_reference
 TODAY = date(2024, 1, 31)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("2.997", (2997, None)),
-    ("1.100.000.000", (1_100_000_000, None)),
-    ("1 100 000", (1_100_000, None)),
-    (" 42 ", (42, None)),
-    (7, (7, None)),
-    (7.0, (7, None)),
-    ("0", (0, None)),
-    ("1,100", (None, "VALUE_AMBIGUOUS")),
-    ("1,5", (None, "VALUE_FRACTIONAL")),
-    ("2.5", (None, "VALUE_FRACTIONAL")),
-    (2.5, (None, "VALUE_FRACTIONAL")),
-    ("-3", (None, "VALUE_NEGATIVE")),
-    (-3, (None, "VALUE_NEGATIVE")),
-    ("mười", (None, "VALUE_NOT_A_NUMBER")),
-    ("1.10.000", (None, "VALUE_NOT_A_NUMBER")),
-    (True, (None, "VALUE_NOT_A_NUMBER")),
-    ("", (None, "VALUE_MISSING")),
-    (None, (None, "VALUE_MISSING")),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2.997", (2997, None)),
+        ("1.100.000.000", (1_100_000_000, None)),
+        ("1 100 000", (1_100_000, None)),
+        (" 42 ", (42, None)),
+        (7, (7, None)),
+        (7.0, (7, None)),
+        ("0", (0, None)),
+        ("1,100", (None, "VALUE_AMBIGUOUS")),
+        ("1,5", (None, "VALUE_FRACTIONAL")),
+        ("2.5", (None, "VALUE_FRACTIONAL")),
+        (2.5, (None, "VALUE_FRACTIONAL")),
+        ("-3", (None, "VALUE_NEGATIVE")),
+        (-3, (None, "VALUE_NEGATIVE")),
+        ("mười", (None, "VALUE_NOT_A_NUMBER")),
+        ("1.10.000", (None, "VALUE_NOT_A_NUMBER")),
+        (True, (None, "VALUE_NOT_A_NUMBER")),
+        ("", (None, "VALUE_MISSING")),
+        (None, (None, "VALUE_MISSING")),
+    ],
+)
 def test_parse_count(raw, expected):
     assert parse_count(raw) == expected
 
 
 def _json_submission(**header_overrides) -> dict:
-    header = {"unit_code": "06649", "period": "2023-05", "submitted_at": "2023-06-05T08:30:00",
-              "reporter": "Chủ tịch Hội", "template_version": "1", **header_overrides}
-    return {"header": header,
-            "values": [{"indicator_code": "godmother_children_new", "category": "female", "value": "3"},
-                       {"indicator_code": "godmother_funds_vnd", "category": "total", "value": "12.500.000"}],
-            "clubs": [{"club_id": "VB-01", "club_type": "air_volleyball", "club_name": "CLB Bóng chuyền hơi",
-                       "status": "đang hoạt động", "members": 14}]}
+    header = {
+        "unit_code": "06649",
+        "period": "2023-05",
+        "submitted_at": "2023-06-05T08:30:00",
+        "reporter": "Chủ tịch Hội",
+        "template_version": "1",
+        **header_overrides,
+    }
+    return {
+        "header": header,
+        "values": [
+            {"indicator_code": "godmother_children_new", "category": "female", "value": "3"},
+            {"indicator_code": "godmother_funds_vnd", "category": "total", "value": "12.500.000"},
+        ],
+        "clubs": [
+            {
+                "club_id": "VB-01",
+                "club_type": "air_volleyball",
+                "club_name": "CLB Bóng chuyền hơi",
+                "status": "đang hoạt động",
+                "members": 14,
+            }
+        ],
+    }
 
 
 def _check(payload: dict, name: str = "report.json"):
@@ -58,32 +78,42 @@ def test_a_good_submission_is_accepted_with_values_parsed():
     submission, problems = _check(_json_submission())
     assert problems == []
     assert submission.unit_code == "06649" and submission.period == "2023-05"
-    assert [v[1:] for v in submission.values] == [("godmother_children_new", "female", 3),
-                                                   ("godmother_funds_vnd", "total", 12_500_000)]
+    assert [v[1:] for v in submission.values] == [
+        ("godmother_children_new", "female", 3),
+        ("godmother_funds_vnd", "total", 12_500_000),
+    ]
     assert submission.clubs[0][4] == "active"
     assert submission.submitted_at.isoformat() == "2023-06-05T01:30:00+00:00"  # Vietnam time -> UTC
 
 
-@pytest.mark.parametrize("header, code", [
-    ({"unit_code": "99999"}, "UNIT_UNKNOWN"),
-    ({"period": "2030-01"}, "PERIOD_IN_FUTURE"),
-    ({"period": "05/2023"}, "PERIOD_MALFORMED"),
-    ({"period": "2025-08"}, "PERIOD_IN_FUTURE"),
-    ({"submitted_at": "hôm qua"}, "SUBMITTED_AT_MALFORMED"),
-    ({"template_version": "0.9"}, "TEMPLATE_VERSION_UNSUPPORTED"),
-    ({"reporter": " "}, "HEADER_FIELD_MISSING"),
-])
+@pytest.mark.parametrize(
+    "header, code",
+    [
+        ({"unit_code": "99999"}, "UNIT_UNKNOWN"),
+        ({"period": "2030-01"}, "PERIOD_IN_FUTURE"),
+        ({"period": "05/2023"}, "PERIOD_MALFORMED"),
+        ({"period": "2025-08"}, "PERIOD_IN_FUTURE"),
+        ({"submitted_at": "hôm qua"}, "SUBMITTED_AT_MALFORMED"),
+        ({"template_version": "0.9"}, "TEMPLATE_VERSION_UNSUPPORTED"),
+        ({"reporter": " "}, "HEADER_FIELD_MISSING"),
+    ],
+)
 def test_header_problems_reject_the_submission(header, code):
     submission, problems = _check(_json_submission(**header))
     assert submission is None
     assert code in {p.code for p in problems}
 
 
-@pytest.mark.parametrize(("unit_code", "period", "valid"), [
-    # 06682 Phường Yết Kiêu was merged into 06685 Phường Trần Hưng Đạo on 2024-11-01
-    ("06682", "2024-10", True), ("06682", "2024-11", False), ("06682", "2025-02", False),
-    ("06685", "2024-11", True),
-])
+@pytest.mark.parametrize(
+    ("unit_code", "period", "valid"),
+    [
+        # 06682 Phường Yết Kiêu was merged into 06685 Phường Trần Hưng Đạo on 2024-11-01
+        ("06682", "2024-10", True),
+        ("06682", "2024-11", False),
+        ("06682", "2025-02", False),
+        ("06685", "2024-11", True),
+    ],
+)
 def test_a_unit_reports_only_while_it_is_in_force(unit_code, period, valid):
     _, document = read_document("r.json", json.dumps(_json_submission(unit_code=unit_code, period=period)).encode())
     submission, problems = validate(document, load_reference(), date(2025, 3, 31))
@@ -110,13 +140,16 @@ def test_decomposed_unicode_is_normalised():
     assert problems == [] and submission.reporter == unicodedata.normalize("NFC", "Chủ tịch Hội")
 
 
-@pytest.mark.parametrize("name, content, code", [
-    ("empty.csv", b"", "FILE_EMPTY"),
-    ("image.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "FILE_TYPE_MISMATCH"),
-    ("broken.json", b'{"header": {', "FILE_CORRUPT"),
-    ("report.pdf", b"%PDF-1.4", "FILE_FORMAT_UNSUPPORTED"),
-    ("zip.csv", b"PK\x03\x04rest", "FILE_TYPE_MISMATCH"),
-])
+@pytest.mark.parametrize(
+    "name, content, code",
+    [
+        ("empty.csv", b"", "FILE_EMPTY"),
+        ("image.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "FILE_TYPE_MISMATCH"),
+        ("broken.json", b'{"header": {', "FILE_CORRUPT"),
+        ("report.pdf", b"%PDF-1.4", "FILE_FORMAT_UNSUPPORTED"),
+        ("zip.csv", b"PK\x03\x04rest", "FILE_TYPE_MISMATCH"),
+    ],
+)
 def test_unreadable_files(name, content, code):
     with pytest.raises(UnreadableFile) as caught:
         read_document(name, content)
@@ -143,8 +176,11 @@ def test_json_schema_accepts_what_the_contract_accepts():
 
     import jsonschema
 
-    schema = json.loads((Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "schemas" /
-                         "submission-v1.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "schemas" / "submission-v1.schema.json").read_text(
+            encoding="utf-8"
+        )
+    )
     jsonschema.validate(_json_submission(), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"header": {}, "values": [], "clubs": []}, schema)
@@ -204,8 +240,16 @@ def test_personal_data_in_free_text_rejects_the_report_without_quoting_it(field,
         assert "@" not in message and "(at)" not in message
 
 
-@pytest.mark.parametrize("text", ["Chủ tịch Hội LHPN xã", "CLB 5 không 3 sạch thôn 2", "Mô hình nuôi gà 2023",
-                                  "CLB dân vũ khu 10/12", "Mô hình 2023 2024 2025"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chủ tịch Hội LHPN xã",
+        "CLB 5 không 3 sạch thôn 2",
+        "Mô hình nuôi gà 2023",
+        "CLB dân vũ khu 10/12",
+        "Mô hình 2023 2024 2025",
+    ],
+)
 def test_ordinary_names_and_roles_are_not_personal_data(text):
     payload = _json_submission(reporter=text)
     payload["clubs"][0]["club_name"] = text
@@ -213,22 +257,31 @@ def test_ordinary_names_and_roles_are_not_personal_data(text):
     assert submission is not None and not [p for p in problems if p.code == "PERSONAL_DATA_IN_TEXT"]
 
 
-@pytest.mark.parametrize(("rows", "warned"), [
-    # those helped since January are on the register
-    ([("poor_members_helped_ytd", "total", "12"), ("poor_members_total", "total", "11")],
-     "poor_members_helped_ytd (total) = 12 > poor_members_total (total) = 11"),
-    ([("poor_members_helped_ytd", "total", "11"), ("poor_members_total", "total", "11")], None),
-    # the monthly person-times may exceed the register: a member helped twice counts twice
-    ([("poor_members_helped", "total", "30"), ("poor_members_total", "total", "11")], None),
-    # victims supported among those identified, category by category
-    ([("violence_victims_identified", "domestic_violence", "2"),
-      ("violence_victims_identified", "trafficking_returnee", "5"),
-      ("violence_victims_supported", "domestic_violence", "3"),
-      ("violence_victims_supported", "trafficking_returnee", "1")],
-     "violence_victims_supported (domestic_violence) = 3 > violence_victims_identified (domestic_violence) = 2"),
-    # without the whole in the report there is nothing to compare with
-    ([("poor_members_helped_ytd", "total", "12")], None),
-])
+@pytest.mark.parametrize(
+    ("rows", "warned"),
+    [
+        # those helped since January are on the register
+        (
+            [("poor_members_helped_ytd", "total", "12"), ("poor_members_total", "total", "11")],
+            "poor_members_helped_ytd (total) = 12 > poor_members_total (total) = 11",
+        ),
+        ([("poor_members_helped_ytd", "total", "11"), ("poor_members_total", "total", "11")], None),
+        # the monthly person-times may exceed the register: a member helped twice counts twice
+        ([("poor_members_helped", "total", "30"), ("poor_members_total", "total", "11")], None),
+        # victims supported among those identified, category by category
+        (
+            [
+                ("violence_victims_identified", "domestic_violence", "2"),
+                ("violence_victims_identified", "trafficking_returnee", "5"),
+                ("violence_victims_supported", "domestic_violence", "3"),
+                ("violence_victims_supported", "trafficking_returnee", "1"),
+            ],
+            "violence_victims_supported (domestic_violence) = 3 > violence_victims_identified (domestic_violence) = 2",
+        ),
+        # without the whole in the report there is nothing to compare with
+        ([("poor_members_helped_ytd", "total", "12")], None),
+    ],
+)
 def test_a_part_above_its_whole_is_accepted_with_a_warning(rows, warned):
     payload = _json_submission()
     payload["values"] = [{"indicator_code": code, "category": category, "value": value} for code, category, value in rows]

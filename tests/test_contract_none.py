@@ -27,13 +27,27 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "schemas"
 
 
 def _report(version: str = "2", values=None, clubs=None, unit_code: str = "06649", period: str = "2023-05") -> dict:
-    return {"header": {"unit_code": unit_code, "period": period, "submitted_at": f"{period}-28T08:30:00",
-                       "reporter": "Chủ tịch Hội", "template_version": version},
-            "values": values if values is not None else [{"indicator_code": "news_items", "category": "total",
-                                                          "value": 3}],
-            "clubs": clubs if clubs is not None else [{"club_id": "VB-01", "club_type": "air_volleyball",
-                                                       "club_name": "CLB Bóng chuyền hơi", "status": "active",
-                                                       "members": 14}]}
+    return {
+        "header": {
+            "unit_code": unit_code,
+            "period": period,
+            "submitted_at": f"{period}-28T08:30:00",
+            "reporter": "Chủ tịch Hội",
+            "template_version": version,
+        },
+        "values": values if values is not None else [{"indicator_code": "news_items", "category": "total", "value": 3}],
+        "clubs": clubs
+        if clubs is not None
+        else [
+            {
+                "club_id": "VB-01",
+                "club_type": "air_volleyball",
+                "club_name": "CLB Bóng chuyền hơi",
+                "status": "active",
+                "members": 14,
+            }
+        ],
+    }
 
 
 def _check(report: dict, fmt: str):
@@ -65,8 +79,12 @@ def test_values_declared_none_are_zero_for_flows_and_stocks_and_leave_counts_sin
     submission, problems = _check(_report(values="không có"), fmt)
     assert _codes(problems) == [] and submission.sections_declared_none == {"values"}
     reported = {(code, category): value for _row, code, category, value in submission.values}
-    expected = {(code, category) for code, indicator in REFERENCE.indicators.items()
-                if indicator.time_aggregation in ("sum", "last") for category in indicator.allowed_categories}
+    expected = {
+        (code, category)
+        for code, indicator in REFERENCE.indicators.items()
+        if indicator.time_aggregation in ("sum", "last")
+        for category in indicator.allowed_categories
+    }
     assert set(reported) == expected and set(reported.values()) == {0}
     assert ("poor_members_total", "total") in reported  # a stock: 0 on the register, not carried forward
     assert not [key for key in reported if REFERENCE.indicators[key[0]].time_aggregation == "ytd_distinct"]
@@ -74,15 +92,19 @@ def test_values_declared_none_are_zero_for_flows_and_stocks_and_leave_counts_sin
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_none_for_one_indicator_is_zero_in_every_category_unless_one_is_named(fmt):
-    values = [{"indicator_code": "violence_victims_identified", "category": None, "value": "none"},
-              {"indicator_code": "godmother_children_new", "category": "male", "value": "không có"},
-              {"indicator_code": "godmother_children_new", "category": "female", "value": 2}]
+    values = [
+        {"indicator_code": "violence_victims_identified", "category": None, "value": "none"},
+        {"indicator_code": "godmother_children_new", "category": "male", "value": "không có"},
+        {"indicator_code": "godmother_children_new", "category": "female", "value": 2},
+    ]
     submission, problems = _check(_report(values=values), fmt)
     assert _codes(problems) == []
     assert sorted(row[1:] for row in submission.values) == [
-        ("godmother_children_new", "female", 2), ("godmother_children_new", "male", 0),
+        ("godmother_children_new", "female", 2),
+        ("godmother_children_new", "male", 0),
         ("violence_victims_identified", "domestic_violence", 0),
-        ("violence_victims_identified", "trafficking_returnee", 0)]
+        ("violence_victims_identified", "trafficking_returnee", 0),
+    ]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -98,8 +120,10 @@ def test_a_section_that_says_none_and_holds_figures_is_refused(fmt):
     values = [{"indicator_code": "none"}, {"indicator_code": "news_items", "category": "total", "value": 4}]
     submission, problems = _check(_report(values=values), fmt)
     assert submission is None and _codes(problems) == ["SECTION_NONE_WITH_ROWS"]
-    clubs = [{"club_id": "không có"}, {"club_id": "VB-01", "club_type": "air_volleyball", "club_name": "CLB",
-                                       "status": "active", "members": 14}]
+    clubs = [
+        {"club_id": "không có"},
+        {"club_id": "VB-01", "club_type": "air_volleyball", "club_name": "CLB", "status": "active", "members": 14},
+    ]
     submission, problems = _check(_report(clubs=clubs), fmt)
     assert submission is None and _codes(problems) == ["SECTION_NONE_WITH_ROWS"]
 
@@ -107,8 +131,10 @@ def test_a_section_that_says_none_and_holds_figures_is_refused(fmt):
 def test_the_templates_prefilled_rows_left_blank_agree_with_values_none():
     """The XLSX template lists every indicator with an empty value cell: a unit with nothing to
     report writes "không có" in one code cell and leaves the rest, without a warning per row."""
-    rows = [{"indicator_code": code, "category": category, "value": None}
-            for code, category, _label, _unit in indicator_catalogue()]
+    rows = [
+        {"indicator_code": code, "category": category, "value": None}
+        for code, category, _label, _unit in indicator_catalogue()
+    ]
     submission, problems = _check(_report(values=[{"indicator_code": "không có"}, *rows]), "xlsx")
     assert _codes(problems) == [] and submission.sections_declared_none == {"values"}
     # a 0 typed in a number cell (read back as 0.0) agrees with none too
@@ -128,8 +154,7 @@ def test_version_1_files_mean_what_they_meant(fmt):
     submission, problems = _check(_report("1", values=values), fmt)
     assert submission is None and _codes(problems) == ["NONE_NEEDS_VERSION_2"]
     # a row whose code is "none" is an ordinary row: here a club with that id, accepted as before
-    clubs = [{"club_id": "none", "club_type": "air_volleyball", "club_name": "CLB", "status": "active",
-              "members": 9}]
+    clubs = [{"club_id": "none", "club_type": "air_volleyball", "club_name": "CLB", "status": "active", "members": 9}]
     submission, problems = _check(_report("1", clubs=clubs), fmt)
     assert _codes(problems) == [] and [club[1] for club in submission.clubs] == ["none"]
     assert submission.sections_declared_none == frozenset()
@@ -168,10 +193,14 @@ def test_through_ingest_and_dbt_a_declared_empty_register_closes_clubs_and_an_em
     poor-household register at 0 rather than carrying February's 7 forward."""
     landing = data_dir / "landing"
     landing.mkdir()
-    two_clubs = [{"club_id": f"A-{n}", "club_type": "air_volleyball", "club_name": f"CLB {n}", "status": "active",
-                  "members": 10} for n in (1, 2)]
-    three_clubs = [{"club_id": f"B-{n}", "club_type": "folk_dance", "club_name": f"CLB {n}", "status": "active",
-                    "members": 5} for n in (1, 2, 3)]
+    two_clubs = [
+        {"club_id": f"A-{n}", "club_type": "air_volleyball", "club_name": f"CLB {n}", "status": "active", "members": 10}
+        for n in (1, 2)
+    ]
+    three_clubs = [
+        {"club_id": f"B-{n}", "club_type": "folk_dance", "club_name": f"CLB {n}", "status": "active", "members": 5}
+        for n in (1, 2, 3)
+    ]
     register = [{"indicator_code": "poor_members_total", "category": "total", "value": 7}]
     files = {
         "a_feb.xlsx": _report("2", register, two_clubs, "06649", "2023-02"),
@@ -186,15 +215,24 @@ def test_through_ingest_and_dbt_a_declared_empty_register_closes_clubs_and_an_em
         assert (summary.accepted, summary.rejected) == (4, 0)
         transform.build(settings)
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
-            flags = con.execute("select unit_code, period, clubs_declared_none, values_declared_none "
-                                "from raw.submissions order by 1, 2").fetchall()
-            clubs = dict(con.execute("""select period_label, sum(clubs_open_at_period_end)
+            flags = con.execute(
+                "select unit_code, period, clubs_declared_none, values_declared_none from raw.submissions order by 1, 2"
+            ).fetchall()
+            clubs = dict(
+                con.execute("""select period_label, sum(clubs_open_at_period_end)
                 from marts.agg_clubs_by_period where scope_level = 'province' and club_category_level = 'type'
-                group by period_label""").fetchall())
-            register = dict(con.execute("""select period_label, value from marts.agg_indicators_by_period
+                group by period_label""").fetchall()
+            )
+            register = dict(
+                con.execute("""select period_label, value from marts.agg_indicators_by_period
                 where scope_level = 'province' and indicator_code = 'poor_members_total' and category = 'total'
-                and period_label in ('2023-03', '2023-Q1')""").fetchall())
-    assert flags == [("06649", "2023-02", False, False), ("06649", "2023-03", True, True),
-                     ("06652", "2023-02", False, False), ("06652", "2023-03", False, False)]
+                and period_label in ('2023-03', '2023-Q1')""").fetchall()
+            )
+    assert flags == [
+        ("06649", "2023-02", False, False),
+        ("06649", "2023-03", True, True),
+        ("06652", "2023-02", False, False),
+        ("06652", "2023-03", False, False),
+    ]
     assert clubs["2023-02"] == 5 and clubs["2023-Q1"] == 3 and clubs["2023"] == 3
     assert register == {"2023-03": 7, "2023-Q1": 7}  # 06649: 0, 06652: 7

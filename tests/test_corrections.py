@@ -38,50 +38,71 @@ ROLLUPS = ("agg_indicators_by_period", "agg_clubs_by_period")
 
 def _header(con, file_hash: str) -> dict:
     unit_code, period, submitted_at, reporter, template_version = con.execute(
-        "select unit_code, period, submitted_at, reporter, template_version from raw.submissions "
-        "where file_hash = ?", [file_hash]).fetchone()
+        "select unit_code, period, submitted_at, reporter, template_version from raw.submissions where file_hash = ?",
+        [file_hash],
+    ).fetchone()
     later = (submitted_at + timedelta(days=3)).isoformat()  # a later version of the same report
-    return {"unit_code": unit_code, "period": period, "submitted_at": later, "reporter": reporter,
-            "template_version": template_version}
+    return {
+        "unit_code": unit_code,
+        "period": period,
+        "submitted_at": later,
+        "reporter": reporter,
+        "template_version": template_version,
+    }
 
 
 def _values(con, file_hash: str) -> list[dict]:
-    return [{"indicator_code": code, "category": category, "value": value} for code, category, value in con.execute(
-        "select indicator_code, category, value from raw.submission_values where file_hash = ? order by source_row",
-        [file_hash]).fetchall()]
+    return [
+        {"indicator_code": code, "category": category, "value": value}
+        for code, category, value in con.execute(
+            "select indicator_code, category, value from raw.submission_values where file_hash = ? order by source_row",
+            [file_hash],
+        ).fetchall()
+    ]
 
 
 def _clubs(con, file_hash: str) -> list[dict]:
-    return [{"club_id": club_id, "club_type": club_type, "club_name": name, "status": status, "members": members}
-            for club_id, club_type, name, status, members in con.execute(
-                "select club_id, club_type, club_name, club_status, members from raw.submission_clubs "
-                "where file_hash = ? order by source_row", [file_hash]).fetchall()]
+    return [
+        {"club_id": club_id, "club_type": club_type, "club_name": name, "status": status, "members": members}
+        for club_id, club_type, name, status, members in con.execute(
+            "select club_id, club_type, club_name, club_status, members from raw.submission_clubs "
+            "where file_hash = ? order by source_row",
+            [file_hash],
+        ).fetchall()
+    ]
 
 
 def write_corrections(settings, landing) -> dict[str, list[str]]:
     """The correction files, written into `landing`; returns {kind: [submission_id, ...]}."""
     with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
-        current = con.execute("select submission_id, file_hash, period from intermediate.int_submissions_current_placed "
-                              "order by submission_id").fetchall()
-        with_values = {h for (h,) in con.execute(
-            "select distinct file_hash from raw.submission_values where value > 0").fetchall()}
+        current = con.execute(
+            "select submission_id, file_hash, period from intermediate.int_submissions_current_placed order by submission_id"
+        ).fetchall()
+        with_values = {
+            h for (h,) in con.execute("select distinct file_hash from raw.submission_values where value > 0").fetchall()
+        }
         with_clubs = {h for (h,) in con.execute("select distinct file_hash from raw.submission_clubs").fetchall()}
         first = [(sid, h) for sid, h, period in current if period == FIRST_MONTH and h in with_values and h in with_clubs]
         last = [(sid, h) for sid, h, period in current if period == LAST_MONTH]
         assert len(first) >= 2 and last, "the generated data lack reports with both values and clubs"
         (values_id, values_hash), (clubs_id, clubs_hash) = first[0], first[1]
         # XLSX, every value cell blank, the club register kept: no value rows
-        blank = [{"indicator_code": code, "category": category, "value": None}
-                 for code, category, _label, _unit in indicator_catalogue()]
-        (landing / f"{values_id.replace(':', '_')}_blank.xlsx").write_bytes(write_xlsx(
-            {"header": _header(con, values_hash), "values": blank, "clubs": _clubs(con, values_hash)}))
+        blank = [
+            {"indicator_code": code, "category": category, "value": None}
+            for code, category, _label, _unit in indicator_catalogue()
+        ]
+        (landing / f"{values_id.replace(':', '_')}_blank.xlsx").write_bytes(
+            write_xlsx({"header": _header(con, values_hash), "values": blank, "clubs": _clubs(con, values_hash)})
+        )
         # CSV, header and values only: no club rows
-        (landing / f"{clubs_id.replace(':', '_')}_noclubs.csv").write_bytes(write_csv(
-            {"header": _header(con, clubs_hash), "values": _values(con, clubs_hash), "clubs": []}))
+        (landing / f"{clubs_id.replace(':', '_')}_noclubs.csv").write_bytes(
+            write_csv({"header": _header(con, clubs_hash), "values": _values(con, clubs_hash), "clubs": []})
+        )
         # JSON with neither, for every report of the last month: its month buckets become empty
         for submission_id, file_hash in last:
-            (landing / f"{submission_id.replace(':', '_')}_empty.json").write_bytes(write_json(
-                {"header": _header(con, file_hash), "values": [], "clubs": []}))
+            (landing / f"{submission_id.replace(':', '_')}_empty.json").write_bytes(
+                write_json({"header": _header(con, file_hash), "values": [], "clubs": []})
+            )
     return {"values": [values_id], "clubs": [clubs_id], "both": [sid for sid, _h in last]}
 
 
@@ -113,8 +134,11 @@ def corrected(tmp_path_factory):
         transform.build(settings)
         second = _gate_and_publish("corrections")
         incremental = marts_snapshot(settings.working_warehouse)
-        published = (marts_snapshot(settings.published_versions_dir / second["published"]["version"])
-                     if "published" in second else None)
+        published = (
+            marts_snapshot(settings.published_versions_dir / second["published"]["version"])
+            if "published" in second
+            else None
+        )
     copy_data_dir(data_dir, refreshed_dir)
     with using_data_dir(refreshed_dir) as refreshed:
         transform.run_dbt(refreshed, "run", "--full-refresh")
@@ -123,10 +147,19 @@ def corrected(tmp_path_factory):
         whole = _gate_and_publish("full-refresh")
         assert "published" in whole, whole
         whole_published = marts_snapshot(refreshed.published_versions_dir / whole["published"]["version"])
-    return {"settings": settings, "data_dir": data_dir, "after_originals": root / "after-originals",
-            "refreshed_dir": refreshed_dir, "corrections": corrections, "ingest": report,
-            "second": second, "incremental": incremental, "full_refresh": full_refresh, "published": published,
-            "whole_published": whole_published}
+    return {
+        "settings": settings,
+        "data_dir": data_dir,
+        "after_originals": root / "after-originals",
+        "refreshed_dir": refreshed_dir,
+        "corrections": corrections,
+        "ingest": report,
+        "second": second,
+        "incremental": incremental,
+        "full_refresh": full_refresh,
+        "published": published,
+        "whole_published": whole_published,
+    }
 
 
 def _rows(settings, sql: str, parameters=()) -> list[tuple]:
@@ -145,14 +178,32 @@ def test_facts_drop_the_rows_of_an_emptied_correction(corrected):
     assert [t for t in differing if t in FACTS] == []
     emptied_values = corrections["values"] + corrections["both"]
     emptied_clubs = corrections["clubs"] + corrections["both"]
-    assert _rows(settings, "select submission_id, count(*) from marts.fct_indicator_values "
-                           "where submission_id in (select unnest(?)) group by 1", [emptied_values]) == []
-    assert _rows(settings, "select submission_id, count(*) from marts.fct_club_snapshots "
-                           "where submission_id in (select unnest(?)) group by 1", [emptied_clubs]) == []
+    assert (
+        _rows(
+            settings,
+            "select submission_id, count(*) from marts.fct_indicator_values "
+            "where submission_id in (select unnest(?)) group by 1",
+            [emptied_values],
+        )
+        == []
+    )
+    assert (
+        _rows(
+            settings,
+            "select submission_id, count(*) from marts.fct_club_snapshots "
+            "where submission_id in (select unnest(?)) group by 1",
+            [emptied_clubs],
+        )
+        == []
+    )
     # and the part a correction kept is the new version's
-    kept = _rows(settings, "select distinct f.file_hash = c.file_hash from marts.fct_indicator_values f "
-                           "join intermediate.int_submissions_current_placed c using (submission_id) "
-                           "where submission_id in (select unnest(?))", [corrections["clubs"]])
+    kept = _rows(
+        settings,
+        "select distinct f.file_hash = c.file_hash from marts.fct_indicator_values f "
+        "join intermediate.int_submissions_current_placed c using (submission_id) "
+        "where submission_id in (select unnest(?))",
+        [corrections["clubs"]],
+    )
     assert kept == [(True,)]
 
 
@@ -160,18 +211,23 @@ def test_rollups_equal_a_full_refresh_and_an_emptied_bucket_is_gone(corrected):
     differing = snapshot_differences(corrected["incremental"], corrected["full_refresh"])
     assert [t for t in differing if t in ROLLUPS] == []
     for table in ROLLUPS:
-        assert _rows(corrected["settings"], f"select count(*) from marts.{table} "
-                                            f"where period_grain = 'month' and period_label = ?", [LAST_MONTH]) \
-            == [(0,)], f"{table} still holds the emptied month {LAST_MONTH}"
+        assert _rows(
+            corrected["settings"],
+            f"select count(*) from marts.{table} where period_grain = 'month' and period_label = ?",
+            [LAST_MONTH],
+        ) == [(0,)], f"{table} still holds the emptied month {LAST_MONTH}"
 
 
 def test_feedback_shows_the_corrections_and_what_they_superseded(corrected):
     differing = snapshot_differences(corrected["incremental"], corrected["full_refresh"])
     assert "fct_submission_feedback" not in differing
     settings, corrections = corrected["settings"], corrected["corrections"]
-    statuses = _rows(settings, "select file_name, status, warning_count, reason_codes from marts.fct_submission_feedback "
-                               "where unit_code || ':' || period in (select unnest(?)) order by file_name",
-                     [[sid for ids in corrections.values() for sid in ids]])
+    statuses = _rows(
+        settings,
+        "select file_name, status, warning_count, reason_codes from marts.fct_submission_feedback "
+        "where unit_code || ':' || period in (select unnest(?)) order by file_name",
+        [[sid for ids in corrections.values() for sid in ids]],
+    )
     corrections_seen = [row for row in statuses if row[0].endswith(("_blank.xlsx", "_noclubs.csv", "_empty.json"))]
     originals = [row for row in statuses if row not in corrections_seen]
     assert {row[1] for row in corrections_seen} == {"accepted"} and {row[1] for row in originals} == {"superseded"}
@@ -196,10 +252,9 @@ def test_a_failed_reconciliation_names_the_report_and_rebuild_repairs_it(correct
     with using_data_dir(data_dir) as settings:
         with duckdb.connect(str(settings.working_warehouse)) as con:  # a repair by hand gone wrong
             submission_id, unit_code, period = con.execute(
-                "select submission_id, unit_code, period from marts.fct_indicator_values "
-                "order by submission_id limit 1").fetchone()
-            con.execute("update marts.fct_indicator_values set value = value + 7 where submission_id = ?",
-                        [submission_id])
+                "select submission_id, unit_code, period from marts.fct_indicator_values order by submission_id limit 1"
+            ).fetchone()
+            con.execute("update marts.fct_indicator_values set value = value + 7 where submission_id = ?", [submission_id])
         # the run that finds it is a full sweep (here: every run; by default the first run a day)
         monkeypatch.setenv("QNWU_FULL_SWEEP_HOURS", "0")
         with pytest.raises(quality.QualityGateFailed) as failed:
@@ -237,12 +292,21 @@ def test_corrections_reach_the_marts_on_postgresql_too(corrected):
             different = []
             with duckdb.connect(str(refreshed), read_only=True) as duck:
                 duck.execute("set TimeZone = 'UTC'")
-                tables = [name for (name,) in duck.execute(
-                    "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()]
+                tables = [
+                    name
+                    for (name,) in duck.execute(
+                        "select table_name from information_schema.tables where table_schema = 'marts'"
+                    ).fetchall()
+                ]
                 for table in tables:
-                    columns = ", ".join(f'"{name}"' for (name,) in duck.execute(
-                        "select column_name from information_schema.columns where table_schema = 'marts' "
-                        "and table_name = ? order by ordinal_position", [table]).fetchall())
+                    columns = ", ".join(
+                        f'"{name}"'
+                        for (name,) in duck.execute(
+                            "select column_name from information_schema.columns where table_schema = 'marts' "
+                            "and table_name = ? order by ordinal_position",
+                            [table],
+                        ).fetchall()
+                    )
                     query = f"select {columns} from marts.{table}"
                     with pg.cursor() as cur:
                         cur.execute(query)

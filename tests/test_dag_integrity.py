@@ -36,13 +36,27 @@ def test_dags_have_no_cycles_and_are_documented(dag_bag):
         assert len(dag.tasks) >= 1
 
 
-@pytest.mark.parametrize("dag_id, order", [
-    ("qnwu_ingest", ["ingest_submissions", "new_data_landed", "announce_new_data"]),
-    ("qnwu_publish", ["build_marts", "dbt.stg_raw__submissions", "dbt.int_submissions_versioned",
-                      "dbt.int_submissions_current_placed", "dbt.fct_indicator_values", "dbt.agg_indicators_by_period",
-                      "dbt.agg_target_progress", "dbt.pub_agg_target_progress",
-                      "quality_gate", "publish_marts"]),
-])
+@pytest.mark.parametrize(
+    "dag_id, order",
+    [
+        ("qnwu_ingest", ["ingest_submissions", "new_data_landed", "announce_new_data"]),
+        (
+            "qnwu_publish",
+            [
+                "build_marts",
+                "dbt.stg_raw__submissions",
+                "dbt.int_submissions_versioned",
+                "dbt.int_submissions_current_placed",
+                "dbt.fct_indicator_values",
+                "dbt.agg_indicators_by_period",
+                "dbt.agg_target_progress",
+                "dbt.pub_agg_target_progress",
+                "quality_gate",
+                "publish_marts",
+            ],
+        ),
+    ],
+)
 def test_stages_run_in_order(dag_bag, dag_id, order):
     dag = dag_bag.dags[dag_id]
     for upstream, downstream in zip(order, order[1:], strict=False):
@@ -68,7 +82,8 @@ def test_dag_files_stay_thin(path: Path):
         module = getattr(node, "module", None) or node.names[0].name
         # Only the asset constants may be imported at parse time; they are cheap and shared.
         assert module in PARSE_TIME_MODULES or not module.startswith("qnwu_warehouse"), (
-            f"{path.name} imports {module} at parse time")
+            f"{path.name} imports {module} at parse time"
+        )
 
 
 def test_every_dbt_model_is_a_task_of_the_publishing_dag(dag_bag):

@@ -34,10 +34,22 @@ def manifest_dir(tmp_path_factory) -> Path:
 
 def run_bouncer(artifacts_parent: Path, home: Path, *options: str) -> subprocess.CompletedProcess:
     """dbt-bouncer with the project's config on <artifacts_parent>/target (it reads $DBT_PROJECT_DIR/target)."""
-    env = {**os.environ, "DBT_PROJECT_DIR": str(artifacts_parent), "DBT_BOUNCER_DISABLE_CONF_CACHE": "1",
-           "HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}  # its caches go to a throw-away home
-    command = [str(Path(sys.executable).with_name("dbt-bouncer")), "run", "--config-file", str(BOUNCER_CONFIG),
-               "--show-all-failures", *options]
+    env = {
+        **os.environ,
+        "DBT_PROJECT_DIR": str(artifacts_parent),
+        "DBT_BOUNCER_DISABLE_CONF_CACHE": "1",
+        "HOME": str(home),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }  # its caches go to a throw-away home
+    command = [
+        str(Path(sys.executable).with_name("dbt-bouncer")),
+        "run",
+        "--config-file",
+        str(BOUNCER_CONFIG),
+        "--show-all-failures",
+        *options,
+    ]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -67,16 +79,26 @@ def test_every_model_has_unique_and_not_null_on_the_same_column(manifest_dir):
             columns[name].add(node["column_name"])
     # the published relations are their marts with cells blanked: the keys are tested on the marts
     # (dbt-bouncer.yml excludes models/published/pub_ from the key checks for the same reason)
-    without_key = [model["name"] for model in _models(manifest).values()
-                   if not model["name"].startswith("pub_") and not (tested.get(model["unique_id"], {}).get("unique", set())
-                           & tested.get(model["unique_id"], {}).get("not_null", set()))]
+    without_key = [
+        model["name"]
+        for model in _models(manifest).values()
+        if not model["name"].startswith("pub_")
+        and not (
+            tested.get(model["unique_id"], {}).get("unique", set())
+            & tested.get(model["unique_id"], {}).get("not_null", set())
+        )
+    ]
     assert without_key == [], f"models without unique + not_null on one column: {without_key}"
 
 
 def test_exposures_name_their_owner_and_what_they_read(manifest_dir):
     exposures = _manifest(manifest_dir)["exposures"].values()
-    assert {e["name"] for e in exposures} >= {"province_annual_report", "bi_dashboard", "analyst_ad_hoc_queries",
-                                              "unit_submission_feedback"}
+    assert {e["name"] for e in exposures} >= {
+        "province_annual_report",
+        "bi_dashboard",
+        "analyst_ad_hoc_queries",
+        "unit_submission_feedback",
+    }
     for exposure in exposures:
         assert exposure["owner"]["email"].endswith("@hoilhpn-quangninh.invalid"), exposure["name"]
         assert exposure["depends_on"]["nodes"], exposure["name"]
@@ -113,16 +135,29 @@ def _read_a_source_in_a_mart(manifest: dict) -> tuple[str, str]:
 
 def _drop_a_primary_key_test(manifest: dict) -> tuple[str, str]:
     model_id = _models(manifest)["dim_programmes"]["unique_id"]
-    for test_id in [test_id for test_id, node in manifest["nodes"].items()
-                    if node["resource_type"] == "test" and node.get("attached_node") == model_id
-                    and (node.get("test_metadata") or {}).get("name") == "unique"]:
+    for test_id in [
+        test_id
+        for test_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "test"
+        and node.get("attached_node") == model_id
+        and (node.get("test_metadata") or {}).get("name") == "unique"
+    ]:
         del manifest["nodes"][test_id]
     return "dim_programmes", "check_model_has_unique_test"
 
 
-@pytest.mark.parametrize("breakage", [_undocument_a_model, _undocument_a_column, _misname_a_mart,
-                                      _move_a_model_out_of_its_layer, _read_a_source_in_a_mart,
-                                      _drop_a_primary_key_test], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        _undocument_a_model,
+        _undocument_a_column,
+        _misname_a_mart,
+        _move_a_model_out_of_its_layer,
+        _read_a_source_in_a_mart,
+        _drop_a_primary_key_test,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_a_broken_convention_fails_the_check(manifest_dir, tmp_path, breakage):
     manifest = _manifest(manifest_dir)
     culprit, check = breakage(manifest)

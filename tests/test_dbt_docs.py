@@ -47,7 +47,8 @@ def test_catalog_lists_every_mart_with_its_documented_columns(docs):
         in_warehouse = list(entry["columns"])
         assert in_warehouse, f"{model['name']} has no columns in catalog.json"
         assert sorted(in_warehouse) == sorted(model["columns"]), (
-            f"{model['name']}: warehouse columns {sorted(in_warehouse)} vs documented {sorted(model['columns'])}")
+            f"{model['name']}: warehouse columns {sorted(in_warehouse)} vs documented {sorted(model['columns'])}"
+        )
         assert entry["metadata"]["schema"] == "marts"
 
 
@@ -57,17 +58,39 @@ def test_every_model_and_column_has_a_description(docs):
     assert len(models) >= 25
     undocumented = [m["name"] for m in models if not (m.get("description") or "").strip()]
     assert undocumented == []
-    columns = [f"{m['name']}.{name}" for m in models for name, column in m["columns"].items()
-               if not (column.get("description") or "").strip()]
+    columns = [
+        f"{m['name']}.{name}"
+        for m in models
+        for name, column in m["columns"].items()
+        if not (column.get("description") or "").strip()
+    ]
     assert columns == []
 
 
 def _bouncer(artifacts_parent: Path, home: Path, *options: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DBT_PROJECT_DIR": str(artifacts_parent), "DBT_BOUNCER_DISABLE_CONF_CACHE": "1",
-           "HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run([str(Path(sys.executable).with_name("dbt-bouncer")), "run", "--config-file",
-                           str(DBT_PROJECT_DIR / "dbt-bouncer.yml"), "--show-all-failures", *options],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "DBT_PROJECT_DIR": str(artifacts_parent),
+        "DBT_BOUNCER_DISABLE_CONF_CACHE": "1",
+        "HOME": str(home),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt-bouncer")),
+            "run",
+            "--config-file",
+            str(DBT_PROJECT_DIR / "dbt-bouncer.yml"),
+            "--show-all-failures",
+            *options,
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_every_column_in_the_warehouse_is_documented(docs, tmp_path):

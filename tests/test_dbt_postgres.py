@@ -44,13 +44,20 @@ def _settings(data_dir: Path, monkeypatch: pytest.MonkeyPatch, database: str) ->
 
 
 def _mart_tables(duck) -> list[str]:
-    return [name for (name,) in duck.execute(
-        "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+    return [
+        name
+        for (name,) in duck.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+    ]
 
 
 def _columns(duck, table: str) -> str:
-    names = duck.execute("select column_name from information_schema.columns where table_schema = 'marts' "
-                         "and table_name = ? order by ordinal_position", [table]).fetchall()
+    names = duck.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = ? order by ordinal_position",
+        [table],
+    ).fetchall()
     return ", ".join(f'"{name}"' for (name,) in names)
 
 
@@ -67,8 +74,10 @@ def test_mirror_keeps_types_nulls_and_empty_strings(tmp_path, monkeypatch):
     settings.working_warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.working_warehouse)) as duck:
         duck.execute("create schema raw")
-        duck.execute("create table raw.sample (id varchar primary key, note varchar, n bigint, i integer, "
-                     "sent_at timestamptz, d date, ok boolean)")
+        duck.execute(
+            "create table raw.sample (id varchar primary key, note varchar, n bigint, i integer, "
+            "sent_at timestamptz, d date, ok boolean)"
+        )
         duck.execute("""insert into raw.sample values
             ('a', '', 1, 2, '2023-06-05 02:00:00+00', '2023-06-01', true),
             ('b', null, null, null, null, null, null),
@@ -81,17 +90,32 @@ def test_mirror_keeps_types_nulls_and_empty_strings(tmp_path, monkeypatch):
         assert copied == {"sample": 3}
         pg = postgres_mirror.connect(database)
         try:
-            types = dict(_pg_rows(pg, "select column_name, data_type from information_schema.columns "
-                                      "where table_schema = 'raw' and table_name = 'sample'"))
+            types = dict(
+                _pg_rows(
+                    pg,
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = 'raw' and table_name = 'sample'",
+                )
+            )
             rows = _pg_rows(pg, "select id, note, n, i, sent_at, d, ok from raw.sample order by id")
-            primary_key = _pg_rows(pg, "select count(*) from information_schema.table_constraints "
-                                       "where table_schema = 'raw' and constraint_type = 'PRIMARY KEY'")
+            primary_key = _pg_rows(
+                pg,
+                "select count(*) from information_schema.table_constraints "
+                "where table_schema = 'raw' and constraint_type = 'PRIMARY KEY'",
+            )
         finally:
             pg.close()
     finally:
         postgres_mirror.drop_database(database)
-    assert types == {"id": "character varying", "note": "character varying", "n": "bigint", "i": "integer",
-                     "sent_at": "timestamp with time zone", "d": "date", "ok": "boolean"}
+    assert types == {
+        "id": "character varying",
+        "note": "character varying",
+        "n": "bigint",
+        "i": "integer",
+        "sent_at": "timestamp with time zone",
+        "d": "date",
+        "ok": "boolean",
+    }
     assert primary_key == [(1,)]
     assert rows[0][1] == "" and rows[1][1:] == (None,) * 6
     assert rows[2][1] == 'dấu phẩy, "ngoặc kép"\nxuống dòng \\N'
@@ -121,14 +145,18 @@ def test_models_build_on_postgresql_with_the_same_marts(tmp_path, monkeypatch):
             pg.cursor().execute("set time zone 'UTC'")
             with duckdb.connect(str(settings.working_warehouse), read_only=True) as duck:
                 # the figures the reports are made of, spelled out for a readable failure
-                indicator_totals = ("select indicator_code, period_grain, sum(value) from marts.agg_indicators_by_period "
-                                    "where scope_level = 'province' group by 1, 2 order by 1, 2")
+                indicator_totals = (
+                    "select indicator_code, period_grain, sum(value) from marts.agg_indicators_by_period "
+                    "where scope_level = 'province' group by 1, 2 order by 1, 2"
+                )
                 duck_totals = sorted_rows(duck.execute(indicator_totals).fetchall())
                 assert duck_totals, "no indicator totals in DuckDB"
                 assert sorted_rows(_pg_rows(pg, indicator_totals)) == duck_totals
-                for count in ("select count(*) from marts.fct_club_snapshots",
-                              "select count(*) from marts.fct_indicator_values",
-                              "select status, count(*) from marts.fct_submission_feedback group by 1 order by 1"):
+                for count in (
+                    "select count(*) from marts.fct_club_snapshots",
+                    "select count(*) from marts.fct_indicator_values",
+                    "select status, count(*) from marts.fct_submission_feedback group by 1 order by 1",
+                ):
                     assert sorted_rows(_pg_rows(pg, count)) == sorted_rows(duck.execute(count).fetchall()), count
 
                 # and then every mart, row for row

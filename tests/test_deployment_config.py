@@ -27,8 +27,11 @@ def _env_example() -> dict[str, str]:
 
 def _variables_read_by_code() -> set[str]:
     names: set[str] = set()
-    patterns = [r"os\.environ(?:\.get|\.setdefault)?\(\s*\"([A-Z][A-Z0-9_]+)\"", r"os\.environ\[\"([A-Z][A-Z0-9_]+)\"\]",
-                r"(?:_positive_int|_whole_number|_non_negative_number|_port|env_flag)\(\"([A-Z][A-Z0-9_]+)\""]
+    patterns = [
+        r"os\.environ(?:\.get|\.setdefault)?\(\s*\"([A-Z][A-Z0-9_]+)\"",
+        r"os\.environ\[\"([A-Z][A-Z0-9_]+)\"\]",
+        r"(?:_positive_int|_whole_number|_non_negative_number|_port|env_flag)\(\"([A-Z][A-Z0-9_]+)\"",
+    ]
     for path in (ROOT / "qnwu_warehouse").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for pattern in patterns:
@@ -76,7 +79,8 @@ def test_mounted_paths_exist_and_match_the_package_layout():
 def test_every_variable_the_code_reads_is_set_or_documented():
     documented = set(_env_example())
     compose_env = set(COMPOSE["x-airflow-common"].get("environment", {})) | {
-        name for service in COMPOSE["services"].values() for name in (service.get("environment") or {})}
+        name for service in COMPOSE["services"].values() for name in (service.get("environment") or {})
+    }
     read = _variables_read_by_code()
     assert "QNWU_DATA_DIR" in read  # the scan itself works
     missing = sorted(name for name in read if name not in documented | compose_env)

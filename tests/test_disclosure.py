@@ -35,10 +35,12 @@ THRESHOLD = 5
 def attack(con, catalog: str, schema: str) -> dict[tuple, tuple[float, float]]:
     """{hidden cell (natural key): (lowest, highest)} provable from the published relations."""
     where = f'"{catalog}"."{schema}"'
-    sensitive = {code for (code,) in con.execute(f"select indicator_code from {where}.dim_indicators where is_sensitive")
-                 .fetchall()}
-    (province,) = con.execute(f"select unit_code from {where}.dim_units where unit_level = 'province' "
-                              "and valid_to is null").fetchone()
+    sensitive = {
+        code for (code,) in con.execute(f"select indicator_code from {where}.dim_indicators where is_sensitive").fetchall()
+    }
+    (province,) = con.execute(
+        f"select unit_code from {where}.dim_units where unit_level = 'province' and valid_to is null"
+    ).fetchone()
     quarter_of = dict(con.execute(f"select period, quarter_label from {where}.dim_periods").fetchall())
     cell: dict[tuple, float | None] = {}
 
@@ -47,28 +49,40 @@ def attack(con, catalog: str, schema: str) -> dict[tuple, tuple[float, float]]:
             cell[key] = None if value is None else float(value)
 
     sums: dict[tuple, set[tuple]] = defaultdict(set)
-    tables = [name for (name,) in con.execute(
-        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
-        "union select view_name from duckdb_views() where database_name = ? and schema_name = ?",
-        [catalog, schema, catalog, schema]).fetchall()]
+    tables = [
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
+            "union select view_name from duckdb_views() where database_name = ? and schema_name = ?",
+            [catalog, schema, catalog, schema],
+        ).fetchall()
+    ]
     for table in tables:
-        columns = {name for (name,) in con.execute(
-            "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
-            [catalog, schema, table]).fetchall()}
+        columns = {
+            name
+            for (name,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
+                [catalog, schema, table],
+            ).fetchall()
+        }
         if {"indicator_code", "value", "unit_code", "period"} <= columns:  # one unit's month
             for unit, district, period, indicator, category, value in con.execute(
-                    f"select unit_code, district_code, period, indicator_code, category, value from {where}.{table}"
-                    ).fetchall():
+                f"select unit_code, district_code, period, indicator_code, category, value from {where}.{table}"
+            ).fetchall():
                 if indicator in sensitive:
                     key = ("unit", unit, "month", period, indicator, category)
                     learn(key, value)
-                    parent = ("district", district, "month", period, indicator, category) if district else \
-                        ("province", province, "month", period, indicator, category)
+                    parent = (
+                        ("district", district, "month", period, indicator, category)
+                        if district
+                        else ("province", province, "month", period, indicator, category)
+                    )
                     sums[parent].add(key)
         elif {"indicator_code", "value", "scope_level", "period_grain"} <= columns:  # a roll-up
             for level, code, grain, label, indicator, category, value in con.execute(
-                    f"select scope_level, scope_code, period_grain, period_label, indicator_code, category, value "
-                    f"from {where}.{table}").fetchall():
+                f"select scope_level, scope_code, period_grain, period_label, indicator_code, category, value "
+                f"from {where}.{table}"
+            ).fetchall():
                 if indicator not in sensitive:
                     continue
                 key = (level, code, grain, label, indicator, category)
@@ -83,13 +97,16 @@ def attack(con, catalog: str, schema: str) -> dict[tuple, tuple[float, float]]:
                     sums[("province", code, "year", label, indicator, "all")].add(key)
         elif {"numerator_indicator_code", "numerator_value"} <= columns:  # target progress
             for year, numerator_code, numerator, denominator_code, denominator, achieved in con.execute(
-                    f"select report_year_label, numerator_indicator_code, numerator_value, denominator_indicator_code, "
-                    f"denominator_value, achieved_value from {where}.{table}").fetchall():
+                f"select report_year_label, numerator_indicator_code, numerator_value, denominator_indicator_code, "
+                f"denominator_value, achieved_value from {where}.{table}"
+            ).fetchall():
                 for code, value in ((numerator_code, numerator), (denominator_code, denominator)):
                     if code in sensitive:
                         learn(("province", province, "year", year, code, "all"), value)
-                hidden_total = any(code in sensitive and value is None
-                                   for code, value in ((numerator_code, numerator), (denominator_code, denominator)))
+                hidden_total = any(
+                    code in sensitive and value is None
+                    for code, value in ((numerator_code, numerator), (denominator_code, denominator))
+                )
                 if achieved is not None and hidden_total:
                     # a share and one total give the other: the attacker takes the hidden total as known
                     raise AssertionError(f"{table} publishes a share whose total is hidden ({numerator_code} {year})")
@@ -137,8 +154,10 @@ def _report(name: str, bounds: dict) -> tuple[int, int, float]:
     recovered = sum(1 for low, high in bounds.values() if low == high)
     exposed = sum(1 for _low, high in bounds.values() if high < THRESHOLD)
     narrowest = min((high - low for low, high in bounds.values()), default=math.inf)
-    print(f"\n{name}: {len(bounds)} hidden cells attacked, {recovered} recovered exactly, "
-          f"{exposed} proven below {THRESHOLD}, narrowest interval {narrowest:g}")
+    print(
+        f"\n{name}: {len(bounds)} hidden cells attacked, {recovered} recovered exactly, "
+        f"{exposed} proven below {THRESHOLD}, narrowest interval {narrowest:g}"
+    )
     return recovered, exposed, narrowest
 
 
@@ -148,14 +167,12 @@ def _published(settings):
 
 @pytest.fixture(scope="module")
 def sample_2023(tmp_path_factory):
-    return build_warehouse(tmp_path_factory.mktemp("disclosure-2023"), "disclosure-2023", publish=True,
-                           year=2023, months=12)
+    return build_warehouse(tmp_path_factory.mktemp("disclosure-2023"), "disclosure-2023", publish=True, year=2023, months=12)
 
 
 @pytest.fixture(scope="module")
 def years_2024_2025(tmp_path_factory):
-    return build_warehouse(tmp_path_factory.mktemp("disclosure-2024"), "disclosure-2024", publish=True,
-                           year=2024, months=24)
+    return build_warehouse(tmp_path_factory.mktemp("disclosure-2024"), "disclosure-2024", publish=True, year=2024, months=24)
 
 
 @pytest.mark.parametrize("warehouse", ["sample_2023", "years_2024_2025"])
@@ -163,8 +180,10 @@ def test_the_attacker_recovers_no_hidden_cell(warehouse, request):
     settings = request.getfixturevalue(warehouse)
     with _published(settings) as con:
         bounds = attack(con, con.execute("select current_database()").fetchone()[0], "marts")
-        published_audit = {row[0]: (row[1], row[2]) for row in con.execute(
-            "select cell_id, lower_bound, upper_bound from meta.disclosure_audit").fetchall()}
+        published_audit = {
+            row[0]: (row[1], row[2])
+            for row in con.execute("select cell_id, lower_bound, upper_bound from meta.disclosure_audit").fetchall()
+        }
         hidden_rows = con.execute("select count(*) from marts.fct_indicator_values where value_is_suppressed").fetchone()[0]
     recovered, exposed, narrowest = _report(warehouse, bounds)
     assert hidden_rows > 50 and len(bounds) > 200  # there is something to protect
@@ -180,34 +199,52 @@ def test_small_counts_are_hidden_at_every_level_and_grain(sample_2023):
             select count(*) from marts.agg_indicators_by_period
             where indicator_code in (select indicator_code from marts.dim_indicators where is_sensitive)
                 and value between 1 and 4""").fetchone()[0]
-        levels = dict(con.execute("""
+        levels = dict(
+            con.execute("""
             select scope_level || ':' || period_grain, count(*) filter (where value_is_suppressed)
-            from marts.agg_indicators_by_period group by 1""").fetchall())
-        units_small = con.execute("select count(*) from marts.fct_beneficiaries where value between 1 and 4 and "
-                                  "indicator_code like 'violence%'").fetchone()[0]
+            from marts.agg_indicators_by_period group by 1""").fetchall()
+        )
+        units_small = con.execute(
+            "select count(*) from marts.fct_beneficiaries where value between 1 and 4 and indicator_code like 'violence%'"
+        ).fetchone()[0]
         counted, disclosure = con.execute("select cells_suppressed, disclosure::json from meta.publication").fetchone()
     print(f"\nhidden roll-up cells by level and grain: {levels}")
     assert visible_small == 0 and units_small == 0
     assert levels["province:month"] > 0 and levels["district:month"] > 0
     import json
+
     disclosure = json.loads(disclosure)
-    print(f"primary {disclosure['primary']}, secondary {disclosure['secondary']}, "
-          f"share of each level's total held by secondary cells (%): {disclosure['secondary_share_of_total_pct']}")
+    print(
+        f"primary {disclosure['primary']}, secondary {disclosure['secondary']}, "
+        f"share of each level's total held by secondary cells (%): {disclosure['secondary_share_of_total_pct']}"
+    )
     assert counted == disclosure["primary"] + disclosure["secondary"]
     with duckdb.connect(str(sample_2023.working_warehouse), read_only=True) as con:
-        distinct = con.execute("select count(*) from disclosure.disclosure_hidden_cells "
-                               "where suppression <> 'none'").fetchone()[0]  # not the indicator-years' markers
+        distinct = con.execute(
+            "select count(*) from disclosure.disclosure_hidden_cells where suppression <> 'none'"
+        ).fetchone()[0]  # not the indicator-years' markers
     assert counted == distinct  # once per cell, not once per table that shows it
 
 
 def test_nothing_names_a_person_or_a_server_path(sample_2023):
     with _published(sample_2023) as con:
-        columns = {(table, column) for table, column in con.execute(
-            "select table_name, column_name from duckdb_columns() where schema_name in ('marts', 'meta')").fetchall()}
+        columns = {
+            (table, column)
+            for table, column in con.execute(
+                "select table_name, column_name from duckdb_columns() where schema_name in ('marts', 'meta')"
+            ).fetchall()
+        }
         texts = con.execute("select string_agg(distinct file_name, '|') from marts.fct_submission_feedback").fetchone()[0]
     names = {column for _table, column in columns}
-    assert not names & {"source_path", "archive_path", "club_name", "reporter", "messages_vi", "messages_en",
-                        "unexpected_sample"}
+    assert not names & {
+        "source_path",
+        "archive_path",
+        "club_name",
+        "reporter",
+        "messages_vi",
+        "messages_en",
+        "unexpected_sample",
+    }
     assert str(sample_2023.data_dir) not in texts and "/" not in texts
 
 
@@ -222,8 +259,12 @@ def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_publ
         transform.run_dbt(settings, "build", "--select", "disclosure_hidden_cells+")
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
             bounds = attack(con, "working", "published")
-            kinds = dict(con.execute("select suppression, count(*) from disclosure.disclosure_hidden_cells "
-                                     "where suppression <> 'none' group by 1").fetchall())
+            kinds = dict(
+                con.execute(
+                    "select suppression, count(*) from disclosure.disclosure_hidden_cells "
+                    "where suppression <> 'none' group by 1"
+                ).fetchall()
+            )
         recovered, exposed, _narrowest = _report("primary suppression only", bounds)
         assert kinds.keys() == {"primary"}
         assert exposed > 0 and recovered > 0

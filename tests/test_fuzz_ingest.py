@@ -47,8 +47,13 @@ os.environ.setdefault("QNWU_LANDING_SETTLE_SECONDS", "0")
 TODAY = date(2024, 1, 31)
 RECEIVED_AT = datetime(2024, 1, 31, 12, 0, tzinfo=UTC)
 LIMITS = CONTRACT_LIMITS
-FUZZ = settings(derandomize=True, deadline=None, database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+FUZZ = settings(
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 
 
 # --- checking one result ---------------------------------------------------------------------
@@ -90,27 +95,73 @@ def reports(draw) -> dict:
 
 
 # --- values a hostile or careless sender puts in a cell ----------------------------------------
-ODD_TEXT = st.sampled_from([
-    "", " ", "\x00", "\ufeff", "\u200b", "\u202e06652", "e\u0301", "\U0001f600", "\ud7ff", "０６６５２",
-    "٠٦٦٥٢", "1\u00a0000", "1.100", "1,100", "1,5", "-0", "-3", "+3", "3e3", "0x10", "NaN", "inf", "None",
-    "=1+2", "@SUM(A1)", "\r\n", '"', "'", "\\", "<c r='XFD1048576'>", "&amp;", "\t3\t", "2023-02-30",
-    "2023-13", "9999-12", "0000-01",
-    "2032-01-01T08:00:00+07:00", "2023-03-28T25:00", "2023-03-28T09:00:00+14:00", "total", "female",
-])
+ODD_TEXT = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "\ufeff",
+        "\u200b",
+        "\u202e06652",
+        "e\u0301",
+        "\U0001f600",
+        "\ud7ff",
+        "０６６５２",
+        "٠٦٦٥٢",
+        "1\u00a0000",
+        "1.100",
+        "1,100",
+        "1,5",
+        "-0",
+        "-3",
+        "+3",
+        "3e3",
+        "0x10",
+        "NaN",
+        "inf",
+        "None",
+        "=1+2",
+        "@SUM(A1)",
+        "\r\n",
+        '"',
+        "'",
+        "\\",
+        "<c r='XFD1048576'>",
+        "&amp;",
+        "\t3\t",
+        "2023-02-30",
+        "2023-13",
+        "9999-12",
+        "0000-01",
+        "2032-01-01T08:00:00+07:00",
+        "2023-03-28T25:00",
+        "2023-03-28T09:00:00+14:00",
+        "total",
+        "female",
+    ]
+)
 # long ones made when drawn, so that Hypothesis's statistics do not print them
-ODD_TEXT = st.one_of(ODD_TEXT, st.sampled_from([("0", 30), ("9", 25), ("7", 5000), ("x", 201), ("x", 300_000),
-                                                ("\u0301", 1000)]).map(lambda pair: pair[0] * pair[1]))
+ODD_TEXT = st.one_of(
+    ODD_TEXT,
+    st.sampled_from([("0", 30), ("9", 25), ("7", 5000), ("x", 201), ("x", 300_000), ("\u0301", 1000)]).map(
+        lambda pair: pair[0] * pair[1]
+    ),
+)
 ODD_TEXT_ANY = st.one_of(ODD_TEXT, st.text(max_size=40), st.text(st.characters(codec="utf-8"), max_size=12))
 JSON_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
     st.sampled_from([0, -1, 2**63, 2**64, 10**15, 10**15 + 1, 10**19]),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e308, -1e308, 1e-308, 5e-324, 2.5, 3.0]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e308, -1e308, 1e-308, 5e-324, 2.5, 3.0]),
     ODD_TEXT_ANY,
 )
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                                 st.dictionaries(st.text(max_size=8), inner,
-                                                                                 max_size=3)),
-                           max_leaves=6)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6,
+)
 
 
 # --- byte-level mutations, for every format ---------------------------------------------------
@@ -126,20 +177,49 @@ def byte_mutations(draw, content: bytes) -> bytes:
         if operation == "flip":
             data[at] ^= 1 << draw(st.integers(min_value=0, max_value=7))
         elif operation == "insert":
-            data[at:at] = draw(st.one_of(st.binary(min_size=1, max_size=16),
-                                         st.sampled_from([b"\x00", b"\xef\xbb\xbf", b"\xff\xfe", b'"', b",", b"\n",
-                                                          b"{", b"[", b"\r", b"\xc3", b"\xed\xa0\x80"])))
+            data[at:at] = draw(
+                st.one_of(
+                    st.binary(min_size=1, max_size=16),
+                    st.sampled_from(
+                        [
+                            b"\x00",
+                            b"\xef\xbb\xbf",
+                            b"\xff\xfe",
+                            b'"',
+                            b",",
+                            b"\n",
+                            b"{",
+                            b"[",
+                            b"\r",
+                            b"\xc3",
+                            b"\xed\xa0\x80",
+                        ]
+                    ),
+                )
+            )
         elif operation == "delete":
-            del data[at:at + draw(st.integers(min_value=1, max_value=32))]
+            del data[at : at + draw(st.integers(min_value=1, max_value=32))]
         elif operation == "truncate":
             del data[at:]
         elif operation == "duplicate":
             end = min(len(data), at + draw(st.integers(min_value=1, max_value=200)))
             data[end:end] = data[at:end]
         else:
-            data[0:0] = draw(st.sampled_from([b"\xef\xbb\xbf", b"\xef\xbb\xbf\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff",
-                                              b"\x00\x00\xfe\xff", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
-                                              b" \n\t", b"\x00"]))
+            data[0:0] = draw(
+                st.sampled_from(
+                    [
+                        b"\xef\xbb\xbf",
+                        b"\xef\xbb\xbf\xef\xbb\xbf",
+                        b"\xff\xfe",
+                        b"\xfe\xff",
+                        b"\x00\x00\xfe\xff",
+                        b"PK\x03\x04",
+                        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+                        b" \n\t",
+                        b"\x00",
+                    ]
+                )
+            )
     return bytes(data)
 
 
@@ -149,8 +229,9 @@ def malformed_csv(draw) -> bytes:
     text = write_csv(draw(reports())).decode("utf-8")
     lines = text.splitlines()
     for _ in range(draw(st.integers(min_value=0, max_value=4))):
-        operation = draw(st.sampled_from(["cell", "dup_line", "drop_line", "extra_cells", "dup_column",
-                                          "quote", "many_rows"]))
+        operation = draw(
+            st.sampled_from(["cell", "dup_line", "drop_line", "extra_cells", "dup_column", "quote", "many_rows"])
+        )
         index = draw(st.integers(min_value=0, max_value=max(0, len(lines) - 1)))
         if not lines:
             break
@@ -171,8 +252,17 @@ def malformed_csv(draw) -> bytes:
         elif operation == "quote":
             lines[index] = '"' + lines[index]
         else:
-            row = draw(st.sampled_from(["value,news_items,total,1,,,", "club,C,,1,air_volleyball,n,active",
-                                        "header,reporter,,x,,,", ",,,,,,", "bogus,x,,1,,,"]))
+            row = draw(
+                st.sampled_from(
+                    [
+                        "value,news_items,total,1,,,",
+                        "club,C,,1,air_volleyball,n,active",
+                        "header,reporter,,x,,,",
+                        ",,,,,,",
+                        "bogus,x,,1,,,",
+                    ]
+                )
+            )
             lines.extend([row] * draw(st.sampled_from([10, 60, 2_001, 4_100])))
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     content = newline.join(lines).encode("utf-8", "surrogatepass")
@@ -186,8 +276,9 @@ def malformed_csv(draw) -> bytes:
 def malformed_json(draw) -> bytes:
     payload = draw(reports())
     for _ in range(draw(st.integers(min_value=0, max_value=4))):
-        operation = draw(st.sampled_from(["header_value", "row_value", "section", "drop", "extra_row",
-                                          "many_rows", "extra_key"]))
+        operation = draw(
+            st.sampled_from(["header_value", "row_value", "section", "drop", "extra_row", "many_rows", "extra_key"])
+        )
         if operation == "header_value":
             header = payload.get("header")
             if isinstance(header, dict) and header:
@@ -206,8 +297,9 @@ def malformed_json(draw) -> bytes:
                 payload[section].append(draw(JSON_VALUES))
         elif operation == "many_rows":
             if isinstance(payload.get("values"), list):
-                payload["values"].extend([{"indicator_code": "news_items", "category": "total", "value": 1}]
-                                         * draw(st.sampled_from([60, 2_001])))
+                payload["values"].extend(
+                    [{"indicator_code": "news_items", "category": "total", "value": 1}] * draw(st.sampled_from([60, 2_001]))
+                )
         else:
             payload[draw(st.text(max_size=10))] = draw(JSON_VALUES)
     try:
@@ -222,8 +314,11 @@ def malformed_json(draw) -> bytes:
         depth = draw(st.sampled_from([50, 999, 5_000, 200_000]))
         text = text.replace('"values":', '"values": ' + "[" * depth + "]" * depth + ', "x":', 1)
     elif textual == "huge_int":
-        text = text.replace('"value": 3', '"value": ' + draw(st.sampled_from(["9" * 21, "7" * 5000, "-" + "9" * 25,
-                                                                              "1e400", "-0", "3.0000000001"])), 1)
+        text = text.replace(
+            '"value": 3',
+            '"value": ' + draw(st.sampled_from(["9" * 21, "7" * 5000, "-" + "9" * 25, "1e400", "-0", "3.0000000001"])),
+            1,
+        )
     elif textual == "bare":
         text = draw(st.sampled_from(["[]", '"text"', "3", "null", "true", "{}", "[" + text + "]"]))
     elif textual == "nan":
@@ -244,30 +339,33 @@ def _base_xlsx(unit: str, period: str) -> bytes:
     return _BASE_XLSX[unit, period]
 
 
-SHEET_FRAGMENTS = st.sampled_from([
-    b'<row r="{row}"><c r="{col}{row}" t="n"><v>1</v></c></row>',
-    b"<row r='{row}'><c r='{col}{row}' t='n'><v>1</v></c></row>",
-    b'<row r = "{row}"><c r = "{col}{row}"><v>1</v></c></row>',
-    b'<row><c t="n"><v>7</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}"><f>1+2</f></c></row>',
-    b'<row r="{row}"><c r="{col}{row}"><f>1+2</f><v>3</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}" t="str"><f>A1&amp;"x"</f></c></row>',
-    b'<row r="{row}"><c r="{col}{row}" t="inlineStr"><is><t>\xe2\x80\xae\x00x</t></is></c></row>',
-    b'<row r="{row}"><c r="{col}{row}" t="b"><v>2</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}" t="e"><v>#DIV/0!</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}" t="s"><v>99999</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}" t="d"><v>not-a-date</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}"><v>1e308</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}"><v>NaN</v></c></row>',
-    b'<row r="{row}"><c r="{col}{row}"',
-    b"<c><c><c><f>",
-    b"<!-- <c r='XFD1048576'> -->",
-    b'<row r="{row}">' + b'<c t="n"><v>1</v></c>' * 300 + b"</row>",
-    b"<row/>" * 3_100,
-])
+SHEET_FRAGMENTS = st.sampled_from(
+    [
+        b'<row r="{row}"><c r="{col}{row}" t="n"><v>1</v></c></row>',
+        b"<row r='{row}'><c r='{col}{row}' t='n'><v>1</v></c></row>",
+        b'<row r = "{row}"><c r = "{col}{row}"><v>1</v></c></row>',
+        b'<row><c t="n"><v>7</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}"><f>1+2</f></c></row>',
+        b'<row r="{row}"><c r="{col}{row}"><f>1+2</f><v>3</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}" t="str"><f>A1&amp;"x"</f></c></row>',
+        b'<row r="{row}"><c r="{col}{row}" t="inlineStr"><is><t>\xe2\x80\xae\x00x</t></is></c></row>',
+        b'<row r="{row}"><c r="{col}{row}" t="b"><v>2</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}" t="e"><v>#DIV/0!</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}" t="s"><v>99999</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}" t="d"><v>not-a-date</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}"><v>1e308</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}"><v>NaN</v></c></row>',
+        b'<row r="{row}"><c r="{col}{row}"',
+        b"<c><c><c><f>",
+        b"<!-- <c r='XFD1048576'> -->",
+        b'<row r="{row}">' + b'<c t="n"><v>1</v></c>' * 300 + b"</row>",
+        b"<row/>" * 3_100,
+    ]
+)
 COLUMNS = st.sampled_from([b"A", b"B", b"C", b"D", b"E", b"Z", b"IV", b"IW", b"XFD", b"a", b"AAAA"])
-ROWS = st.sampled_from([b"1", b"2", b"3", b"4", b"50", b"2002", b"3001", b"4002", b"1048576", b"10485760",
-                        b"0", b"99999999999"])
+ROWS = st.sampled_from(
+    [b"1", b"2", b"3", b"4", b"50", b"2002", b"3001", b"4002", b"1048576", b"10485760", b"0", b"99999999999"]
+)
 
 
 def _patch_member(content: bytes, patches: dict[str, object]) -> bytes:
@@ -291,47 +389,114 @@ def _patch_member(content: bytes, patches: dict[str, object]) -> bytes:
 @st.composite
 def malformed_xlsx(draw) -> bytes:
     content = _base_xlsx(draw(st.sampled_from((VALID_UNIT, OTHER_UNIT))), draw(st.sampled_from(PERIODS)))
-    operation = draw(st.sampled_from(["sheet_xml", "sheet_xml", "sheet_xml", "member_bytes", "drop_member",
-                                      "strings", "workbook", "raw_bytes", "extra_member"]))
-    sheet = draw(st.sampled_from(["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
-                                  "xl/worksheets/sheet3.xml"]))
+    operation = draw(
+        st.sampled_from(
+            [
+                "sheet_xml",
+                "sheet_xml",
+                "sheet_xml",
+                "member_bytes",
+                "drop_member",
+                "strings",
+                "workbook",
+                "raw_bytes",
+                "extra_member",
+            ]
+        )
+    )
+    sheet = draw(st.sampled_from(["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"]))
     if operation == "sheet_xml":
-        fragments = [draw(SHEET_FRAGMENTS).replace(b"{row}", draw(ROWS)).replace(b"{col}", draw(COLUMNS))
-                     for _ in range(draw(st.integers(min_value=1, max_value=3)))]
+        fragments = [
+            draw(SHEET_FRAGMENTS).replace(b"{row}", draw(ROWS)).replace(b"{col}", draw(COLUMNS))
+            for _ in range(draw(st.integers(min_value=1, max_value=3)))
+        ]
         where = draw(st.sampled_from([b"</sheetData>", b"<sheetData>", b"</row>"]))
 
         def patch(xml: bytes) -> bytes:
-            return xml.replace(where, b"".join(fragments) + where if where != b"<sheetData>" else
-                               where + b"".join(fragments), 1)
+            return xml.replace(
+                where, b"".join(fragments) + where if where != b"<sheetData>" else where + b"".join(fragments), 1
+            )
+
         patches: dict[str, object] = {sheet: patch}
         if draw(st.booleans()):
-            dimension = draw(st.sampled_from([b'<dimension ref="A1:XFD1048576"/>', b"<dimension ref='A1:IW2'/>",
-                                              b'<dimension ref="A1"/>', b"", b'<dimension ref="A1:D99999999"/>']))
+            dimension = draw(
+                st.sampled_from(
+                    [
+                        b'<dimension ref="A1:XFD1048576"/>',
+                        b"<dimension ref='A1:IW2'/>",
+                        b'<dimension ref="A1"/>',
+                        b"",
+                        b'<dimension ref="A1:D99999999"/>',
+                    ]
+                )
+            )
             patches[sheet] = lambda xml: re.sub(rb"<dimension [^>]*/>", dimension, patch(xml), count=1)
         content = _patch_member(content, patches)
     elif operation == "member_bytes":
-        member = draw(st.sampled_from(["xl/workbook.xml", "xl/sharedStrings.xml", "xl/styles.xml", sheet,
-                                       "[Content_Types].xml", "xl/_rels/workbook.xml.rels"]))
+        member = draw(
+            st.sampled_from(
+                [
+                    "xl/workbook.xml",
+                    "xl/sharedStrings.xml",
+                    "xl/styles.xml",
+                    sheet,
+                    "[Content_Types].xml",
+                    "xl/_rels/workbook.xml.rels",
+                ]
+            )
+        )
         content = _patch_member(content, {member: lambda data: draw(byte_mutations(data))})
     elif operation == "drop_member":
-        member = draw(st.sampled_from(["xl/workbook.xml", "xl/sharedStrings.xml", "xl/styles.xml", sheet,
-                                       "[Content_Types].xml", "xl/_rels/workbook.xml.rels"]))
+        member = draw(
+            st.sampled_from(
+                [
+                    "xl/workbook.xml",
+                    "xl/sharedStrings.xml",
+                    "xl/styles.xml",
+                    sheet,
+                    "[Content_Types].xml",
+                    "xl/_rels/workbook.xml.rels",
+                ]
+            )
+        )
         content = _patch_member(content, {member: None})
     elif operation == "strings":
         odd = draw(ODD_TEXT).encode("utf-8", "surrogatepass").replace(b"&", b"&amp;").replace(b"<", b"&lt;")
-        content = _patch_member(content, {"xl/sharedStrings.xml": lambda data: re.sub(
-            rb"<t>[^<]*</t>", b"<t>" + odd + b"</t>", data, count=draw(st.integers(min_value=1, max_value=30)))})
+        content = _patch_member(
+            content,
+            {
+                "xl/sharedStrings.xml": lambda data: re.sub(
+                    rb"<t>[^<]*</t>", b"<t>" + odd + b"</t>", data, count=draw(st.integers(min_value=1, max_value=30))
+                )
+            },
+        )
     elif operation == "workbook":
         second_values_sheet = '<sheets><sheet name="Chỉ tiêu" sheetId="9" r:id="rId2"/>'.encode()
-        replacement = draw(st.sampled_from([(b'name="Ch', b'name="X'), (b'r:id="rId2"', b'r:id="rId9"'),
-                                            (b"<sheets>", second_values_sheet),
-                                            (b'name="', b"name='"), (b"</sheets>", b"")]))
+        replacement = draw(
+            st.sampled_from(
+                [
+                    (b'name="Ch', b'name="X'),
+                    (b'r:id="rId2"', b'r:id="rId9"'),
+                    (b"<sheets>", second_values_sheet),
+                    (b'name="', b"name='"),
+                    (b"</sheets>", b""),
+                ]
+            )
+        )
         content = _patch_member(content, {"xl/workbook.xml": lambda data: data.replace(*replacement, 1)})
     elif operation == "extra_member":
-        content = _patch_member(content, {draw(st.sampled_from(["xl/worksheets/sheet9.xml", "xl/media/x.bin",
-                                                                "../escape.xml", "xl/worksheets/sheet2.xml/"])):
-                                          draw(st.sampled_from([b"", b"<worksheet/>", b"\x00" * 1000,
-                                                                b'<sheetData><row r="1048576"/></sheetData>']))})
+        content = _patch_member(
+            content,
+            {
+                draw(
+                    st.sampled_from(
+                        ["xl/worksheets/sheet9.xml", "xl/media/x.bin", "../escape.xml", "xl/worksheets/sheet2.xml/"]
+                    )
+                ): draw(
+                    st.sampled_from([b"", b"<worksheet/>", b"\x00" * 1000, b'<sheetData><row r="1048576"/></sheetData>'])
+                )
+            },
+        )
     else:
         content = draw(byte_mutations(content))
     return content
@@ -343,8 +508,11 @@ def fuzzed_files(draw) -> tuple[str, bytes]:
     fmt = draw(st.sampled_from(["csv", "json", "xlsx"]))
     content = draw({"csv": malformed_csv(), "json": malformed_json(), "xlsx": malformed_xlsx()}[fmt])
     # now and then the name does not say what the bytes are
-    suffix = fmt if draw(st.integers(min_value=0, max_value=5)) else draw(st.sampled_from(["csv", "json", "xlsx",
-                                                                                         "xls", "CSV", "txt", ""]))
+    suffix = (
+        fmt
+        if draw(st.integers(min_value=0, max_value=5))
+        else draw(st.sampled_from(["csv", "json", "xlsx", "xls", "CSV", "txt", ""]))
+    )
     return f"06652_2023-03.{suffix}".rstrip("."), content
 
 
@@ -373,19 +541,24 @@ def test_fuzzed_files_under_any_name_are_accepted_or_rejected(file: tuple[str, b
     examine_here(*file)
 
 
-@pytest.mark.parametrize("fragment", [
-    b"<row r='1048576'><c r='XFD1048576'><v>1</v></c></row>",       # single-quoted addresses
-    b'<row r = "1048576"><c r = "XFD1048576"><v>1</v></c></row>',   # spaces around "="
-    b'<row><c r="xfd1048576"><v>1</v></c></row>',                    # a lowercase address
-    b'<row r="5"><c r="A10485760"><v>1</v></c></row>',               # more than 7 digits
-    b"<row/>" * 1_100_000 + b'<row><c t="n"><v>1</v></c></row>',     # rows without addresses
-    b'<row r="4">' + b'<c t="n"><v>1</v></c>' * 20_000 + b"</row>",  # cells without addresses
-])
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        b"<row r='1048576'><c r='XFD1048576'><v>1</v></c></row>",  # single-quoted addresses
+        b'<row r = "1048576"><c r = "XFD1048576"><v>1</v></c></row>',  # spaces around "="
+        b'<row><c r="xfd1048576"><v>1</v></c></row>',  # a lowercase address
+        b'<row r="5"><c r="A10485760"><v>1</v></c></row>',  # more than 7 digits
+        b"<row/>" * 1_100_000 + b'<row><c t="n"><v>1</v></c></row>',  # rows without addresses
+        b'<row r="4">' + b'<c t="n"><v>1</v></c>' * 20_000 + b"</row>",  # cells without addresses
+    ],
+)
 def test_far_cells_the_fuzzer_found_are_refused_before_calamine_reads_them(fragment: bytes):
     """Each of these passed the XLSX shape check once and made calamine abort the process or run
     for minutes; the check now sees them and refuses the file with FILE_TOO_COMPLEX."""
-    content = _patch_member(_base_xlsx(VALID_UNIT, "2023-03"), {
-        "xl/worksheets/sheet2.xml": lambda xml: xml.replace(b"</sheetData>", fragment + b"</sheetData>")})
+    content = _patch_member(
+        _base_xlsx(VALID_UNIT, "2023-03"),
+        {"xl/worksheets/sheet2.xml": lambda xml: xml.replace(b"</sheetData>", fragment + b"</sheetData>")},
+    )
     examined = examine_here("far.xlsx", content)
     assert [p.code for p in examined.problems] == ["FILE_TOO_COMPLEX"]
 
@@ -401,8 +574,9 @@ def test_a_worksheet_outside_xl_worksheets_is_checked_too():
                     data = data.replace(b"worksheets/sheet2.xml", b"elsewhere/s2.xml")
                 elif name == "xl/worksheets/sheet2.xml":
                     name = "xl/elsewhere/s2.xml"
-                    data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
-                                                         b"</sheetData>")
+                    data = data.replace(
+                        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+                    )
                 target.writestr(name, data)
         return buffer.getvalue()
 

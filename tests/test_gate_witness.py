@@ -43,8 +43,7 @@ def _verdicts(batch, expectations: list[tuple[str, str, dict]]) -> list[tuple[st
     out = []
     for kind, column, kwargs in expectations:
         camel = "".join(part.capitalize() for part in kind.split("_"))
-        result = batch.validate(getattr(gx.expectations, camel)(column=column, **kwargs),
-                                result_format="COMPLETE")
+        result = batch.validate(getattr(gx.expectations, camel)(column=column, **kwargs), result_format="COMPLETE")
         unexpected = sorted({"null" if pd.isna(v) else str(v) for v in (result.result or {}).get("unexpected_list", [])})
         out.append((kind, column, bool(result.success), unexpected))
     return out
@@ -61,8 +60,9 @@ def test_the_witness_frame_gives_every_verdict_and_unexpected_value_of_the_rows(
     columns = {
         "n1": data.draw(st.lists(st.one_of(st.none(), st.integers(-2, 9)), min_size=rows, max_size=rows)),
         "n2": data.draw(st.lists(st.one_of(st.none(), st.integers(0, 1000)), min_size=rows, max_size=rows)),
-        "t1": data.draw(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "abc", "d", "a1"])),
-                                 min_size=rows, max_size=rows)),
+        "t1": data.draw(
+            st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "abc", "d", "a1"])), min_size=rows, max_size=rows)
+        ),
         "unread": [None] * rows,
     }
     chosen = {
@@ -73,18 +73,23 @@ def test_the_witness_frame_gives_every_verdict_and_unexpected_value_of_the_rows(
     con = duckdb.connect()
     con.execute("create table checked (n1 integer, n2 integer, t1 varchar, unread varchar)")
     if rows:
-        con.executemany("insert into checked values (?, ?, ?, ?)",
-                        list(zip(*columns.values(), strict=True)))
-    expectations = [(kind, column, (TEXT_CHECKS if column == "t1" else CHECKS)[kind])
-                    for column, kinds in chosen.items() for kind in sorted(kinds)]
+        con.executemany("insert into checked values (?, ?, ?, ?)", list(zip(*columns.values(), strict=True)))
+    expectations = [
+        (kind, column, (TEXT_CHECKS if column == "t1" else CHECKS)[kind])
+        for column, kinds in chosen.items()
+        for kind in sorted(kinds)
+    ]
     checks = {column: kinds for column, kinds in chosen.items() if kinds}
-    reference_sets = {column: (TEXT_CHECKS if column == "t1" else CHECKS)["expect_column_values_to_be_in_set"]
-                      ["value_set"] for column, kinds in chosen.items()
-                      if "expect_column_values_to_be_in_set" in kinds}
+    reference_sets = {
+        column: (TEXT_CHECKS if column == "t1" else CHECKS)["expect_column_values_to_be_in_set"]["value_set"]
+        for column, kinds in chosen.items()
+        if "expect_column_values_to_be_in_set" in kinds
+    }
     witness, reduced = quality._witness_frame(con, "checked", checks, reference_sets)
-    on_witness_expectations = [(kind, column, {**kwargs, "value_set": reduced[column]}
-                                if kind.endswith("in_set") and column in reduced else kwargs)
-                               for kind, column, kwargs in expectations]
+    on_witness_expectations = [
+        (kind, column, {**kwargs, "value_set": reduced[column]} if kind.endswith("in_set") and column in reduced else kwargs)
+        for kind, column, kwargs in expectations
+    ]
     assert list(witness.columns) == ["n1", "n2", "t1", "unread"]
     assert len(witness) <= rows + 1
     on_rows = _verdicts(batch_of(con.execute("select * from checked").df()), expectations)
@@ -93,16 +98,25 @@ def test_the_witness_frame_gives_every_verdict_and_unexpected_value_of_the_rows(
     for kind, column, success, unexpected in on_rows:
         if not success:  # the gate reads the count of failing rows back from the real rows
             listed = [v for v in con.execute(f"select {column} from checked").fetchall()]
-            expected = sum(1 for (v,) in listed if (v is None if kind.endswith("not_be_null") else
-                                                    v is not None and str(v) in unexpected))
+            expected = sum(
+                1
+                for (v,) in listed
+                if (v is None if kind.endswith("not_be_null") else v is not None and str(v) in unexpected)
+            )
             if kind.endswith("unique"):
                 values = [v for (v,) in listed if v is not None]
                 expected = sum(1 for v in values if values.count(v) > 1)
-            witness_kwargs = next(k for e_kind, e_column, k in on_witness_expectations
-                                  if (e_kind, e_column) == (kind, column))
+            witness_kwargs = next(
+                k for e_kind, e_column, k in on_witness_expectations if (e_kind, e_column) == (kind, column)
+            )
             gx_values = quality._python_values(
-                batch_of(witness).validate(
+                batch_of(witness)
+                .validate(
                     getattr(gx.expectations, "".join(p.capitalize() for p in kind.split("_")))(
-                        column=column, **witness_kwargs),
-                    result_format="COMPLETE").result.get("unexpected_list", []))
+                        column=column, **witness_kwargs
+                    ),
+                    result_format="COMPLETE",
+                )
+                .result.get("unexpected_list", [])
+            )
             assert quality._unexpected_rows(con, "checked", kind, column, gx_values) == expected

@@ -65,9 +65,13 @@ def _seed_rows(name: str) -> list[dict[str, str]]:
 
 
 UNIT_ROWS = {row["unit_version_id"]: row for row in _seed_rows("units.csv")}
-GRASSROOTS_2023 = {row["unit_code"]: row for row in UNIT_ROWS.values()
-                   if row["unit_level"] == "grassroots" and row["valid_from"] <= "2023-01-01"
-                   and (not row["valid_to"] or row["valid_to"] > "2023-12-31")}
+GRASSROOTS_2023 = {
+    row["unit_code"]: row
+    for row in UNIT_ROWS.values()
+    if row["unit_level"] == "grassroots"
+    and row["valid_from"] <= "2023-01-01"
+    and (not row["valid_to"] or row["valid_to"] > "2023-12-31")
+}
 
 
 def _district(code: str) -> str:
@@ -131,8 +135,7 @@ def current_versions(outcomes: dict[str, Outcome]) -> dict[tuple[str, str], cont
 
 
 def _content(sub: contract.Submission):
-    return (sorted((code, cat, value) for _r, code, cat, value in sub.values),
-            sorted(club[1:] for club in sub.clubs))
+    return (sorted((code, cat, value) for _r, code, cat, value in sub.values), sorted(club[1:] for club in sub.clubs))
 
 
 class Totals:
@@ -144,28 +147,47 @@ class Totals:
         self.units = {unit for unit, _period in self.subs}
 
     def flow(self, code: str, districts: set[str] | None = None) -> int:
-        return sum(value for (unit, _p), sub in self.subs.items() for _r, c, _cat, value in sub.values
-                   if c == code and (districts is None or _district(unit) in districts))
+        return sum(
+            value
+            for (unit, _p), sub in self.subs.items()
+            for _r, c, _cat, value in sub.values
+            if c == code and (districts is None or _district(unit) in districts)
+        )
 
     def stock(self, code: str) -> int:
         return sum(value for sub in self.december.values() for _r, c, _cat, value in sub.values if c == code)
 
     def december_clubs(self, types: set[str], districts: set[str] | None = None, unit: str | None = None):
-        return [(code, club) for code, sub in self.december.items() for club in sub.clubs
-                if club[2] in types and club[4] != "dissolved"
-                and (districts is None or _district(code) in districts) and (unit is None or code == unit)]
+        return [
+            (code, club)
+            for code, sub in self.december.items()
+            for club in sub.clubs
+            if club[2] in types
+            and club[4] != "dissolved"
+            and (districts is None or _district(code) in districts)
+            and (unit is None or code == unit)
+        ]
 
     def new_clubs(self, types: set[str], districts: set[str] | None = None, unit: str | None = None):
-        return [(code, period, club) for (code, period), sub in self.subs.items() for club in sub.clubs
-                if club[2] in types and club[4] == "new"
-                and (districts is None or _district(code) in districts) and (unit is None or code == unit)]
+        return [
+            (code, period, club)
+            for (code, period), sub in self.subs.items()
+            for club in sub.clubs
+            if club[2] in types
+            and club[4] == "new"
+            and (districts is None or _district(code) in districts)
+            and (unit is None or code == unit)
+        ]
 
     def listings(self, types: set[str]):
         return [club for sub in self.subs.values() for club in sub.clubs if club[2] in types]
 
 
-QUANG_TRUNG = next(code for code, row in GRASSROOTS_2023.items()
-                   if row["unit_name"] == "Phường Quang Trung" and row["district_name"].endswith("Uông Bí"))
+QUANG_TRUNG = next(
+    code
+    for code, row in GRASSROOTS_2023.items()
+    if row["unit_name"] == "Phường Quang Trung" and row["district_name"].endswith("Uông Bí")
+)
 
 
 def _units_with(totals: Totals, types: set[str]) -> int:
@@ -183,8 +205,7 @@ FIGURE_COMPUTATIONS = {
     "friendly_clubs": lambda t: len(t.december_clubs({"friendly_club"})),
     "child_rights_clubs": lambda t: len(t.december_clubs({"child_rights_club"})),
     "knit_for_children_models_new": lambda t: len(t.new_clubs({"knit_for_children"}, unit=QUANG_TRUNG)),
-    "knit_for_children_members": lambda t: sum(c[5] for _u, c in t.december_clubs({"knit_for_children"},
-                                                                                     unit=QUANG_TRUNG)),
+    "knit_for_children_members": lambda t: sum(c[5] for _u, c in t.december_clubs({"knit_for_children"}, unit=QUANG_TRUNG)),
     "early_childhood_models": lambda t: len(t.december_clubs({"early_childhood_model"})),
     "change_leader_clubs_new": lambda t: len(t.new_clubs({"change_leader_club"})),
     "change_leader_club_members_min": lambda t: min(c[5] for c in t.listings({"change_leader_club"})),
@@ -198,8 +219,7 @@ FIGURE_COMPUTATIONS = {
     "border_econ_models_funded": lambda t: len(t.new_clubs({"border_econ_model"}, {"Bình Liêu", "Hải Hà"})),
     "border_econ_funds_vnd": lambda t: t.flow("border_econ_funds_vnd", {"Bình Liêu", "Hải Hà"}),
     "livestock_models": lambda t: len(t.december_clubs({"livestock_model"}, {"Bình Liêu"})),
-    "livestock_model_members": lambda t: sum(c[5] for _u, c in t.december_clubs({"livestock_model"},
-                                                                                   {"Bình Liêu"})),
+    "livestock_model_members": lambda t: sum(c[5] for _u, c in t.december_clubs({"livestock_model"}, {"Bình Liêu"})),
     "waste_models": lambda t: len(t.december_clubs(WASTE)),
     "waste_model_members": lambda t: sum(c[5] for _u, c in t.december_clubs(WASTE)),
     "waste_model_units": lambda t: _units_with(t, WASTE),
@@ -284,9 +304,19 @@ def test_fault_files_get_the_expected_outcome(full_run, full_outcomes):
     expected = _expected(folder)
     assert set(expected) == set(full_outcomes)
     reasons = Counter(reason for outcome, reason in expected.values() if outcome == "rejected")
-    for code in ("UNIT_UNKNOWN", "PERIOD_IN_FUTURE", "VALUE_NEGATIVE", "VALUE_FRACTIONAL", "VALUE_NOT_A_NUMBER",
-                 "INDICATOR_UNKNOWN", "SECTION_MISSING", "COLUMN_MISSING", "FILE_EMPTY", "FILE_CORRUPT",
-                 "FILE_TYPE_MISMATCH"):
+    for code in (
+        "UNIT_UNKNOWN",
+        "PERIOD_IN_FUTURE",
+        "VALUE_NEGATIVE",
+        "VALUE_FRACTIONAL",
+        "VALUE_NOT_A_NUMBER",
+        "INDICATOR_UNKNOWN",
+        "SECTION_MISSING",
+        "COLUMN_MISSING",
+        "FILE_EMPTY",
+        "FILE_CORRUPT",
+        "FILE_TYPE_MISMATCH",
+    ):
         assert reasons[code] >= 1, code
     by_hash = defaultdict(list)
     for name, outcome in full_outcomes.items():
@@ -315,13 +345,14 @@ def test_accepted_reencodings_repeat_a_real_report(full_outcomes):
     assert len(resent) == 4
     for name in resent:
         stem = name.split("_gui-lai")[0]
-        [original] = [full_outcomes[f"{stem}.{fmt}"] for fmt in ("xlsx", "csv", "json")
-                      if f"{stem}.{fmt}" in full_outcomes]
+        [original] = [full_outcomes[f"{stem}.{fmt}"] for fmt in ("xlsx", "csv", "json") if f"{stem}.{fmt}" in full_outcomes]
         outcome = full_outcomes[name]
         assert outcome.submission.submitted_at > original.submission.submitted_at
         assert _content(outcome.submission) == _content(original.submission)
         assert (outcome.submission.unit_code, outcome.submission.period) == (
-            original.submission.unit_code, original.submission.period)
+            original.submission.unit_code,
+            original.submission.period,
+        )
 
 
 @pytest.mark.parametrize("figure_id", sorted(FIGURE_COMPUTATIONS))
@@ -329,7 +360,8 @@ def test_article_figure(figure_id, full_totals):
     figure = _figures()[figure_id]
     computed = FIGURE_COMPUTATIONS[figure_id](full_totals)
     assert meets(computed, float(figure["value"]), figure["comparator"]), (
-        f"{figure_id}: computed {computed}, article {figure['comparator']} {figure['value']}")
+        f"{figure_id}: computed {computed}, article {figure['comparator']} {figure['value']}"
+    )
 
 
 def test_every_figure_is_tested_or_explained():
@@ -362,8 +394,9 @@ def test_invented_indicators_are_plausible(full_totals):
     assert 700 <= t.flow("women_entrepreneurs_supported") < 1000
     assert 0 < t.flow("violence_victims_supported") <= t.flow("violence_victims_identified") < 100
     assert 1000 < t.stock("poor_members_total") < 3000
-    january = sum(v for (u, p), sub in t.subs.items() if p == "2023-01"
-                  for _r, c, _k, v in sub.values if c == "poor_members_total")
+    january = sum(
+        v for (u, p), sub in t.subs.items() if p == "2023-01" for _r, c, _k, v in sub.values if c == "poor_members_total"
+    )
     assert january > t.stock("poor_members_total")
 
 
@@ -383,8 +416,11 @@ def test_reports_look_like_real_ones(full_run, full_outcomes, full_totals):
         late += moment >= deadline
     assert 0.06 <= late / len(first) <= 0.10
     # Times are written in Vietnam time.
-    assert all(str(o.raw_header.get("submitted_at", "")).endswith("+07:00")
-               for o in full_outcomes.values() if o.submission is not None)
+    assert all(
+        str(o.raw_header.get("submitted_at", "")).endswith("+07:00")
+        for o in full_outcomes.values()
+        if o.submission is not None
+    )
     # Corrected versions: the _v2 file is later and differs from the first one.
     v2 = [name for name in full_outcomes if "_v2." in name]
     assert 10 <= len(v2) <= 60
@@ -399,8 +435,9 @@ def test_reports_look_like_real_ones(full_run, full_outcomes, full_totals):
     mean = {d: sum(v) / len(v) for d, v in per_unit.items()}
     assert mean["Hạ Long"] > mean["Cô Tô"] and mean["Cẩm Phả"] > mean["Ba Chẽ"]
     # Reporters are job titles, never names.
-    assert all(o.submission.reporter.split()[0] in {"Chủ", "Phó", "Cán"}
-               for o in full_outcomes.values() if o.submission is not None)
+    assert all(
+        o.submission.reporter.split()[0] in {"Chủ", "Phó", "Cán"} for o in full_outcomes.values() if o.submission is not None
+    )
 
 
 def test_club_registers_are_consistent_month_to_month(full_totals):
@@ -456,9 +493,16 @@ def test_synthetic_units_and_a_second_year(tmp_path, reference, full_run):
     assert all("giả lập" in row["unit_name"] for row in report.synthetic_units)
     extended = dict(reference.units)
     for row in report.synthetic_units:
-        extended[row["unit_code"]] = (UnitVersion(row["unit_code"], row["unit_name"], row["unit_level"],
-                                                  row["district_code"], date.fromisoformat(row["valid_from"]),
-                                                  None),)
+        extended[row["unit_code"]] = (
+            UnitVersion(
+                row["unit_code"],
+                row["unit_name"],
+                row["unit_level"],
+                row["district_code"],
+                date.fromisoformat(row["valid_from"]),
+                None,
+            ),
+        )
     outcomes = read_folder(tmp_path / "big", replace(reference, units=extended), today=date(2024, 3, 1))
     expected = _expected(tmp_path / "big")
     for name, (outcome, reason) in expected.items():
@@ -475,8 +519,11 @@ def test_synthetic_units_and_a_second_year(tmp_path, reference, full_run):
     assert report.submissions == len(current)
     # Adding synthetic units leaves the real units' files exactly those of the calibrated run.
     full = _hashes(full_run[1])
-    real = {name: digest for name, digest in _hashes(tmp_path / "big").items()
-            if re.fullmatch(r"0\d{4}_2023-\d\d(_v2)?\.(xlsx|csv|json)", name) and name[:5] in GRASSROOTS_2023}
+    real = {
+        name: digest
+        for name, digest in _hashes(tmp_path / "big").items()
+        if re.fullmatch(r"0\d{4}_2023-\d\d(_v2)?\.(xlsx|csv|json)", name) and name[:5] in GRASSROOTS_2023
+    }
     assert len(real) > 2000 and all(full[name] == digest for name, digest in real.items())
 
 
@@ -484,7 +531,8 @@ def test_years_across_the_2025_reorganisation(tmp_path, reference):
     report = generate(tmp_path / "long", units=6, months=36, formats={"json": 1.0})
     outcomes = read_folder(tmp_path / "long", reference, today=date(2026, 1, 31))
     assert all(o.submission is not None for o in outcomes.values()), [
-        (n, o.errors) for n, o in outcomes.items() if o.submission is None]
+        (n, o.errors) for n, o in outcomes.items() if o.submission is None
+    ]
     periods = {o.submission.period for o in outcomes.values()}
     assert min(periods) == "2023-01" and max(periods) == "2025-12"
     assert set(report.files_per_format) == {"json"}
@@ -495,8 +543,22 @@ def test_years_across_the_2025_reorganisation(tmp_path, reference):
 
 def test_command_line(tmp_path, capsys):
     synthetic = tmp_path / "synthetic_units.csv"
-    assert main([str(tmp_path / "cli"), "--units", "179", "--months", "1", "--mix", "csv=1",
-                 "--synthetic-units-csv", str(synthetic)]) == 0
+    assert (
+        main(
+            [
+                str(tmp_path / "cli"),
+                "--units",
+                "179",
+                "--months",
+                "1",
+                "--mix",
+                "csv=1",
+                "--synthetic-units-csv",
+                str(synthetic),
+            ]
+        )
+        == 0
+    )
     assert "179 submissions" in capsys.readouterr().out
     rows = list(csv.DictReader(synthetic.open(encoding="utf-8")))
     assert [row["unit_code"] for row in rows] == ["90000", "90001"]
@@ -515,13 +577,27 @@ def test_apportion_is_exact():
 
 # --- writers and the blank template ---------------------------------------------------------------
 SAMPLE = {
-    "header": {"unit_code": "06817", "period": "2023-10", "submitted_at": "2023-11-06T09:12:00+07:00",
-               "reporter": "Chủ tịch Hội LHPN phường", "template_version": "1"},
-    "values": [{"indicator_code": "news_items", "category": "total", "value": 3},
-               {"indicator_code": "godmother_children_new", "category": "female", "value": 1},
-               {"indicator_code": "waste_to_money_funds_vnd", "category": "total", "value": 1_100_000}],
-    "clubs": [{"club_id": "MH-001", "club_type": "knit_for_children", "club_name": "Mô hình Đan áo cho em khu 5B",
-               "status": "new", "members": 14}],
+    "header": {
+        "unit_code": "06817",
+        "period": "2023-10",
+        "submitted_at": "2023-11-06T09:12:00+07:00",
+        "reporter": "Chủ tịch Hội LHPN phường",
+        "template_version": "1",
+    },
+    "values": [
+        {"indicator_code": "news_items", "category": "total", "value": 3},
+        {"indicator_code": "godmother_children_new", "category": "female", "value": 1},
+        {"indicator_code": "waste_to_money_funds_vnd", "category": "total", "value": 1_100_000},
+    ],
+    "clubs": [
+        {
+            "club_id": "MH-001",
+            "club_type": "knit_for_children",
+            "club_name": "Mô hình Đan áo cho em khu 5B",
+            "status": "new",
+            "members": 14,
+        }
+    ],
 }
 
 
@@ -534,7 +610,8 @@ def test_writers_round_trip(writer, suffix, form, reference):
     submission, problems = contract.validate(document, reference, TODAY)
     assert problems == [] and submission is not None
     assert [(c, k, v) for _r, c, k, v in submission.values] == [
-        (r["indicator_code"], r["category"], r["value"]) for r in SAMPLE["values"]]
+        (r["indicator_code"], r["category"], r["value"]) for r in SAMPLE["values"]
+    ]
     assert submission.clubs[0][1:] == ("MH-001", "knit_for_children", "Mô hình Đan áo cho em khu 5B", "new", 14)
     assert submission.submitted_at == datetime(2023, 11, 6, 9, 12, tzinfo=VIETNAM_TIME)
     if suffix == "csv":
@@ -548,8 +625,12 @@ def test_blank_template(tmp_path, reference):
     path = write_blank_template(tmp_path / "mau_bao_cao.xlsx")
     assert path.read_bytes() == blank_template_bytes()
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == [SECTION_SHEETS["header"], SECTION_SHEETS["values"], SECTION_SHEETS["clubs"],
-                               INSTRUCTIONS_SHEET]
+    assert book.sheetnames == [
+        SECTION_SHEETS["header"],
+        SECTION_SHEETS["values"],
+        SECTION_SHEETS["clubs"],
+        INSTRUCTIONS_SHEET,
+    ]
     header = book[SECTION_SHEETS["header"]]
     rows = list(header.iter_rows(min_row=2, values_only=True))
     assert [(label, key) for label, key, _value in rows] == list((v, k) for k, v in HEADER_FIELDS.items())
@@ -559,10 +640,12 @@ def test_blank_template(tmp_path, reference):
     assert set(VALUE_COLUMNS.values()) | {INDICATOR_LABEL_HEADING} == set(headings)
     assert all(cell.font.b for cell in values[1])
     assert values.column_dimensions["B"].width > 40
-    code_col, cat_col, label_col, value_col = (headings.index(VALUE_COLUMNS["indicator_code"]),
-                                               headings.index(VALUE_COLUMNS["category"]),
-                                               headings.index(INDICATOR_LABEL_HEADING),
-                                               headings.index(VALUE_COLUMNS["value"]))
+    code_col, cat_col, label_col, value_col = (
+        headings.index(VALUE_COLUMNS["indicator_code"]),
+        headings.index(VALUE_COLUMNS["category"]),
+        headings.index(INDICATOR_LABEL_HEADING),
+        headings.index(VALUE_COLUMNS["value"]),
+    )
     body = list(values.iter_rows(min_row=2, values_only=True))
     assert [(r[code_col], r[cat_col]) for r in body] == [(c, k) for c, k, _l, _u in indicator_catalogue()]
     assert all(r[label_col] for r in body) and all(r[value_col] is None for r in body)
@@ -575,7 +658,6 @@ def test_blank_template(tmp_path, reference):
     _fmt, document = read_document("mau.xlsx", path.read_bytes())
     _submission, problems = contract.validate(document, reference, TODAY)
     assert {p.code for p in problems} == {"HEADER_FIELD_MISSING", "VALUE_MISSING"}
-
 
 
 def test_reference_figures_copy_is_current():

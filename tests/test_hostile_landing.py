@@ -39,10 +39,14 @@ def _query(settings: Settings, sql: str, parameters=None):
 
 def _cli_ingest(data_dir: Path, landing: Path, run_id: str, **environment: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QNWU_")}
-    env.update(QNWU_DATA_DIR=str(data_dir), QNWU_LANDING_URL=str(landing), QNWU_LANDING_SETTLE_SECONDS="0",
-               **environment)
-    return subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", run_id], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env.update(QNWU_DATA_DIR=str(data_dir), QNWU_LANDING_URL=str(landing), QNWU_LANDING_SETTLE_SECONDS="0", **environment)
+    return subprocess.run(
+        [sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", run_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +74,15 @@ def test_one_ingest_over_every_hostile_class_exits_0_and_balances(hostile_run):
 
 def test_every_entry_gets_its_outcome_and_reason(hostile_run):
     _, _, expected, _, settings = hostile_run
-    ledger = {path: (outcome, reasons) for path, outcome, reasons in _query(settings, """
+    ledger = {
+        path: (outcome, reasons)
+        for path, outcome, reasons in _query(
+            settings,
+            """
         select f.source_path, f.outcome, list(distinct p.reason_code order by p.reason_code)
-        from raw.received_files f left join raw.submission_problems p using (file_hash) group by all""")}
+        from raw.received_files f left join raw.submission_problems p using (file_hash) group by all""",
+        )
+    }
     skipped = {path: reason for path, reason in _query(settings, "select source_path, reason from raw.skipped_entries")}
     wrong = {}
     for name, want in expected.items():
@@ -110,21 +120,31 @@ def test_links_are_never_followed(hostile_run):
 
 def test_messages_are_bounded_and_say_what_to_do(hostile_run):
     _, _, _, _, settings = hostile_run
-    many = _query(settings, """select count(*), max(length(message_vi)), max(length(message_en))
+    many = _query(
+        settings,
+        """select count(*), max(length(message_vi)), max(length(message_en))
         from raw.submission_problems p join raw.received_files f using (file_hash)
-        where f.source_path = 'many_problems.csv'""")[0]
+        where f.source_path = 'many_problems.csv'""",
+    )[0]
     assert many[0] == 50  # 49 problems and one line counting the other 2,951
     assert many[1] < 400 and many[2] < 400
-    (truncated,) = _query(settings, "select message_en from raw.submission_problems where reason_code = "
-                                    "'PROBLEMS_TRUNCATED'")[0]
+    (truncated,) = _query(
+        settings, "select message_en from raw.submission_problems where reason_code = 'PROBLEMS_TRUNCATED'"
+    )[0]
     assert "2,951 more problems" in truncated.replace("2951", "2,951") or "2951 more problems" in truncated
-    (utf16,) = _query(settings, "select message_en from raw.submission_problems p join raw.received_files f "
-                                "using (file_hash) where f.source_path = 'utf16.csv'")[0]
+    (utf16,) = _query(
+        settings,
+        "select message_en from raw.submission_problems p join raw.received_files f "
+        "using (file_hash) where f.source_path = 'utf16.csv'",
+    )[0]
     assert "UTF-16" in utf16 and "CSV UTF-8" in utf16
     longest = _query(settings, "select max(length(message_en)) from raw.submission_problems")[0][0]
     assert longest < 600
-    escaped = _query(settings, "select message_vi || message_en from raw.submission_problems p join "
-                               "raw.received_files f using (file_hash) where f.source_path = 'escape_sequences.json'")
+    escaped = _query(
+        settings,
+        "select message_vi || message_en from raw.submission_problems p join "
+        "raw.received_files f using (file_hash) where f.source_path = 'escape_sequences.json'",
+    )
     assert escaped and not any("\x1b" in m or "\u202e" in m for (m,) in escaped)
 
 
@@ -176,8 +196,10 @@ def test_a_crash_or_a_hang_costs_only_its_file():
         replaced = pool.replaced
     assert time.monotonic() - started < 30
     assert sorted(results) == list(range(len(names)))
-    outcomes = {names[key]: (e.submission is not None, [p.code for p in e.problems], [p.detail for p in e.problems])
-                for key, e in results.items()}
+    outcomes = {
+        names[key]: (e.submission is not None, [p.code for p in e.problems], [p.detail for p in e.problems])
+        for key, e in results.items()
+    }
     for name in ("a.json", "b.json", "c.json", "d.json"):
         assert outcomes[name][0], outcomes[name]
     assert outcomes["abort.json"][1] == ["FILE_TOO_COMPLEX"] and "SIGABRT" in outcomes["abort.json"][2][0]
@@ -194,16 +216,24 @@ def test_a_file_needing_more_memory_than_the_limit_is_rejected_and_the_rest_load
     landing.mkdir()
     from hostile_files import _patch_xlsx
 
-    wide = _patch_xlsx(write_xlsx(report(period="2023-04")), "Chỉ tiêu", lambda xml: xml.replace(
-        b"</sheetData>", b'<row r="100000"><c r="IV100000" t="n"><v>1</v></c></row></sheetData>'))
+    wide = _patch_xlsx(
+        write_xlsx(report(period="2023-04")),
+        "Chỉ tiêu",
+        lambda xml: xml.replace(b"</sheetData>", b'<row r="100000"><c r="IV100000" t="n"><v>1</v></c></row></sheetData>'),
+    )
     (landing / "wide.xlsx").write_bytes(wide)
     (landing / "good.json").write_bytes(write_json(report(period="2023-03")))
     # rows allowed up to 100,000 so the shape checks let it through: 256 x 100,000 cells for calamine
     done = _cli_ingest(data_dir, landing, "memory", QNWU_INGEST_FILE_MEMORY_MB="64", QNWU_MAX_SECTION_ROWS="100000")
     assert done.returncode == 0, done.stderr[-3000:]
     settings = Settings.from_env()
-    outcomes = dict(_query(settings, "select f.source_path, f.outcome || ':' || coalesce(p.reason_code, '') "
-                                     "from raw.received_files f left join raw.submission_problems p using (file_hash)"))
+    outcomes = dict(
+        _query(
+            settings,
+            "select f.source_path, f.outcome || ':' || coalesce(p.reason_code, '') "
+            "from raw.received_files f left join raw.submission_problems p using (file_hash)",
+        )
+    )
     assert outcomes == {"wide.xlsx": "rejected:FILE_TOO_COMPLEX", "good.json": "accepted:"}
 
 
@@ -218,7 +248,7 @@ def test_a_file_still_being_written_is_skipped_until_it_has_settled(data_dir: Pa
     def slow_copy() -> None:
         with target.open("wb") as handle:
             for start in range(0, len(content), 64):
-                handle.write(content[start:start + 64])
+                handle.write(content[start : start + 64])
                 handle.flush()
                 time.sleep(0.05)
                 if stop.is_set():
@@ -235,7 +265,8 @@ def test_a_file_still_being_written_is_skipped_until_it_has_settled(data_dir: Pa
         writer.join()
     assert (first.files_new, first.skipped) == (0, 1)
     assert _query(settings, "select source_path, reason from raw.skipped_entries") == [
-        ("06652_2023-03.json", "STILL_ARRIVING")]
+        ("06652_2023-03.json", "STILL_ARRIVING")
+    ]
     second = ingest(settings, "after-copying")
     assert (second.accepted, second.skipped) == (1, 0)
     assert _query(settings, "select count(*) from raw.submission_values")[0][0] == 2
@@ -274,16 +305,20 @@ def test_a_killed_load_gets_its_load_runs_row(data_dir: Path):
     with duckdb.connect(str(settings.working_warehouse)) as con:
         con.execute("update raw.received_files set load_id = 'killed-before-writing-its-row'")
         con.execute("delete from raw.load_runs")
-        con.execute("insert into raw.load_runs (load_id, started_at, status) values ('killed-mid-way', now(), "
-                    "'running')")
+        con.execute("insert into raw.load_runs (load_id, started_at, status) values ('killed-mid-way', now(), 'running')")
     (landing / "b.json").write_bytes(write_json(report("06655", "2023-03")))
     ingest(settings, "next")
-    runs = {row[0]: row[1:] for row in _query(settings, "select load_id, status, files_new, files_accepted "
-                                                        "from raw.load_runs")}
-    assert runs == {"killed-before-writing-its-row": ("interrupted", 1, 1), "killed-mid-way": ("interrupted", 0, 0),
-                    "next": ("finished", 1, 1)}
-    orphans = _query(settings, "select count(*) from raw.received_files where load_id not in "
-                               "(select load_id from raw.load_runs)")[0][0]
+    runs = {
+        row[0]: row[1:] for row in _query(settings, "select load_id, status, files_new, files_accepted from raw.load_runs")
+    }
+    assert runs == {
+        "killed-before-writing-its-row": ("interrupted", 1, 1),
+        "killed-mid-way": ("interrupted", 0, 0),
+        "next": ("finished", 1, 1),
+    }
+    orphans = _query(
+        settings, "select count(*) from raw.received_files where load_id not in (select load_id from raw.load_runs)"
+    )[0][0]
     assert orphans == 0
 
 

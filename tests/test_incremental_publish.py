@@ -59,11 +59,13 @@ def test_second_load_is_validated_and_published_by_its_changes_and_equals_a_whol
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
             second_reports = con.execute(  # reports whose current version came in the second load
                 "select count(*) from intermediate.int_submissions_current_placed where loaded_at > "
-                "(select max(loaded_at) from raw.submissions where load_id = 'first')").fetchone()[0]
+                "(select max(loaded_at) from raw.submissions where load_id = 'first')"
+            ).fetchone()[0]
             total_values = con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
             checked_values = con.execute(
                 "select max(element_count) from audit.validation_results where run_id = 'second' "
-                "and suite_name = 'fct_indicator_values'").fetchone()[0]
+                "and suite_name = 'fct_indicator_values'"
+            ).fetchone()[0]
         assert validated["whole"] is False and validated["changed_reports"] == second_reports
         assert 0 < checked_values < total_values  # the gate read the changed rows, not all of them
         incremental_copy = _publication(second_run["version"])["copied"]

@@ -38,16 +38,20 @@ def _query(settings: Settings, sql: str):
 
 
 def _raw_counts(settings: Settings) -> dict[str, int]:
-    tables = ("received_files", "submissions", "submission_values", "submission_clubs", "submission_problems",
-              "load_runs")
+    tables = ("received_files", "submissions", "submission_values", "submission_clubs", "submission_problems", "load_runs")
     return {t: _query(settings, f"select count(*) from raw.{t}")[0][0] for t in tables}
 
 
 def _ingest_process(data_dir: Path, run_id: str) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("QNWU_")}
     environment["QNWU_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen([sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", run_id],
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "qnwu_warehouse.cli", "ingest", "--run-id", run_id],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _assert_consistent(settings: Settings) -> None:
@@ -57,7 +61,9 @@ def _assert_consistent(settings: Settings) -> None:
     raw_tables = _query(settings, "select count(*) from duckdb_tables() where schema_name = 'raw'")[0][0]
     if raw_tables == 0:
         return
-    orphans = _query(settings, """
+    orphans = _query(
+        settings,
+        """
         select
             (select count(*) from raw.submissions s where not exists
                 (select 1 from raw.received_files f where f.file_hash = s.file_hash and f.outcome = 'accepted')),
@@ -67,7 +73,8 @@ def _assert_consistent(settings: Settings) -> None:
                 (select 1 from raw.submissions s where s.file_hash = v.file_hash)),
             (select count(*) from raw.load_runs r where files_new <>
                 (select count(*) from raw.received_files f where f.load_id = r.load_id))
-    """)[0]
+    """,
+    )[0]
     assert orphans == (0, 0, 0, 0)
 
 
@@ -82,11 +89,15 @@ def test_fault_set_outcomes_and_a_balanced_ledger(data_dir: Path):
     assert summary.files_new == len(files) == len(expected)
     assert summary.accepted + summary.rejected + summary.duplicates == summary.files_new
     ledger = dict(_query(settings, "select file_name, outcome from raw.received_files"))
-    reasons = dict(_query(settings, """select f.file_name, list(p.reason_code) from raw.received_files f
+    reasons = dict(
+        _query(
+            settings,
+            """select f.file_name, list(p.reason_code) from raw.received_files f
                                        join raw.submission_problems p using (file_hash)
-                                       where p.severity = 'error' group by all"""))
-    archived = dict(_query(settings, "select file_name, archive_path from raw.received_files "
-                                     "where outcome <> 'duplicate'"))
+                                       where p.severity = 'error' group by all""",
+        )
+    )
+    archived = dict(_query(settings, "select file_name, archive_path from raw.received_files where outcome <> 'duplicate'"))
     for name, archive_path in archived.items():
         assert read_archived(archive_path) == (landing / name).read_bytes(), name
     for name, row in expected.items():
@@ -119,8 +130,7 @@ def test_batches_and_worker_processes_give_the_same_ledger(data_dir: Path, monke
     serial_settings = Settings.from_env()
     serial_settings.ensure_data_dir()
     serial = ingest(serial_settings, load_id="serial")
-    assert (serial.accepted, serial.rejected, serial.duplicates) == (summary.accepted, summary.rejected,
-                                                                     summary.duplicates)
+    assert (serial.accepted, serial.rejected, serial.duplicates) == (summary.accepted, summary.rejected, summary.duplicates)
     query = "select file_name, outcome from raw.received_files order by file_name"
     assert _query(settings, query) == _query(serial_settings, query)
 
@@ -153,8 +163,11 @@ def test_resubmissions_are_kept_as_versions(data_dir: Path):
     settings = Settings.from_env()
     settings.ensure_data_dir()
     ingest(settings, load_id="load")
-    versions = _query(settings, """select unit_code, period, count(*) from raw.submissions
-                                   group by all having count(*) > 1""")
+    versions = _query(
+        settings,
+        """select unit_code, period, count(*) from raw.submissions
+                                   group by all having count(*) > 1""",
+    )
     assert versions, "the generator's resubmissions should give some unit-months two versions"
 
 

@@ -22,19 +22,25 @@ YEAR = "period_grain = 'year' and period_label = '2023'"
 
 
 def _indicator(code: str) -> str:
-    return (f"select sum(value) from marts.agg_indicators_by_period where {YEAR} and scope_level = 'province' "
-            f"and indicator_code = '{code}'")
+    return (
+        f"select sum(value) from marts.agg_indicators_by_period where {YEAR} and scope_level = 'province' "
+        f"and indicator_code = '{code}'"
+    )
 
 
 def _clubs(measure: str, level: str, code: str, scope: str = "scope_level = 'province'") -> str:
-    return (f"select sum({measure}) from marts.agg_clubs_by_period where {YEAR} and {scope} "
-            f"and club_category_level = '{level}' and club_category_code = '{code}'")
+    return (
+        f"select sum({measure}) from marts.agg_clubs_by_period where {YEAR} and {scope} "
+        f"and club_category_level = '{level}' and club_category_code = '{code}'"
+    )
 
 
 def _districts(*names: str) -> str:
     quoted = ", ".join(f"'{n}'" for n in names)
-    return (f"scope_level = 'district' and scope_code in (select unit_code from marts.dim_units "
-            f"where unit_level = 'district' and unit_name in ({quoted}))")
+    return (
+        f"scope_level = 'district' and scope_code in (select unit_code from marts.dim_units "
+        f"where unit_level = 'district' and unit_name in ({quoted}))"
+    )
 
 
 QUANG_TRUNG = """(select unit_code from marts.dim_units
@@ -51,20 +57,20 @@ FIGURE_SQL = {
     "contest_entries": _indicator("gender_contest_entries"),
     "godmother_children_2023": _indicator("godmother_children_new"),
     "godmother_funds_vnd_2023": "select sum(amount_vnd) from marts.fct_funds where period like '2023-%' "
-                                "and indicator_code = 'godmother_funds_vnd'",
+    "and indicator_code = 'godmother_funds_vnd'",
     "women_household_support": _indicator("household_economy_women_supported"),
     "waste_to_money_funds_vnd": _indicator("waste_to_money_funds_vnd"),
     "border_econ_funds_vnd": f"select sum(value) from marts.agg_indicators_by_period where {YEAR} and "
-                             f"{_districts('Huyện Bình Liêu', 'Huyện Hải Hà')} and indicator_code = 'border_econ_funds_vnd'",
+    f"{_districts('Huyện Bình Liêu', 'Huyện Hải Hà')} and indicator_code = 'border_econ_funds_vnd'",
     "friendly_clubs": _clubs("clubs_open_at_period_end", "type", "friendly_club"),
     "child_rights_clubs": _clubs("clubs_open_at_period_end", "type", "child_rights_club"),
     "early_childhood_models": _clubs("clubs_open_at_period_end", "type", "early_childhood_model"),
     "knit_for_children_models_new": "select count(distinct club_id) from marts.fct_club_snapshots "
-                                    f"where unit_code = {QUANG_TRUNG} and period like '2023-%' "
-                                    "and club_type_code = 'knit_for_children' and is_new",
+    f"where unit_code = {QUANG_TRUNG} and period like '2023-%' "
+    "and club_type_code = 'knit_for_children' and is_new",
     "knit_for_children_members": "select sum(members) from marts.fct_club_snapshots "
-                                 f"where unit_code = {QUANG_TRUNG} and period = '2023-12' "
-                                 "and club_type_code = 'knit_for_children' and is_open_at_period_end",
+    f"where unit_code = {QUANG_TRUNG} and period = '2023-12' "
+    "and club_type_code = 'knit_for_children' and is_open_at_period_end",
     "change_leader_clubs_new": _clubs("clubs_new_in_period", "type", "change_leader_club"),
     "change_leader_club_members_min": f"select min(members) {DECEMBER_CHANGE_LEADERS}",
     "change_leader_club_members_max": f"select max(members) {DECEMBER_CHANGE_LEADERS}",
@@ -73,8 +79,9 @@ FIGURE_SQL = {
     "air_volleyball_clubs": _clubs("clubs_open_at_period_end", "type", "air_volleyball"),
     "women_football_clubs": _clubs("clubs_open_at_period_end", "type", "women_football"),
     "folk_dance_clubs": _clubs("clubs_open_at_period_end", "type", "folk_dance"),
-    "border_econ_models_funded": _clubs("clubs_open_at_period_end", "type", "border_econ_model",
-                                        _districts("Huyện Bình Liêu", "Huyện Hải Hà")),
+    "border_econ_models_funded": _clubs(
+        "clubs_open_at_period_end", "type", "border_econ_model", _districts("Huyện Bình Liêu", "Huyện Hải Hà")
+    ),
     "livestock_models": _clubs("clubs_open_at_period_end", "type", "livestock_model", _districts("Huyện Bình Liêu")),
     "livestock_model_members": _clubs("members_at_period_end", "type", "livestock_model", _districts("Huyện Bình Liêu")),
     "waste_models": _clubs("clubs_open_at_period_end", "group", "environment"),
@@ -82,8 +89,8 @@ FIGURE_SQL = {
     "waste_model_units": _clubs("units_with_open_clubs", "group", "environment"),
     # The article writes 149/177 as 84,1%: it cuts the second decimal off rather than rounding.
     "waste_model_units_pct": "select floor(10 * sum(units_with_open_clubs_pct)) / 10 from marts.agg_clubs_by_period "
-                             f"where {YEAR} and scope_level = 'province' and club_category_level = 'group' "
-                             "and club_category_code = 'environment'",
+    f"where {YEAR} and scope_level = 'province' and club_category_level = 'group' "
+    "and club_category_code = 'environment'",
     "waste_to_money_models_new": _clubs("clubs_new_in_period", "type", "waste_to_money_model"),
 }
 
@@ -104,8 +111,13 @@ def _figures() -> dict[str, dict[str, str]]:
 
 
 def meets(computed: float, value: float, comparator: str) -> bool:
-    return {"=": computed == value, ">": computed > value, ">=": computed >= value, "<=": computed <= value,
-            "~<": 0.97 * value <= computed <= value}[comparator]
+    return {
+        "=": computed == value,
+        ">": computed > value,
+        ">=": computed >= value,
+        "<=": computed <= value,
+        "~<": 0.97 * value <= computed <= value,
+    }[comparator]
 
 
 @pytest.fixture(scope="module")
@@ -127,19 +139,24 @@ def test_article_figure_from_the_marts(marts, figure_id):
     computed = marts.execute(FIGURE_SQL[figure_id]).fetchone()[0]
     assert computed is not None, f"{figure_id}: the marts hold no rows for it"
     assert meets(float(computed), float(figure["value"]), figure["comparator"]), (
-        f"{figure_id}: marts give {computed}, the article says {figure['comparator']} {figure['value']}")
+        f"{figure_id}: marts give {computed}, the article says {figure['comparator']} {figure['value']}"
+    )
 
 
 def test_target_progress_is_computed_for_2023(marts):
-    rows = dict(marts.execute("select target_code, numerator_value from marts.agg_target_progress "
-                              "where report_year_label = '2023'").fetchall())
+    rows = dict(
+        marts.execute(
+            "select target_code, numerator_value from marts.agg_target_progress where report_year_label = '2023'"
+        ).fetchall()
+    )
     assert set(rows) == {"poor_members_helped_pct", "women_entrepreneurs_supported", "violence_victims_supported_pct"}
     assert all(value and value > 0 for value in rows.values())
 
 
 def test_completeness_never_exceeds_100_percent(marts):
-    worst = marts.execute("select max(completeness_pct), max(timeliness_pct), min(completeness_pct) "
-                          "from marts.agg_reporting_completeness").fetchone()
+    worst = marts.execute(
+        "select max(completeness_pct), max(timeliness_pct), min(completeness_pct) from marts.agg_reporting_completeness"
+    ).fetchone()
     assert worst[0] <= 100 and worst[1] <= 100 and worst[2] > 0
     province_year = marts.execute("""select reports_expected, reports_received from marts.agg_reporting_completeness
                                      where period_grain = 'year' and period_label = '2023'

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 def qnwu(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
     environment["QNWU_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", *args], env=environment,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "qnwu_warehouse.cli", *args], env=environment, capture_output=True, text=True, timeout=900
+    )
 
 
 def sha256(path: Path) -> str:
@@ -53,8 +54,10 @@ def test_demo_run_prints_the_summary(demo):
 
 def test_every_file_is_accounted_for_with_its_expected_outcome(demo):
     data_dir, _ = demo
-    expected = {row["file_name"]: row for row in
-                csv.DictReader((data_dir / "landing" / ".expected_outcomes.csv").open(encoding="utf-8"))}
+    expected = {
+        row["file_name"]: row
+        for row in csv.DictReader((data_dir / "landing" / ".expected_outcomes.csv").open(encoding="utf-8"))
+    }
     with duckdb.connect(str(data_dir / "warehouse" / "working.duckdb"), read_only=True) as con:
         ledger = dict(con.execute("select file_name, outcome from raw.received_files").fetchall())
         reasons = con.execute("""select f.file_name, list(distinct p.reason_code) from raw.received_files f
@@ -73,9 +76,11 @@ def test_every_file_is_accounted_for_with_its_expected_outcome(demo):
 def test_published_warehouse_reproduces_article_stocks(demo):
     data_dir, _ = demo
     with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
-        clubs = dict(con.execute("""select club_category_code, clubs_open_at_period_end from marts.agg_clubs_by_period
+        clubs = dict(
+            con.execute("""select club_category_code, clubs_open_at_period_end from marts.agg_clubs_by_period
                                     where scope_level = 'province' and period_grain = 'year' and period_label = '2023'
-                                      and club_category_level = 'type'""").fetchall())
+                                      and club_category_level = 'type'""").fetchall()
+        )
         children = con.execute("""select sum(value) from marts.agg_indicators_by_period
                                   where scope_level = 'province' and period_grain = 'year' and period_label = '2023'
                                     and indicator_code = 'godmother_children_new'""").fetchone()[0]
@@ -98,17 +103,26 @@ def test_failed_gate_blocks_publish_and_leaves_readers_on_the_last_good_version(
     working = data_dir / "warehouse" / "working.duckdb"
 
     def resubmit(con, new_hash: str, amount: int, days_later: int) -> None:
-        con.execute("""insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
+        con.execute(
+            """insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
                        template_version, load_id, loaded_at, submitted_date_vn)
                        select ?, unit_code, period, submitted_at + to_days(?), reporter, template_version,
                               'bad-batch', now(), submitted_date_vn + ?
-                       from raw.submissions where file_hash = ?""", [new_hash, days_later, days_later, file_hash])
-        con.execute("""insert into raw.submission_values
+                       from raw.submissions where file_hash = ?""",
+            [new_hash, days_later, days_later, file_hash],
+        )
+        con.execute(
+            """insert into raw.submission_values
                        select ?, source_row, indicator_code, category,
                               case when indicator_code = 'godmother_funds_vnd' then ? else value end
-                       from raw.submission_values where file_hash = ?""", [new_hash, amount, file_hash])
-        con.execute("insert into raw.submission_clubs select ?, source_row, club_id, club_type, club_name, "
-                    "club_status, members from raw.submission_clubs where file_hash = ?", [new_hash, file_hash])
+                       from raw.submission_values where file_hash = ?""",
+            [new_hash, amount, file_hash],
+        )
+        con.execute(
+            "insert into raw.submission_clubs select ?, source_row, club_id, club_type, club_name, "
+            "club_status, members from raw.submission_clubs where file_hash = ?",
+            [new_hash, file_hash],
+        )
 
     with duckdb.connect(str(working)) as con:
         file_hash = con.execute("""select v.file_hash from intermediate.int_submissions_current_placed v

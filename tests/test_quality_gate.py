@@ -62,7 +62,8 @@ def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str
     chosen is one of the unit that reported the indicator above zero in the most months, so that
     one changed value cannot move that unit's own median far (the outlier rule compares with it)."""
     with working(settings) as con:
-        file_hash = con.execute("""with reported as (
+        file_hash = con.execute(
+            """with reported as (
                                        select s.file_hash, s.unit_code,
                                               count(*) filter (where v.value > 0)
                                                   over (partition by s.unit_code) as months_above_zero
@@ -71,16 +72,23 @@ def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str
                                        where v.indicator_code = ?)
                                    select file_hash from reported
                                    order by months_above_zero desc, unit_code, file_hash limit 1""",
-                                [indicator]).fetchone()[0]
+            [indicator],
+        ).fetchone()[0]
         new_hash = hashlib.sha256(f"{file_hash}{indicator}{value}{unit_code}".encode()).hexdigest()
-        con.execute("""insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
+        con.execute(
+            """insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
                            template_version, load_id, loaded_at, submitted_date_vn)
                        select ?, coalesce(?, unit_code), period, submitted_at + interval 1 day,
                        reporter, template_version, 'bad-batch', now(), submitted_date_vn + 1
-                       from raw.submissions where file_hash = ?""", [new_hash, unit_code, file_hash])
-        con.execute("""insert into raw.submission_values select ?, source_row, indicator_code, category,
+                       from raw.submissions where file_hash = ?""",
+            [new_hash, unit_code, file_hash],
+        )
+        con.execute(
+            """insert into raw.submission_values select ?, source_row, indicator_code, category,
                        case when indicator_code = ? then ? else value end
-                       from raw.submission_values where file_hash = ?""", [new_hash, indicator, value, file_hash])
+                       from raw.submission_values where file_hash = ?""",
+            [new_hash, indicator, value, file_hash],
+        )
 
 
 def assert_gate_blocks(settings: Settings, *failing_suites: str) -> None:
@@ -97,9 +105,13 @@ def assert_gate_blocks(settings: Settings, *failing_suites: str) -> None:
     assert reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] == rows
     reader.close()
     with working(settings) as con:
-        failed = {row[0] for row in con.execute("select suite_name from audit.validation_results "
-                                                "where run_id = 'bad-run' and not success and severity = 'critical'")
-                  .fetchall()}
+        failed = {
+            row[0]
+            for row in con.execute(
+                "select suite_name from audit.validation_results "
+                "where run_id = 'bad-run' and not success and severity = 'critical'"
+            ).fetchall()
+        }
     assert set(failing_suites) <= failed
 
 
@@ -138,15 +150,19 @@ def test_between_sweeps_a_changed_report_whose_facts_disagree_with_raw_is_blocke
     resubmit_with(warehouse, "news_items", 4)  # a new version of a report: a changed report
     transform.build(warehouse)
     with working(warehouse) as con:  # ...whose facts then disagree with its raw rows
-        changed = con.execute("select submission_id from marts.fct_indicator_values "
-                              "where loaded_at = (select max(loaded_at) from marts.fct_indicator_values) "
-                              "limit 1").fetchone()[0]
+        changed = con.execute(
+            "select submission_id from marts.fct_indicator_values "
+            "where loaded_at = (select max(loaded_at) from marts.fct_indicator_values) "
+            "limit 1"
+        ).fetchone()[0]
         con.execute("update marts.fct_indicator_values set value = value + 7 where submission_id = ?", [changed])
     assert_gate_blocks(warehouse, "reconcile_raw_to_facts")
     with working(warehouse) as con:  # found by the changed reports' reconciliation, not by a sweep
         sweeps = con.execute("select count(*) from audit.full_sweeps").fetchone()[0]
-        row = con.execute("select unexpected_sample from audit.validation_results where run_id = 'bad-run' "
-                          "and suite_name = 'reconcile_raw_to_facts' and not success").fetchone()
+        row = con.execute(
+            "select unexpected_sample from audit.validation_results where run_id = 'bad-run' "
+            "and suite_name = 'reconcile_raw_to_facts' and not success"
+        ).fetchone()
     assert sweeps == 1 and changed in row[0], (sweeps, row)
 
 
@@ -176,8 +192,10 @@ def test_a_good_batch_publishes_with_its_submissions_and_checks(warehouse):
     with duckdb.connect(str(warehouse.published_warehouse), read_only=True) as con:
         assert con.execute("select run_id from meta.publication").fetchone()[0] == "next-run"
         assert con.execute("select count(*) from meta.published_submissions").fetchone()[0] > 400
-        assert con.execute("select count(*) from meta.validation_results where run_id = 'next-run'").fetchone()[0] \
+        assert (
+            con.execute("select count(*) from meta.validation_results where run_id = 'next-run'").fetchone()[0]
             == summary["expectations"]
+        )
     with working(warehouse) as con:
         runs = dict(con.execute("select run_id, count(*) from audit.validation_results group by run_id").fetchall())
     assert runs["good-run"] == runs["next-run"] == summary["expectations"]
@@ -211,8 +229,12 @@ def test_kill_9_while_publishing_leaves_the_old_version_readable(warehouse):
     environment = {**os.environ, "QNWU_DATA_DIR": str(warehouse.data_dir)}
     killed = 0
     for delay in (0.6, 0.9, 1.2, 1.5, 1.8):
-        process = subprocess.Popen([sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", f"k{delay}"],
-                                   env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", f"k{delay}"],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -228,8 +250,12 @@ def test_kill_9_while_publishing_leaves_the_old_version_readable(warehouse):
     stale.write_bytes(b"torn")
     stale.with_name(stale.name + ".wal").write_bytes(b"torn")
     stale.with_name(stale.name + ".tmp").mkdir(exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", "after-kill"],
-                          env=environment, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", "after-kill"],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     with duckdb.connect(str(live), read_only=True) as con:
         assert con.execute("select run_id from meta.publication").fetchone()[0] == "after-kill"
@@ -277,20 +303,32 @@ def test_data_docs_render_in_a_headless_browser(warehouse, tmp_path):
     assert index.exists()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium is missing: bin/setup installs it (Debian package chromium)"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run([chromium, *flags, "--dump-dom", index.as_uri()], capture_output=True, text=True, timeout=120)
     for suite in ("fct_indicator_values", "reconcile_raw_to_facts", "outlier_unit_values"):
         assert suite in dom.stdout, suite
     # A validation result page: static HTML with the run's verdict (the site's CSS and JavaScript
     # come from CDNs these machines cannot reach, so pages render unstyled but complete).
     page = next((index.parent / "validations" / "reconcile_raw_to_facts").rglob("*.html"))
-    page_dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                              timeout=120).stdout
+    page_dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
     assert "Succeeded" in page_dom and "Run Name" in page_dom
     screenshot = tmp_path / "data_docs.png"
-    subprocess.run([chromium, *flags, f"--screenshot={screenshot}", "--window-size=1400,1100", page.as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [chromium, *flags, f"--screenshot={screenshot}", "--window-size=1400,1100", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     assert screenshot.exists() and screenshot.stat().st_size > 20_000
     shutil.copyfile(screenshot, warehouse.data_dir / "data_docs.png")

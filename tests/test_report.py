@@ -45,23 +45,37 @@ REFERENCE_FIGURES = Path(__file__).parent / "data" / "reference_figures_2023.csv
 TARGETS = Path(__file__).resolve().parents[1] / "seeds" / "targets.csv"
 SCREENSHOTS_FOR_REVIEW = Path("/tmp/qnwu-report-screenshots")
 PHONE_WIDTH, DESKTOP_WIDTH = 390, 1280
-REPORT_HEADINGS = ("Số liệu nổi bật", "Tình hình gửi báo cáo theo huyện và tháng",
-                   "Người hưởng lợi theo chương trình và huyện",
-                   "Quỹ vận động, giải ngân theo chương trình và huyện", "Câu lạc bộ, mô hình theo loại",
-                   "Tiến độ thực hiện chỉ tiêu", "Đối chiếu số liệu bài viết năm 2023", "Ghi chú")
+REPORT_HEADINGS = (
+    "Số liệu nổi bật",
+    "Tình hình gửi báo cáo theo huyện và tháng",
+    "Người hưởng lợi theo chương trình và huyện",
+    "Quỹ vận động, giải ngân theo chương trình và huyện",
+    "Câu lạc bộ, mô hình theo loại",
+    "Tiến độ thực hiện chỉ tiêu",
+    "Đối chiếu số liệu bài viết năm 2023",
+    "Ghi chú",
+)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Settings:
     """A data directory with one published version (and its working warehouse)."""
+
     def without_july_for_three_units(landing: Path) -> None:
         # Three units never send July: gaps in the completeness table that must show as gaps.
         for unit in sorted({path.name[:5] for path in landing.iterdir()})[:3]:
             for missing in landing.glob(f"{unit}_{YEAR}-07*"):
                 missing.unlink()
 
-    settings = build_warehouse(tmp_path_factory.mktemp("report"), "report-run", publish=True,
-                               prepare_landing=without_july_for_three_units, units=40, months=12, faults=True)
+    settings = build_warehouse(
+        tmp_path_factory.mktemp("report"),
+        "report-run",
+        publish=True,
+        prepare_landing=without_july_for_three_units,
+        units=40,
+        months=12,
+        faults=True,
+    )
     return settings
 
 
@@ -92,15 +106,20 @@ def year_rows(results: dict, name: str) -> list[dict]:
 def province_year_total(exact, indicator: str) -> int | None:
     """An indicator's exact province total for the year from unit-level facts: flows summed over the
     months, stocks taken from each unit's last month of the year."""
-    time_aggregation = exact.execute("select time_aggregation from marts.dim_indicators where indicator_code = ?",
-                                     [indicator]).fetchone()[0]
+    time_aggregation = exact.execute(
+        "select time_aggregation from marts.dim_indicators where indicator_code = ?", [indicator]
+    ).fetchone()[0]
     if time_aggregation == "sum":
-        return exact.execute("select sum(value) from marts.fct_indicator_values where indicator_code = ? "
-                             "and period like ?", [indicator, f"{YEAR}-%"]).fetchone()[0]
-    return exact.execute("""select sum(value) from (
+        return exact.execute(
+            "select sum(value) from marts.fct_indicator_values where indicator_code = ? and period like ?",
+            [indicator, f"{YEAR}-%"],
+        ).fetchone()[0]
+    return exact.execute(
+        """select sum(value) from (
             select value, row_number() over (partition by unit_code, category order by period desc) as recency
             from marts.fct_indicator_values where indicator_code = ? and period like ?) where recency = 1""",
-                         [indicator, f"{YEAR}-%"]).fetchone()[0]
+        [indicator, f"{YEAR}-%"],
+    ).fetchone()[0]
 
 
 def shown_share(exact_pct: float) -> float:
@@ -120,10 +139,17 @@ def assert_share(shown: float, numerator: int, denominator: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # The queries
 
+
 def test_the_queries_are_the_ones_analysts_were_promised():
-    assert set(analyst_queries.names()) == {"province_summary", "completeness_by_district_month", "target_progress",
-                                            "article_figures_2023", "indicators_by_programme_district",
-                                            "clubs_by_type", "missing_reports"}
+    assert set(analyst_queries.names()) == {
+        "province_summary",
+        "completeness_by_district_month",
+        "target_progress",
+        "article_figures_2023",
+        "indicators_by_programme_district",
+        "clubs_by_type",
+        "missing_reports",
+    }
     for name in analyst_queries.names():
         assert " / " in analyst_queries.description(name), f"{name}: first line must be a vi / en title"
 
@@ -141,12 +167,17 @@ def test_the_duckdb_command_line_reads_the_published_file_and_cannot_write_it(ve
     """README: DuckDB 1.4+ clients (the CLI in .venv, BI drivers) open the published file read-only."""
     cli = Path(sys.executable).with_name("duckdb")
     query = (analyst_queries.QUERIES_DIR / "province_summary.sql").read_text(encoding="utf-8")
-    done = subprocess.run([str(cli), "-readonly", "-csv", str(version_file)], input=query, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [str(cli), "-readonly", "-csv", str(version_file)], input=query, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.strip().splitlines()) == len(results["province_summary"]) + 1  # + the header
-    refused = subprocess.run([str(cli), "-readonly", str(version_file), "-c", "create table marts.scratch (x int)"],
-                             capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [str(cli), "-readonly", str(version_file), "-c", "create table marts.scratch (x int)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode != 0 and "read-only" in (refused.stdout + refused.stderr).lower()
 
 
@@ -154,9 +185,14 @@ def test_province_summary_equals_the_exact_facts(results, exact):
     rows = {row["item_code"]: row for row in year_rows(results, "province_summary")}
     expected, received, on_time = exact.execute(
         "select count(*), count(*) filter (where is_received), count(*) filter (where is_on_time) "
-        "from marts.fct_reporting_completeness where period like ?", [f"{YEAR}-%"]).fetchone()
-    assert (rows["reports_expected"]["value"], rows["reports_received"]["value"],
-            rows["reports_on_time"]["value"]) == (expected, received, on_time)
+        "from marts.fct_reporting_completeness where period like ?",
+        [f"{YEAR}-%"],
+    ).fetchone()
+    assert (rows["reports_expected"]["value"], rows["reports_received"]["value"], rows["reports_on_time"]["value"]) == (
+        expected,
+        received,
+        on_time,
+    )
     assert received < expected, "the fixture took July out for three units"
     assert_share(rows["reports_received"]["pct"], received, expected)
     assert_share(rows["reports_on_time"]["pct"], on_time, expected)
@@ -169,8 +205,9 @@ def test_province_summary_equals_the_exact_facts(results, exact):
 
 def test_missing_reports_lists_the_units_that_sent_nothing(results, exact):
     listed = {(row["period"], row["unit_code"]) for row in results["missing_reports"]}
-    expected = set(exact.execute("select period, unit_code from marts.fct_reporting_completeness "
-                                 "where not is_received").fetchall())
+    expected = set(
+        exact.execute("select period, unit_code from marts.fct_reporting_completeness where not is_received").fetchall()
+    )
     assert listed == expected
     # the three units whose July the fixture took out are among them, named
     july = [row for row in results["missing_reports"] if row["period"] == f"{YEAR}-07"]
@@ -179,11 +216,16 @@ def test_missing_reports_lists_the_units_that_sent_nothing(results, exact):
 
 def test_completeness_by_district_and_month_equals_the_expected_reports(results, exact):
     rows = year_rows(results, "completeness_by_district_month")
-    counted = {(district, period): (expected, received, on_time) for district, period, expected, received, on_time in
-               exact.execute("""select district_code, period, count(*), count(*) filter (where is_received),
+    counted = {
+        (district, period): (expected, received, on_time)
+        for district, period, expected, received, on_time in exact.execute(
+            """select district_code, period, count(*), count(*) filter (where is_received),
                                        count(*) filter (where is_on_time)
                                 from marts.fct_reporting_completeness where period like ?
-                                group by district_code, period""", [f"{YEAR}-%"]).fetchall()}
+                                group by district_code, period""",
+            [f"{YEAR}-%"],
+        ).fetchall()
+    }
     districts = [row for row in rows if row["scope_level"] == "district" and row["period_grain"] == "month"]
     assert {(row["scope_code"], row["period_label"]) for row in districts} == set(counted)
     for row in districts:
@@ -225,17 +267,26 @@ def test_indicators_by_district_blank_small_cells_and_never_show_them_as_zero(re
     threshold = built.small_cell_threshold
     exact_parts = {}
     for district, indicator, category, value in exact.execute(
-            """select district_code, indicator_code, category, sum(value) from marts.fct_indicator_values
-               where period like ? and time_aggregation = 'sum' group by all""", [f"{YEAR}-%"]).fetchall():
+        """select district_code, indicator_code, category, sum(value) from marts.fct_indicator_values
+               where period like ? and time_aggregation = 'sum' group by all""",
+        [f"{YEAR}-%"],
+    ).fetchall():
         exact_parts.setdefault((district, indicator), {})[category] = value
-    hidden = {(code, indicator, category) for code, indicator, category in exact.execute(
-        """select cells.scope_code, cells.indicator_code, cells.category
+    hidden = {
+        (code, indicator, category)
+        for code, indicator, category in exact.execute(
+            """select cells.scope_code, cells.indicator_code, cells.category
            from disclosure.disclosure_hidden_cells as hidden
            inner join disclosure.disclosure_sensitive_cells as cells using (cell_id)
            where cells.scope_level = 'district' and cells.period_grain = 'year' and cells.period_label = ?""",
-        [str(YEAR)]).fetchall()}
-    rows = [row for row in year_rows(results, "indicators_by_programme_district")
-            if row["scope_level"] == "district" and (row["scope_code"], row["indicator_code"]) in exact_parts]
+            [str(YEAR)],
+        ).fetchall()
+    }
+    rows = [
+        row
+        for row in year_rows(results, "indicators_by_programme_district")
+        if row["scope_level"] == "district" and (row["scope_code"], row["indicator_code"]) in exact_parts
+    ]
     assert rows
     suppressed = 0
     for row in rows:
@@ -254,15 +305,24 @@ def test_indicators_by_district_blank_small_cells_and_never_show_them_as_zero(re
 
 
 def test_clubs_by_type_equal_the_year_end_registers(results, exact):
-    open_at_year_end = {code: (clubs, members) for code, clubs, members in exact.execute(
-        """with last_register as (
+    open_at_year_end = {
+        code: (clubs, members)
+        for code, clubs, members in exact.execute(
+            """with last_register as (
                select unit_code, max(period) as period from marts.fct_club_snapshots where period like ? group by unit_code)
            select club_type_code, count(*), sum(members) from marts.fct_club_snapshots
            inner join last_register using (unit_code, period)
-           where is_open_at_period_end group by club_type_code""", [f"{YEAR}-%"]).fetchall()}
-    new_in_year = dict(exact.execute(
-        """select club_type_code, count(distinct unit_code || ':' || club_id) from marts.fct_club_snapshots
-           where period like ? and is_new group by club_type_code""", [f"{YEAR}-%"]).fetchall())
+           where is_open_at_period_end group by club_type_code""",
+            [f"{YEAR}-%"],
+        ).fetchall()
+    }
+    new_in_year = dict(
+        exact.execute(
+            """select club_type_code, count(distinct unit_code || ':' || club_id) from marts.fct_club_snapshots
+           where period like ? and is_new group by club_type_code""",
+            [f"{YEAR}-%"],
+        ).fetchall()
+    )
     rows = [row for row in year_rows(results, "clubs_by_type") if row["scope_level"] == "province"]
     assert {row["club_type_code"] for row in rows} == set(open_at_year_end) | set(new_in_year)
     for row in rows:
@@ -294,14 +354,16 @@ def test_qnwu_query_lists_and_prints_csv(built, results, monkeypatch, capsys):
     assert cli.main(["query", "target_progress", "--format", "csv"]) == 0
     printed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [row["target_code"] for row in printed] == [row["target_code"] for row in results["target_progress"]]
-    assert [float(row["achieved_value"]) if row["achieved_value"] else None for row in printed] == \
-        [row["achieved_value"] for row in results["target_progress"]]
+    assert [float(row["achieved_value"]) if row["achieved_value"] else None for row in printed] == [
+        row["achieved_value"] for row in results["target_progress"]
+    ]
     assert cli.main(["query", "no_such_query"]) == 2
     assert "ready queries" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------
 # The report
+
 
 @pytest.fixture(scope="module")
 def report_file(version_file, tmp_path_factory) -> Path:
@@ -361,9 +423,18 @@ class RenderedFigures(HTMLParser):
 
 
 def chromium_flags(profile: Path) -> list[str]:
-    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}"]
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
 
 
 def chromium_binary() -> str:
@@ -381,18 +452,32 @@ def vi_share(value: float) -> str:
 
 
 def test_the_report_shows_what_the_queries_return(report_file, results, tmp_path):
-    dom = subprocess.run([chromium_binary(), *chromium_flags(tmp_path / "profile"), f"--window-size={DESKTOP_WIDTH},900",
-                          "--dump-dom", report_file.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [
+            chromium_binary(),
+            *chromium_flags(tmp_path / "profile"),
+            f"--window-size={DESKTOP_WIDTH},900",
+            "--dump-dom",
+            report_file.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     rendered = RenderedFigures(dom)
     for heading in REPORT_HEADINGS:
         assert heading in rendered.headings, heading
     figures = rendered.figures
 
     summary = {row["item_code"]: row for row in year_rows(results, "province_summary")}
-    assert figures["glance:completeness_pct"] == (str(summary["reports_received"]["pct"]),
-                                                  vi_share(summary["reports_received"]["pct"]) + "%")
-    assert figures["glance:godmother_children_new"] == (str(summary["godmother_children_new"]["value"]),
-                                                        vi_int(summary["godmother_children_new"]["value"]))
+    assert figures["glance:completeness_pct"] == (
+        str(summary["reports_received"]["pct"]),
+        vi_share(summary["reports_received"]["pct"]) + "%",
+    )
+    assert figures["glance:godmother_children_new"] == (
+        str(summary["godmother_children_new"]["value"]),
+        vi_int(summary["godmother_children_new"]["value"]),
+    )
     funds_total = sum(row["value"] for row in year_rows(results, "province_summary") if row["section"] == "funds")
     assert figures["glance:funds_vnd"][0] == str(funds_total)
 
@@ -419,12 +504,15 @@ def test_the_report_shows_what_the_queries_return(report_file, results, tmp_path
     for row in year_rows(results, "clubs_by_type"):
         if row["scope_level"] == "province":
             code = row["club_type_code"]
-            assert figures[f"clubs:{code}:open"] == (str(row["clubs_open_at_year_end"]),
-                                                     vi_int(row["clubs_open_at_year_end"]))
+            assert figures[f"clubs:{code}:open"] == (
+                str(row["clubs_open_at_year_end"]),
+                vi_int(row["clubs_open_at_year_end"]),
+            )
             assert figures[f"clubs:{code}:members"][0] == str(row["members_at_year_end"])
     for row in year_rows(results, "target_progress"):
-        assert figures[f"target:{row['target_code']}"][0] == ("" if row["achieved_value"] is None
-                                                               else str(row["achieved_value"]))
+        assert figures[f"target:{row['target_code']}"][0] == (
+            "" if row["achieved_value"] is None else str(row["achieved_value"])
+        )
     for row in results["article_figures_2023"]:
         value = figures[f"article:{row['figure_id']}"][0]
         assert value == ("" if row["computed_value"] is None else str(row["computed_value"]))
@@ -445,10 +533,20 @@ class DevToolsChromium:
         # Copies numbered 10 and up first, so that neither end already is fd 3 or 4.
         command_read, reply_write = (self._renumbered(command_read), self._renumbered(reply_write))
         moves = f"3<&{command_read} 4>&{reply_write} {command_read}<&- {reply_write}>&-"
-        self.process = subprocess.Popen(["bash", "-c", f'exec "$0" "$@" {moves}', chromium_binary(),
-                                         *chromium_flags(profile), "--remote-debugging-pipe", "about:blank"],
-                                        pass_fds=(command_read, reply_write),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                "bash",
+                "-c",
+                f'exec "$0" "$@" {moves}',
+                chromium_binary(),
+                *chromium_flags(profile),
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
+            pass_fds=(command_read, reply_write),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(command_read)
         os.close(reply_write)
         self._buffer, self._events, self._last_id = b"", [], 0
@@ -487,21 +585,31 @@ class DevToolsChromium:
             self._events.append(reply)
 
     def open(self, url: str, width: int, height: int = 900) -> None:
-        self._send("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
-                   deviceScaleFactor=1, mobile=width < 700)
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=width < 700,
+        )
         self._events.clear()
         self._send("Page.navigate", session=True, url=url)
         while not any(event.get("method") == "Page.loadEventFired" for event in self._events):
             self._events.append(self._receive())
 
     def evaluate(self, expression: str):
-        return self._send("Runtime.evaluate", session=True, expression=expression,
-                          returnByValue=True)["result"].get("value")
+        return self._send("Runtime.evaluate", session=True, expression=expression, returnByValue=True)["result"].get("value")
 
     def screenshot(self, path: Path) -> Path:
         width, height = self.evaluate("[window.innerWidth, document.documentElement.scrollHeight]")
-        data = self._send("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True,
-                          clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})["data"]
+        data = self._send(
+            "Page.captureScreenshot",
+            session=True,
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        )["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 
@@ -572,7 +680,8 @@ def test_the_report_fits_the_screen(browser, report_file, tmp_path, width):
 
 def test_the_fit_check_catches_a_page_wider_than_a_phone(browser, report_file):
     browser.open(report_file.as_uri(), PHONE_WIDTH)
-    browser.evaluate("document.querySelector('#ghi-chu').insertAdjacentHTML('beforeend', "
-                     "'<p style=\"width: 700px\">too wide</p>')")
+    browser.evaluate(
+        "document.querySelector('#ghi-chu').insertAdjacentHTML('beforeend', '<p style=\"width: 700px\">too wide</p>')"
+    )
     layout = browser.evaluate(MEASURE_LAYOUT)
     assert layout["scrollWidth"] > PHONE_WIDTH and any("too wide" in element for element in layout["sticking_out"])

@@ -136,9 +136,7 @@ def test_grassroots_before_2025_07_have_a_parent_district_valid_at_the_same_time
             continue
         for day in (unit["valid_from"], _day_before(unit["valid_to"])):
             parents = [
-                d
-                for d in valid_on(districts, day)
-                if d["unit_code"] == unit["parent_unit_code"] == unit["district_code"]
+                d for d in valid_on(districts, day) if d["unit_code"] == unit["parent_unit_code"] == unit["district_code"]
             ]
             assert len(parents) == 1, (unit, day)
             assert parents[0]["unit_name"] == unit["district_name"], (unit, day)
@@ -161,9 +159,7 @@ def test_2025_07_changes_match_units(units: list[dict[str, str]], changes: list[
     assert {c["new_unit_code"] for c in july} == set(after)
 
 
-def test_2024_11_changes_are_the_official_mapping(
-    units: list[dict[str, str]], changes: list[dict[str, str]]
-) -> None:
+def test_2024_11_changes_are_the_official_mapping(units: list[dict[str, str]], changes: list[dict[str, str]]) -> None:
     """Resolution 1199/NQ-UBTVQH15 took effect on 2024-11-01: every unit gone that day has a
     successor in force that day, and the four absorptions are the announced ones."""
     november = [c for c in changes if c["change_date"] == "2024-11-01"]
@@ -177,8 +173,14 @@ def test_2024_11_changes_are_the_official_mapping(
     disappeared = set(before) - set(after)
     assert disappeared == {"06682", "06718", "06802", "06991", "07072", "07087"}
     successor = {c["old_unit_code"]: c["new_unit_code"] for c in november if c["old_unit_code"] in disappeared}
-    assert successor == {"06682": "06685", "06718": "06712", "06802": "06799", "06991": "06985",
-                         "07072": "07093", "07087": "07084"}
+    assert successor == {
+        "06682": "06685",
+        "06718": "06712",
+        "06802": "06799",
+        "06991": "06985",
+        "07072": "07093",
+        "07087": "07084",
+    }
     assert len(valid_on(units, "2024-10-31", "grassroots")) == 177
     assert len(valid_on(units, "2024-11-01", "grassroots")) == 171
 

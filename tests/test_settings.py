@@ -42,22 +42,36 @@ def test_unwritable_data_directory_as_file(tmp_path: Path):
 
 
 def test_absent_landing_folder(tmp_path: Path):
-    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_LANDING_URL=str(tmp_path / "inbox")),
-                     "landing folder", "QNWU_LANDING_URL")
+    _assert_one_line(
+        _run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_LANDING_URL=str(tmp_path / "inbox")),
+        "landing folder",
+        "QNWU_LANDING_URL",
+    )
 
 
 def test_malformed_setting(tmp_path: Path):
-    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_PUBLISHED_VERSIONS_KEPT="many"),
-                     "QNWU_PUBLISHED_VERSIONS_KEPT", "many")
+    _assert_one_line(
+        _run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_PUBLISHED_VERSIONS_KEPT="many"),
+        "QNWU_PUBLISHED_VERSIONS_KEPT",
+        "many",
+    )
 
 
 def test_state_stays_under_the_data_directory(data_dir: Path):
     from qnwu_warehouse.settings import Settings
 
     settings = Settings.from_env()
-    paths = [settings.working_warehouse, settings.published_warehouse, settings.archive_dir,
-             settings.quarantine_dir, settings.airflow_home, settings.dbt_target_dir, settings.dbt_log_dir,
-             settings.gx_dir, Path(settings.landing_url)]
+    paths = [
+        settings.working_warehouse,
+        settings.published_warehouse,
+        settings.archive_dir,
+        settings.quarantine_dir,
+        settings.airflow_home,
+        settings.dbt_target_dir,
+        settings.dbt_log_dir,
+        settings.gx_dir,
+        Path(settings.landing_url),
+    ]
     outside = [p for p in paths if data_dir.resolve() not in p.parents]
     assert outside == []
     airflow = settings.airflow_environment()
@@ -96,14 +110,14 @@ def test_concurrent_starts_all_find_the_data_directory_writable(tmp_path: Path, 
 
 
 def test_malformed_postgres_port(tmp_path: Path):
-    _assert_one_line(_run(["serve-postgres"], QNWU_DATA_DIR=str(tmp_path), QNWU_PG_PORT="abc"),
-                     "QNWU_PG_PORT", "abc", "5432")
+    _assert_one_line(
+        _run(["serve-postgres"], QNWU_DATA_DIR=str(tmp_path), QNWU_PG_PORT="abc"), "QNWU_PG_PORT", "abc", "5432"
+    )
 
 
 def test_malformed_serving_flag_stops_a_run_before_airflow_starts(tmp_path: Path):
     (tmp_path / "landing").mkdir()
-    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_SERVE_POSTGRES="maybe"),
-                     "QNWU_SERVE_POSTGRES", "maybe")
+    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_SERVE_POSTGRES="maybe"), "QNWU_SERVE_POSTGRES", "maybe")
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-1", "5432x", "54.32"])
@@ -123,8 +137,15 @@ def test_postgres_settings_defaults_and_overrides(monkeypatch):
     monkeypatch.delenv("QNWU_SERVE_POSTGRES", raising=False)
     monkeypatch.delenv("QNWU_REVALIDATE_ALL", raising=False)
     assert PostgresSettings.from_env() == PostgresSettings(
-        host="127.0.0.1", port=5432, user="postgres", password="", database="qnwu", schema="public",
-        analyst_role="qnwu_analyst", analyst_password=None)
+        host="127.0.0.1",
+        port=5432,
+        user="postgres",
+        password="",
+        database="qnwu",
+        schema="public",
+        analyst_role="qnwu_analyst",
+        analyst_password=None,
+    )
     assert (serve_postgres(), revalidate_all()) == (False, False)
     monkeypatch.setenv("QNWU_PG_PORT", " 6543 ")
     monkeypatch.setenv("QNWU_PG_DATABASE", "other")

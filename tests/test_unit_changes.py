@@ -46,8 +46,11 @@ def settings(built, tmp_path, monkeypatch) -> Settings:
 
 
 def conservation_rows(warehouse, suite_name: str = SUITE) -> dict[str, dict]:
-    suite = next(s for s in yaml.safe_load((quality.EXPECTATIONS_DIR / "unit_changes.yml").read_text())["suites"]
-                 if s["name"] == suite_name)
+    suite = next(
+        s
+        for s in yaml.safe_load((quality.EXPECTATIONS_DIR / "unit_changes.yml").read_text())["suites"]
+        if s["name"] == suite_name
+    )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         cursor = con.execute(suite["query"])
         columns = [d[0] for d in cursor.description]
@@ -58,10 +61,12 @@ def test_clubs_carry_to_the_successors_at_both_changes(built, monkeypatch):
     monkeypatch.setenv("QNWU_DATA_DIR", str(built))
     rows = conservation_rows(Settings.from_env().working_warehouse)
     for month, row in sorted(rows.items()):
-        print(f"{month}: clubs {row['clubs_before']} + {row['clubs_new']} new - {row['clubs_dissolved']} dissolved "
-              f"= {row['clubs_after']} (unexplained {row['clubs_unexplained']}); members {row['members_before']} "
-              f"+ {row['members_of_new_clubs']} in new clubs - {row['members_of_dissolved_clubs']} in dissolved "
-              f"{row['members_change_in_continuing_clubs']:+} in continuing clubs = {row['members_after']}")
+        print(
+            f"{month}: clubs {row['clubs_before']} + {row['clubs_new']} new - {row['clubs_dissolved']} dissolved "
+            f"= {row['clubs_after']} (unexplained {row['clubs_unexplained']}); members {row['members_before']} "
+            f"+ {row['members_of_new_clubs']} in new clubs - {row['members_of_dissolved_clubs']} in dissolved "
+            f"{row['members_change_in_continuing_clubs']:+} in continuing clubs = {row['members_after']}"
+        )
     assert set(rows) == {"2024-11-01", "2025-07-01"}
     for row in rows.values():
         assert row["clubs_before"] > 3000 and row["clubs_unexplained"] == 0
@@ -88,16 +93,22 @@ def test_target_shares_are_shares_of_people_never_above_100_on_consistent_report
                                      achieved_value, is_met, is_consistent
                               from marts.agg_target_progress order by target_code, report_year_label""").fetchall()
         # the share's numerator is December's distinct count, not twelve months of person-times
-        helped = dict(con.execute("""select period_label, value from marts.agg_indicators_by_period
+        helped = dict(
+            con.execute("""select period_label, value from marts.agg_indicators_by_period
                                      where period_grain = 'year' and scope_level = 'province'
-                                       and indicator_code = 'poor_members_helped_ytd'""").fetchall())
-        december = dict(con.execute("""select strftime(period_start_date, '%Y'), sum(value)
+                                       and indicator_code = 'poor_members_helped_ytd'""").fetchall()
+        )
+        december = dict(
+            con.execute("""select strftime(period_start_date, '%Y'), sum(value)
                                        from marts.fct_indicator_values
                                        where indicator_code = 'poor_members_helped_ytd'
-                                         and month(period_start_date) = 12 group by 1""").fetchall())
-        person_times = dict(con.execute("""select period_label, value from marts.agg_indicators_by_period
+                                         and month(period_start_date) = 12 group by 1""").fetchall()
+        )
+        person_times = dict(
+            con.execute("""select period_label, value from marts.agg_indicators_by_period
                                            where period_grain = 'year' and scope_level = 'province'
-                                             and indicator_code = 'poor_members_helped'""").fetchall())
+                                             and indicator_code = 'poor_members_helped'""").fetchall()
+        )
     for row in rows:
         print("{} {}: {} / {} = {} met={} consistent={}".format(*row))
     assert len(rows) == 9
@@ -113,11 +124,13 @@ def test_the_poor_register_crosses_both_changes_whole(built, monkeypatch):
     monkeypatch.setenv("QNWU_DATA_DIR", str(built))
     rows = conservation_rows(Settings.from_env().working_warehouse, REGISTER_SUITE)
     for month, row in sorted(rows.items()):
-        print(f"{month}: poor-household register {row['register_before']} -> {row['register_after']} "
-              f"({row['register_change']:+}); lost in the mapping {row['register_lost_in_mapping']} "
-              f"({row['units_lost_in_mapping']} units), without a predecessor {row['register_without_predecessor']}; "
-              f"units that changed {row['register_of_changed_units_before']} -> successors "
-              f"{row['register_of_successors_after']} ({row['register_handed_over_pct']}%)")
+        print(
+            f"{month}: poor-household register {row['register_before']} -> {row['register_after']} "
+            f"({row['register_change']:+}); lost in the mapping {row['register_lost_in_mapping']} "
+            f"({row['units_lost_in_mapping']} units), without a predecessor {row['register_without_predecessor']}; "
+            f"units that changed {row['register_of_changed_units_before']} -> successors "
+            f"{row['register_of_successors_after']} ({row['register_handed_over_pct']}%)"
+        )
     assert set(rows) == {"2024-11-01", "2025-07-01"}
     for row in rows.values():
         assert row["register_before"] > 1000 and row["units_lost_in_mapping"] == row["register_lost_in_mapping"] == 0

@@ -56,12 +56,23 @@ def test_webui_starts_airflow_without_the_virtualenv_on_path(tmp_path: Path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     port = _free_port()
-    environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
-                   "QNWU_DATA_DIR": str(data_dir), "AIRFLOW__API__PORT": str(port)}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "QNWU_DATA_DIR": str(data_dir),
+        "AIRFLOW__API__PORT": str(port),
+    }
     log_path = tmp_path / "webui.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(QNWU), "webui"], env=environment, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [str(QNWU), "webui"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         up = False

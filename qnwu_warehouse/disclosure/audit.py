@@ -58,18 +58,26 @@ class AuditResult:
     def columns(self) -> list[list]:
         """The cells as columns (cell_id, component_id, lower_bound, upper_bound, protected), for one
         INSERT of them all."""
-        return [[getattr(c, name) for c in self.cells]
-                for name in ("cell_id", "component_id", "lower_bound", "upper_bound", "protected")]
+        return [
+            [getattr(c, name) for c in self.cells]
+            for name in ("cell_id", "component_id", "lower_bound", "upper_bound", "protected")
+        ]
 
     def summary(self) -> dict[str, object]:
         widths = [c.upper_bound - c.lower_bound for c in self.cells]
         narrowest = min(widths) if widths else None
         lowest_upper = min((c.upper_bound for c in self.cells), default=None)
-        return {"passed": self.passed, "hidden_cells_checked": len(self.cells), "failures": len(self.failures),
-                "exactly_recovered": sum(1 for c in self.cells if c.lower_bound == c.upper_bound),
-                "proven_below_threshold": sum(1 for c in self.cells if c.upper_bound < self.threshold),
-                "narrowest_interval": _number(narrowest), "lowest_upper_bound": _number(lowest_upper),
-                "threshold": self.threshold, "leaks": self.leaks[:10]}
+        return {
+            "passed": self.passed,
+            "hidden_cells_checked": len(self.cells),
+            "failures": len(self.failures),
+            "exactly_recovered": sum(1 for c in self.cells if c.lower_bound == c.upper_bound),
+            "proven_below_threshold": sum(1 for c in self.cells if c.upper_bound < self.threshold),
+            "narrowest_interval": _number(narrowest),
+            "lowest_upper_bound": _number(lowest_upper),
+            "threshold": self.threshold,
+            "leaks": self.leaks[:10],
+        }
 
 
 def _number(value):
@@ -83,13 +91,15 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
     `years` given (a sum never crosses a year, so a year can be audited on its own)."""
     where = f"{quoted_identifier(catalog)}.{quoted_identifier(schema)}"
     result = AuditResult(threshold)
-    sensitive = [code for (code,) in con.execute(
-        f"select indicator_code from {where}.dim_indicators where is_sensitive").fetchall()]
+    sensitive = [
+        code for (code,) in con.execute(f"select indicator_code from {where}.dim_indicators where is_sensitive").fetchall()
+    ]
     if not sensitive:
         return result
     codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sensitive)
-    (province,) = con.execute(f"select unit_code from {where}.dim_units where unit_level = 'province' "
-                              "and valid_to is null").fetchone()
+    (province,) = con.execute(
+        f"select unit_code from {where}.dim_units where unit_level = 'province' and valid_to is null"
+    ).fetchone()
     quarter_of = dict(con.execute(f"select period, quarter_label from {where}.dim_periods").fetchall())
 
     values: dict[str, float | None] = {}  # cell id -> published value, or None when blanked
@@ -109,11 +119,16 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
     # The units' months: hundreds of thousands of cells a year, nearly all published (mostly 0).
     # Only the hidden ones are unknowns; the published ones of a sum enter it as their total, one
     # constant per sum, added up in DuckDB. A cell counts as published if any table publishes it.
-    year_filter = "" if years is None else "and left(period, 4) in (" + ", ".join(
-        "'" + year.replace("'", "''") + "'" for year in sorted(years)) + ")"
+    year_filter = (
+        ""
+        if years is None
+        else "and left(period, 4) in (" + ", ".join("'" + year.replace("'", "''") + "'" for year in sorted(years)) + ")"
+    )
     facts = " union all ".join(
         f"select indicator_value_id, district_code, period, indicator_code, category, value from {where}.{table} "
-        f"where indicator_code in ({codes}) {year_filter}" for table in FACT_TABLES)
+        f"where indicator_code in ({codes}) {year_filter}"
+        for table in FACT_TABLES
+    )
     unit_sums = con.execute(f"""
         with cells as (
             select indicator_value_id, any_value(district_code) as district_code, any_value(period) as period,
@@ -130,8 +145,11 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
         if published_values > 1:
             raise AuditModelMismatch(f"a unit's {indicator} {category} of {period} is published twice with different values")
         component_id = f"{indicator}:{period[:4]}"
-        parent = rollup_id("month", period, "district", district, indicator, category) if district \
+        parent = (
+            rollup_id("month", period, "district", district, indicator, category)
+            if district
             else rollup_id("month", period, "province", province, indicator, category)
+        )
         constant = f"published units of {parent}"
         known(constant, published_sum, component_id)
         equations[("scope", parent)].append(constant)
@@ -140,7 +158,7 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
             equations[("scope", parent)].append(cell_id)
     rollups = con.execute(f"""select indicator_total_id, period_grain, period_label, scope_level, scope_code,
             indicator_code, category, value from {where}.agg_indicators_by_period
-            where indicator_code in ({codes}) {year_filter.replace('period', 'period_label')}""").fetchall()
+            where indicator_code in ({codes}) {year_filter.replace("period", "period_label")}""").fetchall()
     for cell_id, grain, label, level, code, indicator, category, value in rollups:
         year = label[:4]
         known(cell_id, value, f"{indicator}:{year}")
@@ -161,11 +179,15 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
         for code, value in ((numerator_code, numerator), (denominator_code, denominator)):
             if code in sensitive:
                 known(rollup_id("year", year, "province", province, code, "all"), value, f"{code}:{year}")
-        hidden_part = any(code in sensitive and value is None
-                          for code, value in ((numerator_code, numerator), (denominator_code, denominator)))
+        hidden_part = any(
+            code in sensitive and value is None
+            for code, value in ((numerator_code, numerator), (denominator_code, denominator))
+        )
         if hidden_part and (achieved is not None or is_met is not None):
-            result.leaks.append(f"agg_target_progress {numerator_code} {year}: the share or is_met is published "
-                                "while a total behind it is hidden")
+            result.leaks.append(
+                f"agg_target_progress {numerator_code} {year}: the share or is_met is published "
+                "while a total behind it is hidden"
+            )
 
     by_component: dict[str, list[Equation]] = defaultdict(list)
     for (_kind, parent), children in equations.items():
@@ -174,9 +196,11 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
         by_component[component[parent]].append(Equation(parent, tuple(children)))
         if values[parent] is not None and all(values[c] is not None for c in children):
             if sum(values[c] for c in children) != values[parent]:
-                raise AuditModelMismatch(f"published {parent} = {values[parent]} but its {len(children)} parts add up "
-                                         f"to {sum(values[c] for c in children)}: the audit's sums do not describe "
-                                         "this version")
+                raise AuditModelMismatch(
+                    f"published {parent} = {values[parent]} but its {len(children)} parts add up "
+                    f"to {sum(values[c] for c in children)}: the audit's sums do not describe "
+                    "this version"
+                )
     hidden_by_component: dict[str, set[str]] = defaultdict(set)
     for cell_id, value in values.items():
         if value is None:

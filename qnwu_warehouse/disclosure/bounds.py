@@ -56,8 +56,12 @@ class System:
         self.published = published
         self.hidden = set(hidden)
         unknown = self.hidden - published.keys()
-        missing = {cell for equation in self.equations for cell in (equation.parent, *equation.children)
-                   if cell not in published and cell not in self.hidden}
+        missing = {
+            cell
+            for equation in self.equations
+            for cell in (equation.parent, *equation.children)
+            if cell not in published and cell not in self.hidden
+        }
         if missing:
             raise ValueError(f"{len(missing)} cell(s) in a sum are neither published nor hidden, e.g. {sorted(missing)[:3]}")
         self.hidden = unknown
@@ -181,8 +185,9 @@ class _Solver:
         c = np.zeros(self.size)
         for k, v in objective.items():
             c[k] = sign * v
-        outcome = linprog(c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq,
-                          bounds=(0, None), method="highs")
+        outcome = linprog(
+            c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=(0, None), method="highs"
+        )
         if outcome.status == 3:  # unbounded: only a maximum can be (a minimum is at least 0)
             return INFINITY
         if outcome.status != 0:

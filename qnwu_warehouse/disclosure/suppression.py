@@ -60,8 +60,10 @@ def equations_of(rows: list[dict]) -> list[Equation]:
 
 def choose_hidden(rows: list[dict], threshold: int, complementary: bool = True) -> dict[str, str]:
     """{cell_id: 'primary' | 'secondary'} for the cells of one indicator and year."""
-    cells = {row["cell_id"]: Cell(row["cell_id"], int(row["value"]), row["scope_level"], row["category"],
-                                  bool(row["is_primary"])) for row in rows}
+    cells = {
+        row["cell_id"]: Cell(row["cell_id"], int(row["value"]), row["scope_level"], row["category"], bool(row["is_primary"]))
+        for row in rows
+    }
     equations = [e for e in equations_of(rows) if e.parent in cells]
     _check_sums(equations, cells)
     hidden = {cell_id for cell_id, cell in cells.items() if cell.is_primary}
@@ -95,13 +97,19 @@ def choose_hidden(rows: list[dict], threshold: int, complementary: bool = True) 
 
 def _cheapest(cell_id: str, member_of, cells: dict[str, Cell], hidden: set[str], threshold: int) -> str | None:
     """The published cell sharing a sum with `cell_id` whose hiding costs least (`_cost`)."""
-    candidates = {member for equation in member_of[cell_id] for member in (equation.parent, *equation.children)
-                  if member not in hidden}
+    candidates = {
+        member for equation in member_of[cell_id] for member in (equation.parent, *equation.children) if member not in hidden
+    }
     if not candidates:
         # every member of its sums is hidden: widen from the sums of its neighbours
         neighbours = {member for equation in member_of[cell_id] for member in (equation.parent, *equation.children)}
-        candidates = {member for neighbour in neighbours for equation in member_of[neighbour]
-                      for member in (equation.parent, *equation.children) if member not in hidden}
+        candidates = {
+            member
+            for neighbour in neighbours
+            for equation in member_of[neighbour]
+            for member in (equation.parent, *equation.children)
+            if member not in hidden
+        }
     if not candidates:
         return None
     return min(candidates, key=lambda c: (_cost(cells[c], threshold), c))
@@ -137,6 +145,8 @@ def _check_sums(equations: list[Equation], cells: dict[str, Cell]) -> None:
     for equation in equations:
         total = sum(cells[c].value for c in equation.children if c in cells)
         if total != cells[equation.parent].value:
-            raise ValueError(f"the published sum {equation.parent} = {cells[equation.parent].value} is not the sum "
-                             f"of its {len(equation.children)} parts ({total}): the disclosure model's sums no longer "
-                             "match how the marts aggregate (a sensitive indicator must be a flow, time_aggregation = sum)")
+            raise ValueError(
+                f"the published sum {equation.parent} = {cells[equation.parent].value} is not the sum "
+                f"of its {len(equation.children)} parts ({total}): the disclosure model's sums no longer "
+                "match how the marts aggregate (a sensitive indicator must be a flow, time_aggregation = sum)"
+            )

@@ -10,7 +10,8 @@
 -- (99.96 shows as 99.9) and a share above 0 never reads as 0.
 with units_in_force as (
     -- the province's name as it stood in each year
-    select unit_code, unit_name, valid_from, valid_to from marts.dim_units where unit_level = 'province'
+    select unit_code, unit_name, valid_from, valid_to from marts.dim_units
+    where unit_level = 'province'
 ),
 
 reporting as (
@@ -25,12 +26,13 @@ reporting as (
         item.pct,
         false as value_is_suppressed
     from marts.agg_reporting_completeness as completeness
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
             ('reports_expected', 'Báo cáo phải nộp', completeness.reports_expected, cast(null as double)),
             ('reports_received', 'Báo cáo đã nhận', completeness.reports_received, completeness.completeness_pct),
             ('reports_on_time', 'Báo cáo đúng hạn', completeness.reports_on_time, completeness.timeliness_pct)
-    ) as item (item_code, label_vi, value, pct)
+        ) as item (item_code, label_vi, value, pct)
     where completeness.period_grain = 'year' and completeness.scope_level = 'province'
 ),
 

@@ -12,7 +12,8 @@ targets as (
 ),
 
 province as (
-    select unit_code as province_code from {{ ref('dim_units') }} where unit_level = 'province' and valid_to is null
+    select unit_code as province_code from {{ ref('dim_units') }}
+    where unit_level = 'province' and valid_to is null
 ),
 
 hidden as (
@@ -24,10 +25,17 @@ flagged as (
         progress.*,
         targets.numerator_indicator_code,
         targets.denominator_indicator_code,
-        {{ rollup_cell_id("'year'", 'progress.report_year_label', "'province'", 'province.province_code', 'targets.numerator_indicator_code', "'all'") }}
-            in (select cell_id from hidden) as numerator_is_suppressed,
-        coalesce({{ rollup_cell_id("'year'", 'progress.report_year_label', "'province'", 'province.province_code', 'targets.denominator_indicator_code', "'all'") }}
-            in (select cell_id from hidden), false) as denominator_is_suppressed
+        {{ rollup_cell_id(
+            "'year'", 'progress.report_year_label', "'province'", 'province.province_code',
+            'targets.numerator_indicator_code', "'all'"
+        ) }} in (select cell_id from hidden) as numerator_is_suppressed,
+        coalesce(
+            {{ rollup_cell_id(
+                "'year'", 'progress.report_year_label', "'province'", 'province.province_code',
+                'targets.denominator_indicator_code', "'all'"
+            ) }} in (select cell_id from hidden),
+            false
+        ) as denominator_is_suppressed
     from progress
     inner join targets on progress.target_code = targets.target_code
     cross join province

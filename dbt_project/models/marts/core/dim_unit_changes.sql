@@ -9,7 +9,7 @@ with unit_changes as (
 final as (
     select
         cast(change_date as {{ dbt.type_string() }}) || ':' || old_unit_code || ':'
-            || coalesce(new_unit_code, '') as unit_change_id,
+        || coalesce(new_unit_code, '') as unit_change_id,
         change_date,
         old_unit_code,
         old_unit_name,

@@ -20,7 +20,8 @@ changed as (
 snapshots as (
     -- only the columns the roll-up reads: rows are copied below (per type and group, per bucket),
     -- and the ids, names and file hashes would be copied with them
-    select unit_code, district_code, period_start_date, club_id, club_type_code, club_group, is_new,
+    select
+        unit_code, district_code, period_start_date, club_id, club_type_code, club_group, is_new,
         is_open_at_period_end, members, loaded_at
     from {{ ref('fct_club_snapshots') }}
     {% if is_incremental() %}
@@ -33,7 +34,8 @@ units as (
 ),
 
 province as (
-    select unit_code from units where unit_level = 'province' and valid_to is null
+    select unit_code from units
+    where unit_level = 'province' and valid_to is null
 ),
 
 units_at_period_end as (
@@ -93,7 +95,8 @@ at_period_end as (
 ),
 
 new_clubs as (
-    select * from snapshots where is_new
+    select * from snapshots
+    where is_new
 ),
 
 new_in_period as (
@@ -118,7 +121,8 @@ scoped_open as (
     from categorised_open cross join province
     union all
     select categorised_open.*, 'district' as scope_level, district_code as scope_code
-    from categorised_open where district_code is not null
+    from categorised_open
+    where district_code is not null
 ),
 
 scoped_new as (
@@ -126,7 +130,8 @@ scoped_new as (
     from categorised_new cross join province
     union all
     select categorised_new.*, 'district' as scope_level, district_code as scope_code
-    from categorised_new where district_code is not null
+    from categorised_new
+    where district_code is not null
 ),
 
 open_totals as (
@@ -156,14 +161,17 @@ expected_units as (
 ),
 
 expected_scoped as (
-    select period_grain, period_label, 'province' as scope_level, province.unit_code as scope_code,
+    select
+        period_grain, period_label, 'province' as scope_level, province.unit_code as scope_code,
         sum(units_expected) as units_expected
     from expected_units cross join province
     group by period_grain, period_label, province.unit_code
     union all
-    select period_grain, period_label, 'district' as scope_level, district_code as scope_code,
+    select
+        period_grain, period_label, 'district' as scope_level, district_code as scope_code,
         sum(units_expected) as units_expected
-    from expected_units where district_code is not null
+    from expected_units
+    where district_code is not null
     group by period_grain, period_label, district_code
 ),
 
@@ -199,9 +207,11 @@ final as (
     select
         -- text cast to varchar, the contract's type: an incremental run compares the new rows' column types
         -- with the table's, and on PostgreSQL literals and || yield text, not varchar
-        cast(combined.period_grain || ':' || combined.period_label || ':' || combined.scope_level || ':'
+        cast(
+            combined.period_grain || ':' || combined.period_label || ':' || combined.scope_level || ':'
             || combined.scope_code || ':' || combined.club_category_level || ':'
-            || combined.club_category_code as varchar) as club_total_id,
+            || combined.club_category_code as varchar
+        ) as club_total_id,
         cast(combined.period_grain as varchar) as period_grain,
         cast(combined.period_label as varchar) as period_label,
         cast(combined.scope_level as varchar) as scope_level,

@@ -33,7 +33,8 @@ units as (
 ),
 
 province as (
-    select unit_code from units where unit_level = 'province' and valid_to is null
+    select unit_code from units
+    where unit_level = 'province' and valid_to is null
 ),
 
 units_at_period_end as (
@@ -117,8 +118,10 @@ scoped as (
 final as (
     select
         -- text cast to the contract's type (see agg_clubs_by_period)
-        cast(period_grain || ':' || period_label || ':' || scope_level || ':' || scope_code || ':'
-            || indicator_code || ':' || category as varchar) as indicator_total_id,
+        cast(
+            period_grain || ':' || period_label || ':' || scope_level || ':' || scope_code || ':'
+            || indicator_code || ':' || category as varchar
+        ) as indicator_total_id,
         cast(period_grain as varchar) as period_grain,
         cast(period_label as varchar) as period_label,
         cast(scope_level as varchar) as scope_level,

@@ -9,7 +9,8 @@ periods as (
 ),
 
 province as (
-    select unit_code from {{ ref('dim_units') }} where unit_level = 'province' and valid_to is null
+    select unit_code from {{ ref('dim_units') }}
+    where unit_level = 'province' and valid_to is null
 ),
 
 bucketed as (
@@ -21,7 +22,8 @@ scoped as (
     from bucketed cross join province
     union all
     select bucketed.*, 'district' as scope_level, district_code as scope_code
-    from bucketed where district_code is not null
+    from bucketed
+    where district_code is not null
 ),
 
 final as (

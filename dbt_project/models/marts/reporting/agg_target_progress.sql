@@ -70,8 +70,9 @@ select
     denominator_value,
     achieved_value,
     case when is_consistent then coalesce(
-        case comparator when '>=' then achieved_value >= target_value else achieved_value = target_value end,
-        false
-    ) end as is_met,
+                case comparator when '>=' then achieved_value >= target_value else achieved_value = target_value end,
+                false
+            )
+    end as is_met,
     is_consistent
 from consistency

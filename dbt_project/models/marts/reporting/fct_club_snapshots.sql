@@ -21,8 +21,10 @@ club_types as (
 final as (
     select
         -- cast to the contract's type (see fct_indicator_values)
-        cast(current_submissions.unit_code || ':' || submission_clubs.club_id
-            || ':' || current_submissions.period as varchar) as club_snapshot_id,
+        cast(
+            current_submissions.unit_code || ':' || submission_clubs.club_id
+            || ':' || current_submissions.period as varchar
+        ) as club_snapshot_id,
         current_submissions.submission_id,
         current_submissions.submission_version,
         current_submissions.file_hash,

@@ -25,8 +25,10 @@ final as (
     select
         -- cast to the contract's type: an incremental run compares the new rows' column types with
         -- the table's, and on PostgreSQL || yields text, not varchar
-        cast(current_submissions.submission_id || ':' || submission_values.indicator_code
-            || ':' || submission_values.category as varchar) as indicator_value_id,
+        cast(
+            current_submissions.submission_id || ':' || submission_values.indicator_code
+            || ':' || submission_values.category as varchar
+        ) as indicator_value_id,
         current_submissions.submission_id,
         current_submissions.submission_version,
         current_submissions.file_hash,

@@ -54,8 +54,13 @@ final as (
         -- bigint on both engines (PostgreSQL's date difference is an integer)
         case
             when current_submissions.first_submitted_date_vn > expected.report_deadline_date
-                then cast({{ dbt.datediff('expected.report_deadline_date', 'current_submissions.first_submitted_date_vn', 'day') }}
-                    as {{ dbt.type_bigint() }})
+                then
+                    cast(
+                        {{ dbt.datediff(
+                            'expected.report_deadline_date', 'current_submissions.first_submitted_date_vn', 'day'
+                        ) }}
+                        as {{ dbt.type_bigint() }}
+                    )
         end as days_late
     from expected
     left join current_submissions

@@ -21,21 +21,30 @@ import pandas as pd
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="component_id", incremental_strategy="delete+insert",
-               on_schema_change="fail")
+    dbt.config(
+        materialized="incremental", unique_key="component_id", incremental_strategy="delete+insert", on_schema_change="fail"
+    )
     from qnwu_warehouse.disclosure.suppression import choose_hidden
 
     complementary = str(dbt.config.get("complementary_suppression")).lower() not in ("false", "0", "no", "off")
     cells = dbt.ref("disclosure_sensitive_cells")
-    fingerprints = dict(cells.query("cells", f"""
+    fingerprints = dict(
+        cells.query(
+            "cells",
+            f"""
         select component_id,
             cast(xor(bit_xor(hash(cell_id, value, small_cell_threshold, time_aggregation, scope_parent_id,
                                   time_parent_id, category_parent_id)), hash({complementary})) as varchar)
-        from cells group by component_id""").fetchall())
+        from cells group by component_id""",
+        ).fetchall()
+    )
     previous = {}
     if dbt.is_incremental:
-        previous = dict(session.sql(f"select component_id, any_value(cells_fingerprint) from {dbt.this} "
-                                    "group by component_id").fetchall())
+        previous = dict(
+            session.sql(
+                f"select component_id, any_value(cells_fingerprint) from {dbt.this} group by component_id"
+            ).fetchall()
+        )
     # an indicator-year that no longer has cells keeps its marker as "gone", and is then unchanged
     chosen = sorted(c for c in fingerprints.keys() | previous.keys() if fingerprints.get(c, "gone") != previous.get(c))
     components = defaultdict(list)
@@ -48,8 +57,10 @@ def model(dbt, session):
             components[record["component_id"]].append(record)
     stocks = sorted({r["indicator_code"] for rows in components.values() for r in rows if r["time_aggregation"] != "sum"})
     if stocks:
-        raise ValueError(f"sensitive indicators must be flows (time_aggregation = sum): {stocks}; "
-                         "the disclosure sums do not hold for a stock")
+        raise ValueError(
+            f"sensitive indicators must be flows (time_aggregation = sum): {stocks}; "
+            "the disclosure sums do not hold for a stock"
+        )
     rows = []
     for component_id in chosen:
         fingerprint = fingerprints.get(component_id, "gone")
@@ -60,4 +71,5 @@ def model(dbt, session):
             for cell_id, kind in sorted(choose_hidden(records, threshold, complementary).items()):
                 rows.append((cell_id, component_id, kind, fingerprint))
     return pd.DataFrame(rows, columns=["cell_id", "component_id", "suppression", "cells_fingerprint"]).astype(
-        {"cell_id": "string", "component_id": "string", "suppression": "string", "cells_fingerprint": "string"})
+        {"cell_id": "string", "component_id": "string", "suppression": "string", "cells_fingerprint": "string"}
+    )

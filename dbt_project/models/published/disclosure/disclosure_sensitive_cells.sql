@@ -1,5 +1,6 @@
 -- The published cells of a sensitive indicator (victims of violence or trafficking), at every
--- level and grain (of the units' zeros, two per sum: see unit_cells), with the sums that tie it to other published cells: its scope parent (a unit's
+-- level and grain (of the units' zeros, two per sum: see unit_cells), with the sums that tie it
+-- to other published cells: its scope parent (a unit's
 -- month -> its district's month, or the province's when it has no district; a district's month ->
 -- the province's month), its time parent (month -> quarter -> year, for districts and the province)
 -- and, for a province year, the all-categories total that target progress publishes.
@@ -8,7 +9,8 @@
 -- Sensitive indicators must be flows: every sum below holds for time_aggregation = 'sum' only,
 -- and the Python model refuses a sensitive stock.
 with indicators as (
-    select indicator_code, time_aggregation from {{ ref('dim_indicators') }} where is_sensitive
+    select indicator_code, time_aggregation from {{ ref('dim_indicators') }}
+    where is_sensitive
 ),
 
 periods as (
@@ -16,7 +18,8 @@ periods as (
 ),
 
 province as (
-    select unit_code as province_code from {{ ref('dim_units') }} where unit_level = 'province' and valid_to is null
+    select unit_code as province_code from {{ ref('dim_units') }}
+    where unit_level = 'province' and valid_to is null
 ),
 
 unit_cells_reported as (
@@ -32,8 +35,12 @@ unit_cells_reported as (
         facts.value,
         case
             when facts.district_code is not null
-                then {{ rollup_cell_id("'month'", 'facts.period', "'district'", 'facts.district_code', 'facts.indicator_code', 'facts.category') }}
-            else {{ rollup_cell_id("'month'", 'facts.period', "'province'", 'province.province_code', 'facts.indicator_code', 'facts.category') }}
+                then {{ rollup_cell_id(
+                    "'month'", 'facts.period', "'district'", 'facts.district_code', 'facts.indicator_code', 'facts.category'
+                ) }}
+            else {{ rollup_cell_id(
+                "'month'", 'facts.period', "'province'", 'province.province_code', 'facts.indicator_code', 'facts.category'
+            ) }}
         end as scope_parent_id,
         cast(null as varchar) as time_parent_id,
         cast(null as varchar) as category_parent_id
@@ -51,8 +58,13 @@ unit_cells as (
     from (
         select
             *,
-            case when value = 0 then row_number() over (partition by scope_parent_id, value = 0 order by cell_id) end
-                as zero_rank
+            case
+                when value = 0
+                    then row_number() over (
+                            partition by scope_parent_id, value = 0
+                            order by cell_id
+                        )
+            end as zero_rank
         from unit_cells_reported
     ) as ranked
     where value <> 0 or zero_rank <= 2
@@ -81,15 +93,23 @@ rollup_cells as (
         rollups.value,
         case
             when rollups.scope_level = 'district' and rollups.period_grain = 'month'
-                then {{ rollup_cell_id("'month'", 'rollups.period_label', "'province'", 'province.province_code', 'rollups.indicator_code', 'rollups.category') }}
+                then {{ rollup_cell_id(
+                    "'month'", 'rollups.period_label', "'province'", 'province.province_code', 'rollups.indicator_code', 'rollups.category'
+                ) }}
         end as scope_parent_id,
         case rollups.period_grain
-            when 'month' then {{ rollup_cell_id("'quarter'", 'rollups.quarter_label', 'rollups.scope_level', 'rollups.scope_code', 'rollups.indicator_code', 'rollups.category') }}
-            when 'quarter' then {{ rollup_cell_id("'year'", 'cast(rollups.report_year as varchar)', 'rollups.scope_level', 'rollups.scope_code', 'rollups.indicator_code', 'rollups.category') }}
+            when 'month' then {{ rollup_cell_id(
+                "'quarter'", 'rollups.quarter_label', 'rollups.scope_level', 'rollups.scope_code', 'rollups.indicator_code', 'rollups.category'
+            ) }}
+            when 'quarter' then {{ rollup_cell_id(
+                "'year'", 'cast(rollups.report_year as varchar)', 'rollups.scope_level', 'rollups.scope_code', 'rollups.indicator_code', 'rollups.category'
+            ) }}
         end as time_parent_id,
         case
             when rollups.scope_level = 'province' and rollups.period_grain = 'year'
-                then {{ rollup_cell_id("'year'", 'rollups.period_label', "'province'", 'rollups.scope_code', 'rollups.indicator_code', "'all'") }}
+                then {{ rollup_cell_id(
+                    "'year'", 'rollups.period_label', "'province'", 'rollups.scope_code', 'rollups.indicator_code', "'all'"
+                ) }}
         end as category_parent_id
     from rollups
     cross join province
@@ -99,7 +119,8 @@ rollup_cells as (
 target_indicators as (
     select numerator_indicator_code as indicator_code from {{ ref('targets') }}
     union
-    select denominator_indicator_code from {{ ref('targets') }} where denominator_indicator_code is not null
+    select denominator_indicator_code from {{ ref('targets') }}
+    where denominator_indicator_code is not null
 ),
 
 total_cells as (
