@@ -17,4 +17,4 @@ webui: setup
 	@.venv/bin/qnwu webui
 
 lint: setup
-	@.venv/bin/ruff check qnwu_warehouse dags tests
+	@bin/lint
