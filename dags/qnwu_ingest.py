@@ -5,7 +5,7 @@ URL, QNWU_LANDING_URL) not seen before is archived, checked against the submissi
 recorded exactly once in the ledger as accepted, rejected (kept in quarantine with its reasons)
 or duplicate; all files of a run go through one task, in bulk. When at least one submission was
 accepted, the asset qnwu://warehouse/raw/submissions is updated, which starts qnwu_publish.
-All logic lives in qnwu_warehouse.ingest.
+All logic lives in qnwu_warehouse.ingest.loader.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
-from qnwu_warehouse.assets import RAW_SUBMISSIONS
+from qnwu_warehouse.orchestration.assets import RAW_SUBMISSIONS
 
 
 @dag(
@@ -30,7 +30,7 @@ from qnwu_warehouse.assets import RAW_SUBMISSIONS
 def qnwu_ingest():
     @task
     def ingest_submissions() -> dict:
-        from qnwu_warehouse.pipeline import ingest_stage
+        from qnwu_warehouse.orchestration.pipeline import ingest_stage
 
         return ingest_stage(run_id=get_current_context()["run_id"])
 

@@ -9,7 +9,7 @@ expectation failed is a new published warehouse file swapped in for analysts and
 qnwu://warehouse/published), and, with QNWU_SERVE_POSTGRES=true, the same version is served from
 PostgreSQL's marts schema; `write_report` writes its static HTML report (published/reports/).
 A failure leaves the previously published version untouched.
-All logic lives in qnwu_warehouse.pipeline.
+All logic lives in qnwu_warehouse.orchestration.pipeline.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import TaskGroup, dag, get_current_context, task
 
-from qnwu_warehouse.assets import PUBLISHED_WAREHOUSE, RAW_SUBMISSIONS
-from qnwu_warehouse.dbt_graph import model_dependencies
+from qnwu_warehouse.orchestration.assets import PUBLISHED_WAREHOUSE, RAW_SUBMISSIONS
+from qnwu_warehouse.transform.graph import model_dependencies
 
 
 @dag(
@@ -35,37 +35,37 @@ from qnwu_warehouse.dbt_graph import model_dependencies
 def qnwu_publish():
     @task
     def build_marts() -> dict:
-        from qnwu_warehouse.pipeline import build_stage
+        from qnwu_warehouse.orchestration.pipeline import build_stage
 
         return build_stage(run_id=get_current_context()["run_id"])
 
     @task(retries=0)  # reports a result that is already final
     def dbt_model(built: dict, model: str) -> str:
-        from qnwu_warehouse.pipeline import model_stage
+        from qnwu_warehouse.orchestration.pipeline import model_stage
 
         return model_stage(built["results_dir"], model)
 
     @task(retries=0)  # a failed gate is a verdict on the data; retrying cannot change it
     def quality_gate() -> dict:
-        from qnwu_warehouse.pipeline import gate_stage
+        from qnwu_warehouse.orchestration.pipeline import gate_stage
 
         return gate_stage(run_id=get_current_context()["run_id"])
 
     @task(outlets=[PUBLISHED_WAREHOUSE])
     def publish_marts(gate: dict) -> dict:
-        from qnwu_warehouse.pipeline import publish_stage
+        from qnwu_warehouse.orchestration.pipeline import publish_stage
 
         return publish_stage(run_id=get_current_context()["run_id"], gate_summary=gate)
 
     @task
     def serve_postgres(published: dict) -> dict:
-        from qnwu_warehouse.pipeline import serve_postgres_stage
+        from qnwu_warehouse.orchestration.pipeline import serve_postgres_stage
 
         return serve_postgres_stage(version_file=published["version"])
 
     @task
     def write_report(published: dict) -> dict:
-        from qnwu_warehouse.pipeline import report_stage
+        from qnwu_warehouse.orchestration.pipeline import report_stage
 
         return report_stage(run_id=get_current_context()["run_id"], version_file=published["version"])
 

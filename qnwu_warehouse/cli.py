@@ -24,8 +24,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.demo and settings.is_local_landing:
         landing = settings.local_landing_path
         if not landing.is_dir() or not any(landing.iterdir()):
-            from qnwu_warehouse import generator
-
+            generator = _devtools("generator")
             report = generator.generate(landing, faults=True)
             print(f"demo: generated {report.files_total} sample submission files into {landing}")
     settings.ensure_landing()
@@ -34,8 +33,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         # Task logs still go to the log folder under the data directory; the terminal gets the summary.
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-    from qnwu_warehouse.airflow_runner import run_pipeline
-    from qnwu_warehouse.pipeline import run_summary
+    from qnwu_warehouse.orchestration.airflow_runner import run_pipeline
+    from qnwu_warehouse.orchestration.pipeline import run_summary
 
     started = time.monotonic()
     runs = run_pipeline(settings)
@@ -88,28 +87,41 @@ def _print_summary(summary: dict, states: dict[str, str], elapsed: float) -> Non
             print(f"  HTML report    : {published['report']}")
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from qnwu_warehouse import generator
+def _devtools(module: str):
+    """A module of the development tooling (sample data, benchmark), which the Airflow image does
+    not ship: outside a checkout of the repository, say so instead of a traceback."""
+    import importlib
 
-    return generator.main(args.generator_args)
+    try:
+        return importlib.import_module(f"qnwu_devtools.{module}")
+    except ModuleNotFoundError as missing:
+        if missing.name not in ("qnwu_devtools", f"qnwu_devtools.{module}"):
+            raise
+        raise SystemExit(
+            f"qnwu: this command needs the development tools (qnwu_devtools.{module}), which this "
+            "installation does not include (the Airflow image ships the runtime only); run it from a "
+            "checkout of the repository after `make setup`."
+        ) from None
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    return _devtools("generator").main(args.generator_args)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from qnwu_warehouse import benchmark
-
-    return benchmark.main(args.bench_args)
+    return _devtools("benchmark").main(args.bench_args)
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from qnwu_warehouse import pipeline
+    from qnwu_warehouse.orchestration import pipeline
 
     run_id = args.run_id or time.strftime("manual__%Y%m%dT%H%M%S")
     if args.stage == "ingest":
         result = pipeline.ingest_stage(run_id)
     elif args.stage == "build":
-        from qnwu_warehouse import transform
+        from qnwu_warehouse.transform import dbt_runner
 
-        output = transform.build(Settings.from_env())
+        output = dbt_runner.build(Settings.from_env())
         result = {"dbt": next((line.split("Done. ", 1)[1] for line in output.splitlines() if "Done. PASS=" in line), "")}
     elif args.stage == "gate":
         result = pipeline.gate_stage(run_id)
@@ -121,7 +133,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
 
 def _cmd_rebuild(args: argparse.Namespace) -> int:
     """The repair when the gate keeps failing a reconciliation: marts rebuilt from raw, gated, published."""
-    from qnwu_warehouse import pipeline
+    from qnwu_warehouse.orchestration import pipeline
 
     run_id = args.run_id or time.strftime("rebuild__%Y%m%dT%H%M%S")
     print("rebuilding the marts from raw: dbt build --full-refresh, then the whole gate and publish ...")
@@ -149,8 +161,8 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    """A ready analyst query (qnwu_warehouse/queries/*.sql) on the published warehouse, read-only."""
-    from qnwu_warehouse import analyst_queries
+    """A ready analyst query (qnwu_warehouse/serve/queries/*.sql) on the published warehouse, read-only."""
+    from qnwu_warehouse.serve import analyst_queries
 
     if args.name is None:
         for name in analyst_queries.names():
@@ -168,7 +180,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     """The static HTML report of the live published version."""
-    from qnwu_warehouse import report
+    from qnwu_warehouse.serve import report
 
     path = report.write_live_report(Settings.from_env(), Path(args.out) if args.out else None)
     print(f"report written to {path}")
@@ -211,25 +223,25 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
-    from qnwu_warehouse import publish
+    from qnwu_warehouse.publish import versioning
 
     settings = Settings.from_env()
-    live = publish.current_version(settings)
-    for version in publish.versions(settings):
+    live = versioning.current_version(settings)
+    for version in versioning.versions(settings):
         print(("* " if version == live else "  ") + version.name)
     return 0
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from qnwu_warehouse import publish
+    from qnwu_warehouse.publish import versioning
 
     settings = Settings.from_env()
     serve = serve_postgres()
     if serve:
         PostgresSettings.from_env()  # a bad setting stops before the file is rolled back, not after
-    version = publish.rollback(settings, args.version)
+    version = versioning.rollback(settings, args.version)
     print(f"published warehouse now serves {version.name}")
-    from qnwu_warehouse import postgres_serving
+    from qnwu_warehouse.serve import postgres_serving
 
     if serve:  # BI users on PostgreSQL go back to the same version
         served = postgres_serving.publish_to_postgres(settings, version)
@@ -238,7 +250,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve_postgres(args: argparse.Namespace) -> int:
-    from qnwu_warehouse import postgres_serving
+    from qnwu_warehouse.serve import postgres_serving
 
     served = postgres_serving.publish_to_postgres(Settings.from_env())
     print(
@@ -249,7 +261,7 @@ def _cmd_serve_postgres(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from qnwu_warehouse.submission_files import write_blank_template
+    from qnwu_warehouse.contract.files import write_blank_template
 
     write_blank_template(Path(args.path))
     print(f"blank XLSX template written to {args.path}")
@@ -257,7 +269,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_webui(args: argparse.Namespace) -> int:
-    from qnwu_warehouse.airflow_runner import configure, migrate_metadata
+    from qnwu_warehouse.orchestration.airflow_runner import configure, migrate_metadata
 
     settings = Settings.from_env()
     settings.ensure_data_dir()
@@ -279,7 +291,7 @@ def _cmd_deploy_local(args: argparse.Namespace) -> int:
     """docker-compose.yml's deployment as local processes, until Ctrl-C."""
     import time
 
-    from qnwu_warehouse.deployment import CeleryDeployment
+    from qnwu_warehouse.orchestration.deployment import CeleryDeployment
 
     settings = Settings.from_env()
     deployment = CeleryDeployment(
@@ -302,13 +314,13 @@ def _cmd_deploy_local(args: argparse.Namespace) -> int:
 
 def _operator_errors() -> tuple[type[Exception], ...]:
     """Failures an operator acts on from the message alone; anything else keeps its traceback."""
-    from qnwu_warehouse.deployment import DeploymentFailed
-    from qnwu_warehouse.ingest import LedgerImbalance
-    from qnwu_warehouse.isolation import WorkersUnavailable
-    from qnwu_warehouse.postgres_serving import MirrorError, ServingCheckFailed
-    from qnwu_warehouse.publish import DisclosureRefused, NothingToPublish
-    from qnwu_warehouse.quality import QualityGateFailed
-    from qnwu_warehouse.transform import DbtFailed
+    from qnwu_warehouse.checks.quality import QualityGateFailed
+    from qnwu_warehouse.ingest.isolation import WorkersUnavailable
+    from qnwu_warehouse.ingest.loader import LedgerImbalance
+    from qnwu_warehouse.orchestration.deployment import DeploymentFailed
+    from qnwu_warehouse.publish.versioning import DisclosureRefused, NothingToPublish
+    from qnwu_warehouse.serve.postgres_serving import MirrorError, ServingCheckFailed
+    from qnwu_warehouse.transform.dbt_runner import DbtFailed
     from qnwu_warehouse.warehouse import WarehouseBusy
 
     return (

@@ -13,10 +13,8 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from qnwu_warehouse.contract import Limits
+from qnwu_warehouse.contract.limits import CONTRACT_LIMITS, Limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -116,8 +114,6 @@ def _non_negative_number(name: str, default: float) -> float:
 
 def _limits_from_env() -> Limits:
     """The contract's size limits, each overridable by a setting."""
-    from qnwu_warehouse.contract import CONTRACT_LIMITS, Limits
-
     return Limits(
         max_file_bytes=_positive_int("QNWU_MAX_FILE_BYTES", CONTRACT_LIMITS.max_file_bytes),
         max_section_rows=_positive_int("QNWU_MAX_SECTION_ROWS", CONTRACT_LIMITS.max_section_rows),
@@ -127,8 +123,6 @@ def _limits_from_env() -> Limits:
 
 
 def _default_limits() -> Limits:
-    from qnwu_warehouse.contract import CONTRACT_LIMITS
-
     return CONTRACT_LIMITS
 
 

@@ -73,3 +73,9 @@ def attached_tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) 
             [database, schema, database, schema],
         ).fetchall()
     ]
+
+
+def quoted_identifier(name: str) -> str:
+    """A name as a quoted SQL identifier: published files (catalogs) are named after their run id,
+    which may hold '-'; the gate quotes column names the same way."""
+    return '"' + name.replace('"', '""') + '"'

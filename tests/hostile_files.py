@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from qnwu_warehouse.submission_files import write_csv, write_json, write_xlsx
+from qnwu_warehouse.contract.files import write_csv, write_json, write_xlsx
 
 VALID_UNIT = "06652"  # a ward of Hạ Long, valid through 2025-06
 OTHER_UNIT = "06655"

@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from qnwu_warehouse import pipeline, transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
+from qnwu_devtools.generator import generate
+from qnwu_warehouse.ingest.loader import ingest
+from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.transform import dbt_runner
 
 
 @contextlib.contextmanager
@@ -51,7 +52,7 @@ def build_warehouse(
         prepare_landing(landing)
     with using_data_dir(data_dir) as settings:
         ingest(settings, load_id=run_id)
-        transform.build(settings)
+        dbt_runner.build(settings)
         if publish:
             pipeline.publish_stage(run_id, pipeline.gate_stage(run_id))
     return settings

@@ -1,4 +1,4 @@
-"""Smoke run of `qnwu bench pipeline --scale province`: the benchmark still works end to end.
+"""Smoke run of `qnwu bench pipeline --scale smoke`: the benchmark still works end to end.
 
 It checks that every stage ran and reported sane figures, that the plain-DuckDB baseline builds
 the very same rows as the dbt marts (otherwise the comparison would be meaningless), and that the
@@ -20,9 +20,9 @@ EVERY_STAGE = {"ingest", "build", "gate", "publish", "airflow"}
 
 
 @pytest.fixture(scope="module")
-def province_bench(tmp_path_factory) -> tuple[dict, str]:
+def smoke_bench(tmp_path_factory) -> tuple[dict, str]:
     workdir = tmp_path_factory.mktemp("bench")
-    results = workdir / "province.json"
+    results = workdir / "smoke.json"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
     done = subprocess.run(
         [
@@ -32,7 +32,7 @@ def province_bench(tmp_path_factory) -> tuple[dict, str]:
             "bench",
             "pipeline",
             "--scale",
-            "province",
+            "smoke",
             "--workdir",
             str(workdir),
             "--json",
@@ -49,8 +49,8 @@ def province_bench(tmp_path_factory) -> tuple[dict, str]:
     return json.loads(results.read_text(encoding="utf-8")), done.stdout
 
 
-def test_every_stage_of_the_full_load_ran_with_sane_figures(province_bench):
-    report, _ = province_bench
+def test_every_stage_of_the_full_load_ran_with_sane_figures(smoke_bench):
+    report, _ = smoke_bench
     full_load = [s for s in report["stages"] if s["phase"].startswith("full load")]
     assert {s["stage"] for s in full_load} == EVERY_STAGE
     for stage in report["stages"]:
@@ -66,8 +66,8 @@ def test_every_stage_of_the_full_load_ran_with_sane_figures(province_bench):
     }
 
 
-def test_stages_with_a_baseline_carry_their_ratio(province_bench):
-    report, _ = province_bench
+def test_stages_with_a_baseline_carry_their_ratio(smoke_bench):
+    report, _ = smoke_bench
     for stage in report["stages"]:
         if stage["phase"] == "full load" and stage["stage"] in {"build", "gate", "publish", "airflow"}:
             assert stage["baseline_seconds"] > 0 and stage["ratio_to_baseline"] > 0, stage
@@ -75,8 +75,8 @@ def test_stages_with_a_baseline_carry_their_ratio(province_bench):
         assert report["baseline"][step]["seconds"] > 0 and report["baseline"][step]["peak_mb"] > 0
 
 
-def test_the_baseline_builds_the_same_rows_as_the_marts(province_bench):
-    report, _ = province_bench
+def test_the_baseline_builds_the_same_rows_as_the_marts(smoke_bench):
+    report, _ = smoke_bench
     differences = report["baseline"]["matches_marts"]
     assert {
         "fct_indicator_values",
@@ -89,10 +89,10 @@ def test_the_baseline_builds_the_same_rows_as_the_marts(province_bench):
     assert differences == dict.fromkeys(differences, 0)
 
 
-def test_the_incremental_scenario_compares_the_newest_month_with_the_first(province_bench):
-    report, _ = province_bench
+def test_the_incremental_scenario_compares_the_newest_month_with_the_first(smoke_bench):
+    report, _ = smoke_bench
     incremental = report["facts"]["incremental"]
-    assert incremental["history_months"] == 11
+    assert incremental["history_months"] == 2
     assert incremental["first_month_submissions"] > 0 and incremental["newest_month_submissions"] > 0
     assert incremental["stage_cost_ratio"] > 0 and incremental["airflow_cost_ratio"] > 0
     assert set(incremental["newest_month_per_stage"]) == EVERY_STAGE - {"airflow"}  # of the median run
@@ -111,16 +111,16 @@ def test_the_incremental_scenario_compares_the_newest_month_with_the_first(provi
     assert newest["build"]["profile"]["model fct_indicator_values"] >= 0
     assert {"phase gx_validation", "phase data_docs", "suite reconcile_raw_to_facts"} <= set(newest["gate"]["profile"])
     phases = {s["phase"] for s in report["stages"]}
-    assert {"first month, run 1", "newest month, run 2", "history (11 months)"} <= phases
+    assert {"first month, run 1", "newest month, run 2", "history (2 months)"} <= phases
     assert {"first month", "newest month"} <= phases  # the two runs through Airflow
 
 
-def test_the_table_and_the_target_are_printed(province_bench):
-    report, out = province_bench
+def test_the_table_and_the_target_are_printed(smoke_bench):
+    report, out = smoke_bench
     assert "pipeline (Airflow)" in out and "x baseline" in out
     assert "baseline = marts: yes" in out
     assert [t["target"] for t in report["targets"]] == [
-        "province year end to end through Airflow < 60 s",
+        "smoke load end to end through Airflow < 60 s",
         "every peak < 4 GB",
     ]
     assert "newest-first s" in out  # the per-stage difference of the newest month against the first

@@ -2,7 +2,7 @@
 Redis broker and a worker process, and the marts served from PostgreSQL to a read-only analyst role.
 
 This is docker-compose.yml's deployment run as processes on the PostgreSQL and Redis servers of
-the machine (qnwu_warehouse/deployment.py). Everything it creates is throw-away: its own metadata
+the machine (qnwu_warehouse/orchestration/deployment.py). Everything it creates is throw-away: its own metadata
 and serving databases, its own Celery queue, its own analyst role. If PostgreSQL or Redis cannot
 be reached the tests fail; they do not skip.
 """
@@ -21,9 +21,10 @@ import psycopg2
 import pytest
 from psycopg2 import errors, sql
 
-from qnwu_warehouse import postgres_mirror, postgres_serving
-from qnwu_warehouse.deployment import CeleryDeployment, DeploymentFailed, free_port
-from qnwu_warehouse.generator import generate
+from qnwu_devtools import postgres_mirror
+from qnwu_devtools.generator import generate
+from qnwu_warehouse.orchestration.deployment import CeleryDeployment, DeploymentFailed, free_port
+from qnwu_warehouse.serve import postgres_copy, postgres_serving
 from qnwu_warehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -37,10 +38,10 @@ PROVINCE_SUMMARY = """
 
 def _require_services() -> None:
     try:
-        postgres_mirror.connect("postgres").close()
+        postgres_copy.connect("postgres").close()
         with socket.create_connection(("127.0.0.1", 6379), timeout=5):
             pass
-    except (postgres_mirror.MirrorError, OSError) as problem:
+    except (postgres_copy.MirrorError, OSError) as problem:
         pytest.fail(
             f"PostgreSQL (5432) and Redis (6379) are required here and one is not reachable: {problem}", pytrace=False
         )
@@ -62,7 +63,7 @@ class Deployed:
 
     def analyst(self):
         """A connection as the analyst role, the way a BI tool logs in."""
-        params = postgres_mirror.connection_parameters()
+        params = postgres_copy.connection_parameters()
         return psycopg2.connect(host=params["host"], port=params["port"], user=self.analyst_role, dbname=self.serve_database)
 
     def as_loader(self) -> pytest.MonkeyPatch:
@@ -112,8 +113,8 @@ def deployed(tmp_path_factory):
     finally:
         monkeypatch.undo()
         for database in (serve_database, deployment.metadata_database):
-            postgres_mirror.drop_database(database)
-        with postgres_mirror.connect("postgres") as pg, pg.cursor() as cur:
+            postgres_copy.drop_database(database)
+        with postgres_copy.connect("postgres") as pg, pg.cursor() as cur:
             cur.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(analyst_role)))
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -168,7 +169,7 @@ def test_analyst_cannot_read_raw_or_staging_data(deployed):
     monkeypatch = deployed.as_loader()
     try:
         postgres_mirror.mirror_raw(deployed.deployment.settings)  # raw data in the same database
-        with contextlib.closing(postgres_mirror.connect()) as pg:
+        with contextlib.closing(postgres_copy.connect()) as pg:
             postgres_serving._stage(deployed.deployment.settings.published_warehouse, pg)  # a publish under way
     finally:
         monkeypatch.undo()
@@ -186,7 +187,7 @@ def test_analyst_cannot_read_raw_or_staging_data(deployed):
 def test_a_staged_copy_that_does_not_match_is_not_served(deployed):
     monkeypatch = deployed.as_loader()
     try:
-        with contextlib.closing(postgres_mirror.connect()) as pg:
+        with contextlib.closing(postgres_copy.connect()) as pg:
             postgres_serving._stage(deployed.deployment.settings.published_warehouse, pg)
             with pg, pg.cursor() as cur:  # a copy that went wrong: one value differs
                 cur.execute(

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from qnwu_warehouse.contract import UnreadableFile, parse_count, validate
-from qnwu_warehouse.readers import read_document
-from qnwu_warehouse.reference import load_reference
+from qnwu_warehouse.contract.readers import read_document
+from qnwu_warehouse.contract.reference import load_reference
+from qnwu_warehouse.contract.rules import UnreadableFile, parse_count, validate
 
 TODAY = date(2024, 1, 31)
 
@@ -165,7 +165,7 @@ def test_csv_missing_column_is_reported():
 def test_every_reason_code_is_documented():
     from pathlib import Path
 
-    from qnwu_warehouse.contract import REASONS
+    from qnwu_warehouse.contract.rules import REASONS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "submission_contract.md").read_text(encoding="utf-8")
     assert [code for code in REASONS if f"`{code}`" not in doc] == []
@@ -177,9 +177,9 @@ def test_json_schema_accepts_what_the_contract_accepts():
     import jsonschema
 
     schema = json.loads(
-        (Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "schemas" / "submission-v1.schema.json").read_text(
-            encoding="utf-8"
-        )
+        (
+            Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "contract" / "schemas" / "submission-v1.schema.json"
+        ).read_text(encoding="utf-8")
     )
     jsonschema.validate(_json_submission(), schema)
     with pytest.raises(jsonschema.ValidationError):

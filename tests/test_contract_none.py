@@ -13,17 +13,17 @@ import pytest
 from python_calamine import CalamineWorkbook
 from support import using_data_dir
 
-from qnwu_warehouse import transform
-from qnwu_warehouse.contract import validate
-from qnwu_warehouse.ingest import ingest
-from qnwu_warehouse.readers import read_document
-from qnwu_warehouse.reference import load_reference
-from qnwu_warehouse.submission_files import blank_template_bytes, indicator_catalogue, write_submission
+from qnwu_warehouse.contract.files import blank_template_bytes, indicator_catalogue, write_submission
+from qnwu_warehouse.contract.readers import read_document
+from qnwu_warehouse.contract.reference import load_reference
+from qnwu_warehouse.contract.rules import validate
+from qnwu_warehouse.ingest.loader import ingest
+from qnwu_warehouse.transform import dbt_runner
 
 TODAY = date(2024, 1, 31)
 FORMATS = ("xlsx", "csv", "json")
 REFERENCE = load_reference()
-SCHEMAS = Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "qnwu_warehouse" / "contract" / "schemas"
 
 
 def _report(version: str = "2", values=None, clubs=None, unit_code: str = "06649", period: str = "2023-05") -> dict:
@@ -213,7 +213,7 @@ def test_through_ingest_and_dbt_a_declared_empty_register_closes_clubs_and_an_em
     with using_data_dir(data_dir) as settings:
         summary = ingest(settings, load_id="none-test")
         assert (summary.accepted, summary.rejected) == (4, 0)
-        transform.build(settings)
+        dbt_runner.build(settings)
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
             flags = con.execute(
                 "select unit_code, period, clubs_declared_none, values_declared_none from raw.submissions order by 1, 2"

@@ -23,11 +23,15 @@ import duckdb
 import pytest
 from support import marts_snapshot, snapshot_differences, sorted_rows, using_data_dir
 
-from qnwu_warehouse import pipeline, postgres_mirror, quality, transform
-from qnwu_warehouse.benchmark import copy_data_dir
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
-from qnwu_warehouse.submission_files import indicator_catalogue, write_csv, write_json, write_xlsx
+from qnwu_devtools import postgres_mirror
+from qnwu_devtools.benchmark import copy_data_dir
+from qnwu_devtools.generator import generate
+from qnwu_warehouse.checks import quality
+from qnwu_warehouse.contract.files import indicator_catalogue, write_csv, write_json, write_xlsx
+from qnwu_warehouse.ingest.loader import ingest
+from qnwu_warehouse.orchestration import pipeline
+from qnwu_warehouse.serve import postgres_copy
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
@@ -125,13 +129,13 @@ def corrected(tmp_path_factory):
         landing = settings.local_landing_path
         generate(landing, units=8, months=2, faults=False)
         ingest(settings, load_id="originals")
-        transform.build(settings)
+        dbt_runner.build(settings)
         first = _gate_and_publish("originals")
         assert "published" in first, first
         copy_data_dir(data_dir, root / "after-originals")  # for the PostgreSQL test
         corrections = write_corrections(settings, landing)
         report = ingest(settings, load_id="corrections").as_dict()
-        transform.build(settings)
+        dbt_runner.build(settings)
         second = _gate_and_publish("corrections")
         incremental = marts_snapshot(settings.working_warehouse)
         published = (
@@ -141,7 +145,7 @@ def corrected(tmp_path_factory):
         )
     copy_data_dir(data_dir, refreshed_dir)
     with using_data_dir(refreshed_dir) as refreshed:
-        transform.run_dbt(refreshed, "run", "--full-refresh")
+        dbt_runner.run_dbt(refreshed, "run", "--full-refresh")
         full_refresh = marts_snapshot(refreshed.working_warehouse)
         shutil.rmtree(refreshed.published_dir)  # and published afresh, every mart whole
         whole = _gate_and_publish("full-refresh")
@@ -275,17 +279,17 @@ def test_corrections_reach_the_marts_on_postgresql_too(corrected):
     """The same two loads built incrementally on dbt's postgres target (the replace_* strategies'
     SQL on PostgreSQL): every mart equals DuckDB's full refresh."""
     try:
-        postgres_mirror.connect("postgres").close()
-    except postgres_mirror.MirrorError as problem:
+        postgres_copy.connect("postgres").close()
+    except postgres_copy.MirrorError as problem:
         pytest.fail(f"PostgreSQL is required by this test and is not reachable: {problem}", pytrace=False)
     database = f"qnwu_test_{secrets.token_hex(4)}"
     try:
         with using_data_dir(corrected["after_originals"], QNWU_PG_DATABASE=database) as before:
             postgres_mirror.mirror_raw(before, database)
-            transform.run_dbt(before, "build", "--target", "postgres", "--fail-fast")
+            dbt_runner.run_dbt(before, "build", "--target", "postgres", "--fail-fast")
             postgres_mirror.mirror_raw(corrected["settings"], database)  # raw after the corrections' run
-            transform.run_dbt(before, "build", "--target", "postgres", "--fail-fast")  # incremental
-        pg = postgres_mirror.connect(database)
+            dbt_runner.run_dbt(before, "build", "--target", "postgres", "--fail-fast")  # incremental
+        pg = postgres_copy.connect(database)
         try:
             pg.cursor().execute("set time zone 'UTC'")
             refreshed = corrected["refreshed_dir"] / "warehouse" / "working.duckdb"
@@ -318,4 +322,4 @@ def test_corrections_reach_the_marts_on_postgresql_too(corrected):
         finally:
             pg.close()
     finally:
-        postgres_mirror.drop_database(database)
+        postgres_copy.drop_database(database)

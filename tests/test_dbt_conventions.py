@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from support import using_data_dir
 
-from qnwu_warehouse import transform
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT
+from qnwu_warehouse.transform import dbt_runner
 
 BOUNCER_CONFIG = DBT_PROJECT_DIR / "dbt-bouncer.yml"
 
@@ -27,7 +27,7 @@ BOUNCER_CONFIG = DBT_PROJECT_DIR / "dbt-bouncer.yml"
 def manifest_dir(tmp_path_factory) -> Path:
     """A folder holding target/manifest.json of the project, as `dbt parse` writes it."""
     with using_data_dir(tmp_path_factory.mktemp("conventions")) as settings:
-        transform.run_dbt(settings, "parse")
+        dbt_runner.run_dbt(settings, "parse")
     assert (settings.dbt_target_dir / "manifest.json").is_file()
     return settings.dbt_target_dir.parent
 

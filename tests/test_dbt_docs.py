@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from support import build_warehouse, using_data_dir
 
-from qnwu_warehouse import transform
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def docs(tmp_path_factory) -> tuple[Settings, dict, dict]:
     """(settings, manifest, catalog) after a build of the demo warehouse and `dbt docs generate`."""
     settings = build_warehouse(tmp_path_factory.mktemp("docs"), "docs", units=30, months=3, faults=True)
     with using_data_dir(settings.data_dir):
-        transform.run_dbt(settings, "docs", "generate")
+        dbt_runner.run_dbt(settings, "docs", "generate")
     target = settings.dbt_target_dir
     assert (target / "index.html").is_file()
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))

@@ -14,10 +14,10 @@ import shutil
 import pytest
 from support import in_second_load, marts_snapshot, snapshot_differences
 
-from qnwu_warehouse import transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
+from qnwu_devtools.generator import generate
+from qnwu_warehouse.ingest.loader import ingest
 from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
@@ -42,19 +42,19 @@ def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, m
     for path in first:
         shutil.copy2(path, landing / path.name)
     ingest(settings, load_id="first")
-    transform.build(settings)
+    dbt_runner.build(settings)
     after_first_build = marts_snapshot(settings.working_warehouse)
     assert after_first_build["fct_indicator_values"][0] > 0
 
-    transform.build(settings)  # nothing new arrived
+    dbt_runner.build(settings)  # nothing new arrived
     assert snapshot_differences(after_first_build, marts_snapshot(settings.working_warehouse)) == []
 
     for path in second:
         shutil.copy2(path, landing / path.name)
     ingest(settings, load_id="second")
-    transform.build(settings)  # the incremental facts take in the second load only
+    dbt_runner.build(settings)  # the incremental facts take in the second load only
     incremental = marts_snapshot(settings.working_warehouse)
     assert "fct_indicator_values" in snapshot_differences(after_first_build, incremental)
 
-    transform.run_dbt(settings, "run", "--full-refresh")
+    dbt_runner.run_dbt(settings, "run", "--full-refresh")
     assert snapshot_differences(incremental, marts_snapshot(settings.working_warehouse)) == []

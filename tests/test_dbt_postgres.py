@@ -1,7 +1,7 @@
 """The same dbt models build on PostgreSQL, with no edit per target, and give the same marts.
 
 The demo warehouse is built in DuckDB as the pipeline builds it; its raw layer is then copied to a
-throw-away PostgreSQL database (qnwu_warehouse/postgres_mirror.py) and `dbt build --target postgres`
+throw-away PostgreSQL database (qnwu_warehouse/serve/postgres_copy.py) and `dbt build --target postgres`
 runs over it. Every mart must come out row for row as in DuckDB. PostgreSQL is part of the test
 environment (CI runs a server): if it cannot be reached the tests fail, they do not skip.
 """
@@ -16,19 +16,21 @@ import duckdb
 import pytest
 from support import sorted_rows
 
-from qnwu_warehouse import postgres_mirror, transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
+from qnwu_devtools import postgres_mirror
+from qnwu_devtools.generator import generate
+from qnwu_warehouse.ingest.loader import ingest
+from qnwu_warehouse.serve import postgres_copy
 from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
 
 def _require_postgres() -> None:
     try:
-        postgres_mirror.connect("postgres").close()
+        postgres_copy.connect("postgres").close()
         return
-    except postgres_mirror.MirrorError as exc:
+    except postgres_copy.MirrorError as exc:
         problem = str(exc)
     pytest.fail(f"PostgreSQL is required by this test and is not reachable: {problem}", pytrace=False)
 
@@ -88,7 +90,7 @@ def test_mirror_keeps_types_nulls_and_empty_strings(tmp_path, monkeypatch):
         assert copied == {"sample": 3}
         copied = postgres_mirror.mirror_raw(settings, database)  # a second copy replaces the first
         assert copied == {"sample": 3}
-        pg = postgres_mirror.connect(database)
+        pg = postgres_copy.connect(database)
         try:
             types = dict(
                 _pg_rows(
@@ -106,7 +108,7 @@ def test_mirror_keeps_types_nulls_and_empty_strings(tmp_path, monkeypatch):
         finally:
             pg.close()
     finally:
-        postgres_mirror.drop_database(database)
+        postgres_copy.drop_database(database)
     assert types == {
         "id": "character varying",
         "note": "character varying",
@@ -130,17 +132,17 @@ def test_models_build_on_postgresql_with_the_same_marts(tmp_path, monkeypatch):
     settings = _settings(tmp_path / "data", monkeypatch, database)
     generate(settings.data_dir / "landing", units=30, months=3, faults=True)
     ingest(settings, load_id="postgres-portability")
-    transform.build(settings)
+    dbt_runner.build(settings)
     try:
         copied = postgres_mirror.mirror_raw(settings, database)
         assert copied["submissions"] > 0 and copied["submission_values"] > 0
-        output = transform.run_dbt(settings, "build", "--target", "postgres", "--fail-fast")
+        output = dbt_runner.run_dbt(settings, "build", "--target", "postgres", "--fail-fast")
         assert "Completed successfully" in output, output[-3000:]
         # A second build on PostgreSQL runs the incremental facts as increments: their new rows must
         # have exactly the column types of the tables (on_schema_change: fail).
-        transform.run_dbt(settings, "run", "--target", "postgres", "--select", "config.materialized:incremental")
+        dbt_runner.run_dbt(settings, "run", "--target", "postgres", "--select", "config.materialized:incremental")
 
-        pg = postgres_mirror.connect(database)
+        pg = postgres_copy.connect(database)
         try:
             pg.cursor().execute("set time zone 'UTC'")
             with duckdb.connect(str(settings.working_warehouse), read_only=True) as duck:
@@ -171,4 +173,4 @@ def test_models_build_on_postgresql_with_the_same_marts(tmp_path, monkeypatch):
         finally:
             pg.close()
     finally:
-        postgres_mirror.drop_database(database)
+        postgres_copy.drop_database(database)

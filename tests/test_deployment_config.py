@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from qnwu_warehouse.deployment import AIRFLOW_SERVICES, DEPLOYMENT_VARIABLES
+from qnwu_warehouse.orchestration.deployment import AIRFLOW_SERVICES, DEPLOYMENT_VARIABLES
 from qnwu_warehouse.settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def _variables_read_by_code() -> set[str]:
 
 def test_the_celery_deployment_runs_the_services_and_settings_of_the_local_one():
     services = COMPOSE["services"]
-    for name, arguments in AIRFLOW_SERVICES.items():  # the commands qnwu_warehouse.deployment runs
+    for name, arguments in AIRFLOW_SERVICES.items():  # the commands qnwu_warehouse.orchestration.deployment runs
         assert services[name]["command"] == " ".join(arguments), name
     assert {"postgres", "redis", "airflow-init"} <= set(services)
     environment = COMPOSE["x-airflow-common"]["environment"]

@@ -25,8 +25,10 @@ import pytest
 from scipy.optimize import linprog
 from support import build_warehouse, using_data_dir
 
-from qnwu_warehouse import pipeline, publish, transform
-from qnwu_warehouse.quality import QualityGateFailed
+from qnwu_warehouse.checks.quality import QualityGateFailed
+from qnwu_warehouse.orchestration import pipeline
+from qnwu_warehouse.publish import versioning
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 THRESHOLD = 5
@@ -162,7 +164,7 @@ def _report(name: str, bounds: dict) -> tuple[int, int, float]:
 
 
 def _published(settings):
-    return duckdb.connect(str(publish.current_version(settings)), read_only=True)
+    return duckdb.connect(str(versioning.current_version(settings)), read_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -255,8 +257,8 @@ def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_publ
     copy = tmp_path / "data"
     shutil.copytree(sample_2023.data_dir, copy, symlinks=True)
     with using_data_dir(copy, QNWU_COMPLEMENTARY_SUPPRESSION="false") as settings:
-        live_before = publish.current_version(settings)
-        transform.run_dbt(settings, "build", "--select", "disclosure_hidden_cells+")
+        live_before = versioning.current_version(settings)
+        dbt_runner.run_dbt(settings, "build", "--select", "disclosure_hidden_cells+")
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
             bounds = attack(con, "working", "published")
             kinds = dict(
@@ -270,7 +272,7 @@ def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_publ
         assert exposed > 0 and recovered > 0
         with pytest.raises(QualityGateFailed, match="disclosure"):
             pipeline.gate_stage("without-complementary")
-        with pytest.raises(publish.DisclosureRefused, match="pin or prove below 5"):
+        with pytest.raises(versioning.DisclosureRefused, match="pin or prove below 5"):
             pipeline.publish_stage("without-complementary", {"note": "by hand"})
-        assert publish.current_version(settings) == live_before
+        assert versioning.current_version(settings) == live_before
         assert not list(settings.published_versions_dir.glob("*.partial*"))

@@ -1,6 +1,6 @@
 """Fuzzing the readers and the contract with malformed submission files (issue 12).
 
-Valid reports in each format (tests/hostile_files.py `report()`, written by submission_files) are
+Valid reports in each format (tests/hostile_files.py `report()`, written by qnwu_warehouse.contract.files) are
 mutated by Hypothesis: random byte flips, insertions and truncations, huge numbers, deep nesting,
 duplicate keys, odd Unicode, NULs, BOMs, very long fields, JSON values of the wrong type, damaged
 zip members and extra cells or formulas in the sheet XML. Whatever the bytes, a file must come out
@@ -32,11 +32,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from qnwu_warehouse.contract import CONTRACT_LIMITS, REASONS
-from qnwu_warehouse.ingest import ingest
-from qnwu_warehouse.isolation import Examined, IsolatedExaminer, Job, WorkerLimits, examine
+from qnwu_warehouse.contract.files import write_csv, write_json, write_xlsx
+from qnwu_warehouse.contract.limits import CONTRACT_LIMITS
+from qnwu_warehouse.contract.rules import REASONS
+from qnwu_warehouse.ingest.isolation import Examined, IsolatedExaminer, Job, WorkerLimits, examine
+from qnwu_warehouse.ingest.loader import ingest
 from qnwu_warehouse.settings import SEEDS_DIR, Settings
-from qnwu_warehouse.submission_files import write_csv, write_json, write_xlsx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hostile_files import OTHER_UNIT, VALID_UNIT, report  # noqa: E402

@@ -14,7 +14,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qnwu_warehouse import quality
+from qnwu_warehouse.checks import quality
 
 CHECKS = {
     "expect_column_values_to_not_be_null": {},

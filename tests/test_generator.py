@@ -19,12 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from qnwu_warehouse import contract
-from qnwu_warehouse.contract import CLUB_COLUMNS, HEADER_FIELDS, SECTION_SHEETS, VALUE_COLUMNS, VIETNAM_TIME
-from qnwu_warehouse.generator import EXPECTED_OUTCOMES_FILE, GenerationReport, apportion, generate, main
-from qnwu_warehouse.readers import read_document
-from qnwu_warehouse.reference import ReferenceData, UnitVersion, load_reference
-from qnwu_warehouse.submission_files import (
+from qnwu_devtools.generator import EXPECTED_OUTCOMES_FILE, GenerationReport, apportion, generate, main
+from qnwu_warehouse.contract import rules
+from qnwu_warehouse.contract.files import (
     INDICATOR_LABEL_HEADING,
     INSTRUCTIONS_SHEET,
     blank_template_bytes,
@@ -34,6 +31,9 @@ from qnwu_warehouse.submission_files import (
     write_json,
     write_xlsx,
 )
+from qnwu_warehouse.contract.readers import read_document
+from qnwu_warehouse.contract.reference import ReferenceData, UnitVersion, load_reference
+from qnwu_warehouse.contract.rules import CLUB_COLUMNS, HEADER_FIELDS, SECTION_SHEETS, VALUE_COLUMNS, VIETNAM_TIME
 
 REPO_ROOT = Path(__file__).parents[1]
 TODAY = date(2024, 1, 31)
@@ -87,7 +87,7 @@ def _district(code: str) -> str:
 class Outcome:
     name: str
     fmt: str | None
-    submission: contract.Submission | None
+    submission: rules.Submission | None
     errors: frozenset[str]
     warnings: frozenset[str]
     sha256: str
@@ -107,10 +107,10 @@ def read_folder(folder: Path, reference: ReferenceData, today: date = TODAY) -> 
         digest = hashlib.sha256(content).hexdigest()
         try:
             fmt, document = read_document(path.name, content)
-        except contract.UnreadableFile as exc:
+        except rules.UnreadableFile as exc:
             result[path.name] = Outcome(path.name, None, None, frozenset({exc.problem.code}), frozenset(), digest, {})
             continue
-        submission, problems = contract.validate(document, reference, today)
+        submission, problems = rules.validate(document, reference, today)
         errors = frozenset(p.code for p in problems if p.severity == "error")
         warnings = frozenset(p.code for p in problems if p.severity == "warning")
         raw = {key: value for key, (value, _where) in document.header.items()}
@@ -118,9 +118,9 @@ def read_folder(folder: Path, reference: ReferenceData, today: date = TODAY) -> 
     return result
 
 
-def current_versions(outcomes: dict[str, Outcome]) -> dict[tuple[str, str], contract.Submission]:
+def current_versions(outcomes: dict[str, Outcome]) -> dict[tuple[str, str], rules.Submission]:
     """The latest submitted version of each unit x period; equal times must carry equal contents."""
-    best: dict[tuple[str, str], contract.Submission] = {}
+    best: dict[tuple[str, str], rules.Submission] = {}
     for outcome in outcomes.values():
         sub = outcome.submission
         if sub is None:
@@ -134,14 +134,14 @@ def current_versions(outcomes: dict[str, Outcome]) -> dict[tuple[str, str], cont
     return best
 
 
-def _content(sub: contract.Submission):
+def _content(sub: rules.Submission):
     return (sorted((code, cat, value) for _r, code, cat, value in sub.values), sorted(club[1:] for club in sub.clubs))
 
 
 class Totals:
     """Province figures computed from current versions of one year: flows summed, stocks at December."""
 
-    def __init__(self, current: dict[tuple[str, str], contract.Submission], year: int = 2023):
+    def __init__(self, current: dict[tuple[str, str], rules.Submission], year: int = 2023):
         self.subs = {key: sub for key, sub in current.items() if sub.period.startswith(f"{year}-")}
         self.december = {unit: sub for (unit, period), sub in self.subs.items() if period == f"{year}-12"}
         self.units = {unit for unit, _period in self.subs}
@@ -326,7 +326,7 @@ def test_fault_files_get_the_expected_outcome(full_run, full_outcomes):
         got = full_outcomes[name]
         if outcome == "rejected":
             assert got.submission is None and got.errors == {reason}, (name, reason, got.errors)
-            assert reason in contract.REASONS
+            assert reason in rules.REASONS
         elif outcome == "duplicate":
             duplicates += 1
             originals = [other for other in by_hash[got.sha256] if other != name]
@@ -607,7 +607,7 @@ def test_writers_round_trip(writer, suffix, form, reference):
     content = writer(SAMPLE, unicode_form=form)
     assert content == writer(SAMPLE, unicode_form=form)
     _fmt, document = read_document(f"x.{suffix}", content)
-    submission, problems = contract.validate(document, reference, TODAY)
+    submission, problems = rules.validate(document, reference, TODAY)
     assert problems == [] and submission is not None
     assert [(c, k, v) for _r, c, k, v in submission.values] == [
         (r["indicator_code"], r["category"], r["value"]) for r in SAMPLE["values"]
@@ -656,7 +656,7 @@ def test_blank_template(tmp_path, reference):
     assert "giải thể" in instructions and "waste_to_money_model" in instructions
     # The readers read it: only the empty fields are reported, nothing structural.
     _fmt, document = read_document("mau.xlsx", path.read_bytes())
-    _submission, problems = contract.validate(document, reference, TODAY)
+    _submission, problems = rules.validate(document, reference, TODAY)
     assert {p.code for p in problems} == {"HEADER_FIELD_MISSING", "VALUE_MISSING"}
 
 

@@ -23,11 +23,11 @@ import duckdb
 import pytest
 from hostile_files import VALID_UNIT, build, report
 
-from qnwu_warehouse.contract import Limits
-from qnwu_warehouse.ingest import ingest, read_archived
-from qnwu_warehouse.isolation import Examined, IsolatedExaminer, Job, WorkerLimits, examine
+from qnwu_warehouse.contract.files import write_json, write_xlsx
+from qnwu_warehouse.contract.limits import Limits
+from qnwu_warehouse.ingest.isolation import Examined, IsolatedExaminer, Job, WorkerLimits, examine
+from qnwu_warehouse.ingest.loader import ingest, read_archived
 from qnwu_warehouse.settings import SEEDS_DIR, Settings
-from qnwu_warehouse.submission_files import write_json, write_xlsx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -339,11 +339,11 @@ def test_workers_that_cannot_start_stop_the_run_without_judging_any_file(data_di
     stops with one line, nothing is committed, and the next run judges the files."""
     from datetime import UTC, date, datetime
 
-    from qnwu_warehouse.isolation import WorkersUnavailable
+    from qnwu_warehouse.ingest.isolation import WorkersUnavailable
 
     job = Job(0, "a.json", write_json(report(period="2023-03")), datetime.now(UTC), date.today())
     pool = IsolatedExaminer(1, SEEDS_DIR, Limits(), WorkerLimits(512 * 2**20, 5.0), misbehaving_examine)
-    pool.function_name = "qnwu_warehouse.isolation:no_such_function"
+    pool.function_name = "qnwu_warehouse.ingest.isolation:no_such_function"
     with pool, pytest.raises(WorkersUnavailable, match="did not start"):
         list(pool.examine_all([job]))
 
@@ -351,7 +351,7 @@ def test_workers_that_cannot_start_stop_the_run_without_judging_any_file(data_di
 def test_the_settle_check_of_a_large_fresh_landing_waits_once(tmp_path: Path):
     """A landing of thousands of files that all just arrived is waited for once, then read: the
     settle check costs the interval, not a comparison of every file with every other."""
-    from qnwu_warehouse.landing import Landing
+    from qnwu_warehouse.ingest.landing import Landing
 
     for number in range(20000):
         (tmp_path / f"{number:05d}.csv").write_bytes(b"x")

@@ -14,9 +14,10 @@ import duckdb
 import pytest
 from support import in_second_load, marts_snapshot, snapshot_differences, using_data_dir
 
-from qnwu_warehouse import pipeline, transform
-from qnwu_warehouse.generator import generate
-from qnwu_warehouse.ingest import ingest
+from qnwu_devtools.generator import generate
+from qnwu_warehouse.ingest.loader import ingest
+from qnwu_warehouse.orchestration import pipeline
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def _load(settings, files, load_id: str) -> dict:
     for path in files:
         shutil.copy2(path, settings.local_landing_path / path.name)
     ingest(settings, load_id=load_id)
-    transform.build(settings)
+    dbt_runner.build(settings)
     gate = pipeline.gate_stage(load_id)
     published = pipeline.publish_stage(load_id, gate)
     return {"gate": gate, "version": settings.published_versions_dir / published["version"]}

@@ -16,8 +16,8 @@ import duckdb
 import fsspec
 import pytest
 
-from qnwu_warehouse.generator import EXPECTED_OUTCOMES_FILE, generate
-from qnwu_warehouse.ingest import ingest, read_archived
+from qnwu_devtools.generator import EXPECTED_OUTCOMES_FILE, generate
+from qnwu_warehouse.ingest.loader import ingest, read_archived
 from qnwu_warehouse.settings import Settings
 
 

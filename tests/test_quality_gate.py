@@ -24,9 +24,12 @@ import duckdb
 import pytest
 from support import build_warehouse
 
-from qnwu_warehouse import pipeline, publish, quality, transform
-from qnwu_warehouse.benchmark import copy_data_dir
+from qnwu_devtools.benchmark import copy_data_dir
+from qnwu_warehouse.checks import quality
+from qnwu_warehouse.orchestration import pipeline
+from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +96,7 @@ def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str
 
 def assert_gate_blocks(settings: Settings, *failing_suites: str) -> None:
     live = settings.published_warehouse
-    before = (sha256(live), live.stat().st_ino, publish.versions(settings))
+    before = (sha256(live), live.stat().st_ino, versioning.versions(settings))
     reader = duckdb.connect(str(live), read_only=True)  # an analyst who has the file open
     rows = reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
     with pytest.raises(quality.QualityGateFailed) as refused:
@@ -101,7 +104,7 @@ def assert_gate_blocks(settings: Settings, *failing_suites: str) -> None:
     for suite in failing_suites:
         assert f"- {suite}:" in str(refused.value), str(refused.value)
     assert "sample [" in str(refused.value)
-    assert (sha256(live), live.stat().st_ino, publish.versions(settings)) == before
+    assert (sha256(live), live.stat().st_ino, versioning.versions(settings)) == before
     assert reader.execute("select count(*) from marts.fct_indicator_values").fetchone()[0] == rows
     reader.close()
     with working(settings) as con:
@@ -117,13 +120,13 @@ def assert_gate_blocks(settings: Settings, *failing_suites: str) -> None:
 
 def test_negative_funds_are_blocked(warehouse):
     resubmit_with(warehouse, "godmother_funds_vnd", -5_000_000)
-    transform.build(warehouse)
+    dbt_runner.build(warehouse)
     assert_gate_blocks(warehouse, "fct_funds", "raw_submission_values")
 
 
 def test_a_unit_outside_the_hierarchy_is_blocked(warehouse):
     resubmit_with(warehouse, "news_items", 3, unit_code="99999")
-    transform.build(warehouse)  # dbt builds; the unknown unit silently falls out of the facts...
+    dbt_runner.build(warehouse)  # dbt builds; the unknown unit silently falls out of the facts...
     assert_gate_blocks(warehouse, "raw_submissions", "reconcile_submissions_to_facts")  # ...which the gate sees
 
 
@@ -148,7 +151,7 @@ def test_totals_that_do_not_reconcile_are_blocked_by_the_next_full_sweep(warehou
 
 def test_between_sweeps_a_changed_report_whose_facts_disagree_with_raw_is_blocked(warehouse):
     resubmit_with(warehouse, "news_items", 4)  # a new version of a report: a changed report
-    transform.build(warehouse)
+    dbt_runner.build(warehouse)
     with working(warehouse) as con:  # ...whose facts then disagree with its raw rows
         changed = con.execute(
             "select submission_id from marts.fct_indicator_values "
@@ -185,7 +188,7 @@ def test_a_stock_summed_over_months_is_blocked(warehouse, monkeypatch):
 
 def test_a_good_batch_publishes_with_its_submissions_and_checks(warehouse):
     resubmit_with(warehouse, "news_items", 4)  # an ordinary correction
-    transform.build(warehouse)
+    dbt_runner.build(warehouse)
     summary = pipeline.gate_stage("next-run")
     result = pipeline.publish_stage("next-run", summary)
     assert result["version"].endswith("next-run.duckdb")
@@ -203,7 +206,7 @@ def test_a_good_batch_publishes_with_its_submissions_and_checks(warehouse):
 
 def test_an_outlier_is_a_warning_and_publishes(warehouse):
     resubmit_with(warehouse, "news_items", 9_000)
-    transform.build(warehouse)
+    dbt_runner.build(warehouse)
     summary = pipeline.gate_stage("outlier-run")
     assert summary["passed"] and summary["warnings"] >= 1
     with working(warehouse) as con:
@@ -263,15 +266,15 @@ def test_kill_9_while_publishing_leaves_the_old_version_readable(warehouse):
 
 
 def test_rollback_serves_an_earlier_version(warehouse):
-    first = publish.current_version(warehouse)
+    first = versioning.current_version(warehouse)
     pipeline.publish_stage("second-run", {"passed": True})
-    assert publish.current_version(warehouse) != first
-    publish.rollback(warehouse, first.name)
-    assert publish.current_version(warehouse) == first
+    assert versioning.current_version(warehouse) != first
+    versioning.rollback(warehouse, first.name)
+    assert versioning.current_version(warehouse) == first
     with duckdb.connect(str(warehouse.published_warehouse), read_only=True) as con:
         assert con.execute("select run_id from meta.publication").fetchone()[0] == "good-run"
     with pytest.raises(FileNotFoundError):
-        publish.rollback(warehouse, "no-such-version")
+        versioning.rollback(warehouse, "no-such-version")
 
 
 def test_a_failed_gate_is_posted_to_the_webhook(warehouse, monkeypatch):
@@ -290,7 +293,7 @@ def test_a_failed_gate_is_posted_to_the_webhook(warehouse, monkeypatch):
     threading.Thread(target=server.handle_request, daemon=True).start()
     monkeypatch.setenv("QNWU_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
     resubmit_with(warehouse, "godmother_funds_vnd", -1)
-    transform.build(warehouse)
+    dbt_runner.build(warehouse)
     with pytest.raises(quality.QualityGateFailed):
         pipeline.gate_stage("alerting-run")
     server.server_close()

@@ -35,7 +35,9 @@ import pytest
 from support import build_warehouse
 from test_marts_article_figures import FIGURE_SQL, meets
 
-from qnwu_warehouse import analyst_queries, cli, publish, report
+from qnwu_warehouse import cli
+from qnwu_warehouse.publish import versioning
+from qnwu_warehouse.serve import analyst_queries, report
 from qnwu_warehouse.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -81,7 +83,7 @@ def built(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="module")
 def version_file(built) -> Path:
-    return publish.current_version(built)
+    return versioning.current_version(built)
 
 
 @pytest.fixture(scope="module")

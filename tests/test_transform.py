@@ -7,8 +7,8 @@ import shutil
 import pytest
 from support import using_data_dir
 
-from qnwu_warehouse import transform
 from qnwu_warehouse.settings import SEEDS_DIR
+from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +22,6 @@ def test_seeds_outside_the_repository_are_loaded_and_left_byte_for_byte(tmp_path
     before = {path.name: path.read_bytes() for path in seeds.glob("*.csv")}
     (tmp_path / "data").mkdir()
     with using_data_dir(tmp_path / "data", QNWU_SEEDS_DIR=str(seeds)) as settings:
-        output = transform.run_dbt(settings, "seed")
+        output = dbt_runner.run_dbt(settings, "seed")
     assert f"PASS={len(before)}" in output
     assert {path.name: path.read_bytes() for path in seeds.glob("*.csv")} == before

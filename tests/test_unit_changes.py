@@ -19,8 +19,8 @@ import pytest
 import yaml
 from support import build_warehouse
 
-from qnwu_warehouse import quality
-from qnwu_warehouse.benchmark import copy_data_dir
+from qnwu_devtools.benchmark import copy_data_dir
+from qnwu_warehouse.checks import quality
 from qnwu_warehouse.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -21,8 +21,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from qnwu_warehouse.changes import quoted_identifier
 from qnwu_warehouse.disclosure.bounds import Equation, System, protected
+from qnwu_warehouse.warehouse import quoted_identifier
 
 FACT_TABLES = ("fct_indicator_values", "fct_beneficiaries")
 

@@ -1,7 +1,7 @@
 -- How units changed: the 2024-11-01 mergers and renames and the 2025-07-01 reorganisation
 -- (district level abolished, 171 communes into 54, some split between several new communes:
 -- change_type merge_partial). An empty new_unit_code means the target could not be derived
--- from the official lists (see qnwu_warehouse/reference_units.py).
+-- from the official lists (see qnwu_devtools/reference_units.py).
 with unit_changes as (
     select * from {{ ref('unit_changes') }}
 ),

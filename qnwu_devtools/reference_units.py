@@ -53,7 +53,7 @@ NFC) so the committed seeds can be checked by rebuilding them byte for byte.
 
 Usage::
 
-    python -m qnwu_warehouse.reference_units ADMIN_DIR SEEDS_DIR
+    python -m qnwu_devtools.reference_units ADMIN_DIR SEEDS_DIR
 """
 
 from __future__ import annotations

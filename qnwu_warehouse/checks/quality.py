@@ -31,10 +31,10 @@ from pathlib import Path
 
 import yaml
 
-from qnwu_warehouse import changes
+from qnwu_warehouse.checks import changes
 from qnwu_warehouse.disclosure import audit as disclosure_audit
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
-from qnwu_warehouse.warehouse import current_database, working_connection
+from qnwu_warehouse.warehouse import current_database, quoted_identifier, working_connection
 
 SEVERITIES = ("critical", "warning")
 # GX would otherwise try to send usage analytics over a network these machines do not have.
@@ -326,7 +326,7 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
     if not_null_checked:
         counts = con.execute(
             "select "
-            + ", ".join(f"count(*) filter ({changes.quoted_identifier(c)} is null)" for c in not_null_checked)
+            + ", ".join(f"count(*) filter ({quoted_identifier(c)} is null)" for c in not_null_checked)
             + f" from {relation}"
         ).fetchone()
         null_counts = dict(zip(not_null_checked, counts, strict=True))
@@ -334,7 +334,7 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
     reduced: dict[str, list] = {}
     partial: set[str] = set()  # columns whose witness does not hold every distinct value
     for column, kinds in checks.items():
-        quoted = changes.quoted_identifier(column)
+        quoted = quoted_identifier(column)
         parts = []
         if column in (value_sets or {}) and kinds & VALUE_SET_EXPECTATIONS == {IN_SET}:
             allowed = _python_values(value_sets[column])
@@ -397,7 +397,7 @@ def _padded(con, relation: str, column: str, kinds: set[str], witness, length: i
     missing = length - len(witness)
     if missing <= 0:
         return witness.reset_index(drop=True)
-    quoted = changes.quoted_identifier(column)
+    quoted = quoted_identifier(column)
     present = witness.dropna()
     padding = None
     if UNIQUE in kinds and partial:
@@ -673,7 +673,7 @@ def _full_sweep(con, settings: Settings, change_set: changes.ChangeSet) -> tuple
 def _changes_since_live_version(con, settings: Settings) -> changes.ChangeSet:
     """What changed since the live published version, read with that version attached read-only
     (published files are never written after their rename, so this cannot disturb a reader)."""
-    from qnwu_warehouse.publish import current_version
+    from qnwu_warehouse.publish.versioning import current_version
 
     live = current_version(settings)
     working = current_database(con)
@@ -696,7 +696,7 @@ def _python_values(values: list) -> list:
 
 def _unexpected_rows(con, relation: str, expectation_type: str, column: str, unexpected: list | None) -> int:
     """How many of the real rows an expectation that failed on a witness frame fails on."""
-    quoted = changes.quoted_identifier(column)
+    quoted = quoted_identifier(column)
     if expectation_type == NOT_NULL:
         return con.execute(f"select count(*) from {relation} where {quoted} is null").fetchone()[0]
     if expectation_type == UNIQUE:
@@ -719,7 +719,7 @@ def _offending_rows(con, relation: str, column: str | None, unexpected: list | N
     if column is None or column not in all_columns:
         return list(unexpected)[:limit]
     values = _python_values(unexpected)
-    quoted = changes.quoted_identifier(column)
+    quoted = quoted_identifier(column)
     condition = " or ".join(
         filter(
             None,

@@ -1,9 +1,9 @@
 """Readers for the three submission formats: the XLSX template, CSV and JSON.
 
-Each reader turns bytes into a :class:`~qnwu_warehouse.contract.Document` without judging the
+Each reader turns bytes into a :class:`~qnwu_warehouse.contract.rules.Document` without judging the
 values (that is the contract's job) but remembering where every cell was, so a problem can be
 reported as "file, sheet, row, column". A file that cannot be read at all raises
-:class:`~qnwu_warehouse.contract.UnreadableFile` with the reason.
+:class:`~qnwu_warehouse.contract.rules.UnreadableFile` with the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import PurePath, PurePosixPath
 
 from python_calamine import CalamineWorkbook
 
-from qnwu_warehouse.contract import (
+from qnwu_warehouse.contract.rules import (
     CLUB_COLUMNS,
     CONTRACT_LIMITS,
     HEADER_FIELDS,

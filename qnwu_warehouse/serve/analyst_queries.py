@@ -1,9 +1,9 @@
-"""Ready analyst queries: plain SQL files in ``qnwu_warehouse/queries/`` run against the published
+"""Ready analyst queries: plain SQL files in ``qnwu_warehouse/serve/queries/`` run against the published
 warehouse file (schema ``marts``), read-only.
 
 The files are the single home of each reporting query: analysts run them as they are (DuckDB
 command line, a notebook, a BI tool's SQL editor), ``qnwu query NAME`` prints them, and the HTML
-report (``qnwu_warehouse.report``) takes its figures from them. They select from the marts, which
+report (``qnwu_warehouse.serve.report``) takes its figures from them. They select from the marts, which
 hold the rules (flows vs stocks, distinct units, small-cell suppression); a query only picks,
 labels and shapes. They live inside the package, not at the top of the repository, because the
 deployment mounts only ``qnwu_warehouse/`` into the Airflow containers that publish the report.

@@ -7,7 +7,7 @@ of memory, recurses too deep or hangs, the worker dies or is killed, that one fi
 with FILE_TOO_COMPLEX or FILE_UNREADABLE, a fresh worker takes its place, and the rest of the
 batch goes on. Nothing a file holds can stop the pipeline.
 
-The workers are fresh interpreters (`python -m qnwu_warehouse.isolation`), not forks: they never
+The workers are fresh interpreters (`python -m qnwu_warehouse.ingest.isolation`), not forks: they never
 inherit a database handle, a lock or a thread of the ingesting process, they can be started from
 any process (an Airflow task on a Celery worker runs in a daemonic process, which multiprocessing
 forbids to have children), and they die with the process that started them.
@@ -30,7 +30,9 @@ from datetime import date, datetime
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from qnwu_warehouse.contract import (
+from qnwu_warehouse.contract.readers import read_document
+from qnwu_warehouse.contract.reference import load_reference
+from qnwu_warehouse.contract.rules import (
     CONTRACT_LIMITS,
     Limits,
     Location,
@@ -41,8 +43,6 @@ from qnwu_warehouse.contract import (
     parse_period,
     validate,
 )
-from qnwu_warehouse.readers import read_document
-from qnwu_warehouse.reference import load_reference
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class _Worker:
         ours, theirs = socket.socketpair()
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "qnwu_warehouse.isolation", str(theirs.fileno())],
+            [sys.executable, "-m", "qnwu_warehouse.ingest.isolation", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             env=environment,
@@ -164,7 +164,7 @@ class _Worker:
             if not started:
                 code = self.exit_code(1)
                 raise WorkersUnavailable(
-                    f"an examining worker ({sys.executable} -m qnwu_warehouse.isolation) did not start "
+                    f"an examining worker ({sys.executable} -m qnwu_warehouse.ingest.isolation) did not start "
                     f"(exit status {code}; its error is above in this log). No file was judged; fix the "
                     "worker's environment or QNWU_INGEST_FILE_MEMORY_MB and run ingest again."
                 )

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qnwu_warehouse import changes
+from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings
 from qnwu_warehouse.warehouse import writer_lock
 
@@ -90,7 +90,7 @@ def tests_of_new_rows(settings: Settings) -> dict[str, str]:
     they were published. Empty when nothing is published or the rules changed: everything is tested.
     An environment variable read at run time, not a --vars: a var that changes every run costs a
     full parse of the project every run."""
-    since = changes.published_watermark(settings)
+    since = versioning.published_watermark(settings)
     return {"QNWU_TEST_ROWS_LOADED_SINCE": since} if since else {}
 
 

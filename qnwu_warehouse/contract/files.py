@@ -8,8 +8,8 @@ A submission is a plain dict, the same shape in every format::
      "clubs": [{"club_id": "CLB-001", "club_type": "folk_dance", "club_name": "CLB dân vũ khu 3",
                 "status": "active", "members": 25}, ...]}
 
-The layouts are exactly what :mod:`qnwu_warehouse.readers` reads; headings and sheet names come
-from :mod:`qnwu_warehouse.contract`, so the contract is defined once. Every writer is byte-for-byte
+The layouts are exactly what :mod:`qnwu_warehouse.contract.readers` reads; headings and sheet names come
+from :mod:`qnwu_warehouse.contract.rules`, so the contract is defined once. Every writer is byte-for-byte
 reproducible: the same dict gives the same bytes (fixed XLSX document properties, no clock).
 Values are written as they are given (an int as a number, a str as text), so test and fault files
 can carry text such as "1.100.000" on purpose. From contract version 2 a section may be the string
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import xlsxwriter
 
-from qnwu_warehouse.contract import (
+from qnwu_warehouse.contract.readers import CSV_COLUMNS
+from qnwu_warehouse.contract.rules import (
     CLUB_COLUMNS,
     CLUB_STATUSES,
     CONTRACT_VERSION,
@@ -37,7 +38,6 @@ from qnwu_warehouse.contract import (
     SECTION_SHEETS,
     VALUE_COLUMNS,
 )
-from qnwu_warehouse.readers import CSV_COLUMNS
 from qnwu_warehouse.settings import SEEDS_DIR
 
 # Fixed document properties: the creation date is part of the file, so it must not be "now".

@@ -15,8 +15,11 @@ from datetime import date
 
 import duckdb
 
-from qnwu_warehouse import alerts, ingest, publish, quality, transform
+from qnwu_warehouse.checks import alerts, quality
+from qnwu_warehouse.ingest import loader
+from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.transform import dbt_runner
 
 
 def _settings() -> Settings:
@@ -26,11 +29,11 @@ def _settings() -> Settings:
 
 
 def ingest_stage(run_id: str, today: date | None = None) -> dict[str, object]:
-    return ingest.ingest(_settings(), load_id=run_id, today=today).as_dict()
+    return loader.ingest(_settings(), load_id=run_id, today=today).as_dict()
 
 
 def build_stage(run_id: str) -> dict[str, object]:
-    summary, results_dir = transform.build_for_run(_settings(), run_id)
+    summary, results_dir = dbt_runner.build_for_run(_settings(), run_id)
     return {"dbt": summary, "results_dir": str(results_dir)}
 
 
@@ -38,11 +41,11 @@ def model_stage(results_dir: str, model: str) -> str:
     """One dbt model's outcome in this run; raises (failing the model's task) if it or a test failed."""
     from pathlib import Path
 
-    from qnwu_warehouse.dbt_graph import model_outcome
+    from qnwu_warehouse.transform.graph import model_outcome
 
     ok, explanation = model_outcome(Path(results_dir), model)
     if not ok:
-        raise transform.DbtFailed(explanation)
+        raise dbt_runner.DbtFailed(explanation)
     return explanation
 
 
@@ -59,8 +62,8 @@ def gate_stage(run_id: str) -> dict[str, object]:
 def publish_stage(run_id: str, gate_summary: dict[str, object]) -> dict[str, object]:
     settings = _settings()
     try:
-        publication = publish.publish(settings, run_id, gate_summary)
-    except publish.DisclosureRefused as refused:
+        publication = versioning.publish(settings, run_id, gate_summary)
+    except versioning.DisclosureRefused as refused:
         alerts.notify_gate_failure(settings, run_id, str(refused))
         raise
     return {"published": str(publication.path), "version": publication.version_file.name, "tables": publication.tables}
@@ -86,7 +89,7 @@ def rebuild_stage(run_id: str) -> dict[str, object]:
     test, on every row), then run the whole gate (every row, as QNWU_REVALIDATE_ALL=true does) and
     publish every mart afresh. Raises DbtFailed or QualityGateFailed (alerting) like the stages."""
     settings = _settings()
-    output = transform.run_dbt(settings, "build", "--full-refresh", "--fail-fast")
+    output = dbt_runner.run_dbt(settings, "build", "--full-refresh", "--fail-fast")
     dbt_summary = next((line.split("Done. ", 1)[1].strip() for line in output.splitlines() if "Done. PASS=" in line), "")
     with _revalidating_all():
         gate = quality.run_gate(settings, run_id)
@@ -101,7 +104,7 @@ def rebuild_stage(run_id: str) -> dict[str, object]:
 
 def report_stage(run_id: str, version_file: str) -> dict[str, object]:
     """The static HTML report of the version just published (published/reports/<version>.html)."""
-    from qnwu_warehouse import report
+    from qnwu_warehouse.serve import report
 
     settings = _settings()
     version = settings.published_versions_dir / version_file
@@ -113,7 +116,7 @@ def serve_postgres_stage(version_file: str) -> dict[str, object]:
     """Serve the version just published from PostgreSQL too, if QNWU_SERVE_POSTGRES is on."""
     from pathlib import Path
 
-    from qnwu_warehouse import postgres_serving
+    from qnwu_warehouse.serve import postgres_serving
 
     settings = _settings()
     if not postgres_serving.enabled():
@@ -164,7 +167,7 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
                 "published_at": str(row[1]),
                 "tables": row[2],
             }
-        live = publish.current_version(settings)
+        live = versioning.current_version(settings)
         report = settings.published_dir / "reports" / f"{live.stem}.html" if live else None
         if report is not None and report.exists():
             summary["published"]["report"] = str(report)

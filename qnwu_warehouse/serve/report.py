@@ -1,7 +1,7 @@
 """A static HTML report of one published warehouse version, in Vietnamese.
 
 ``write_report`` opens a published DuckDB file read-only, takes its figures from the ready analyst
-queries (``qnwu_warehouse/queries/*.sql``: one home for each rule, and the marts behind them hold
+queries (``qnwu_warehouse/serve/queries/*.sql``: one home for each rule, and the marts behind them hold
 the rules themselves) and renders ``templates/report.html.j2`` into one self-contained file: CSS
 and SVG charts inline, no script, font or stylesheet fetched from anywhere, so it opens from a
 file share or an e-mail attachment on a phone as well as on a desktop.
@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from qnwu_warehouse import analyst_queries
+from qnwu_warehouse.serve import analyst_queries
 from qnwu_warehouse.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -622,9 +622,9 @@ def default_report_path(settings: Settings, version_file: Path) -> Path:
 
 def write_live_report(settings: Settings, out_path: Path | None = None) -> Path:
     """``qnwu report``: the report of the version the published warehouse serves now."""
-    from qnwu_warehouse import publish
+    from qnwu_warehouse.publish import versioning
 
-    live = publish.current_version(settings)
+    live = versioning.current_version(settings)
     if live is None and not settings.published_warehouse.exists():
         raise FileNotFoundError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
     source = live or settings.published_warehouse

@@ -133,11 +133,11 @@ class CeleryDeployment:
 
     def prepare(self) -> None:
         """Create the metadata database if needed, migrate it, and write the UI's password file."""
-        from qnwu_warehouse import postgres_mirror
+        from qnwu_warehouse.serve import postgres_copy
 
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings.ensure_data_dir()
-        postgres_mirror.ensure_database(self.metadata_database)
+        postgres_copy.ensure_database(self.metadata_database)
         self.passwords_file.write_text(f'{{"{self.admin_user}": "{self.admin_password}"}}')
         self.passwords_file.chmod(0o600)
         self._run_airflow("db", "migrate")
@@ -205,9 +205,9 @@ class CeleryDeployment:
                 )
 
     def metadata_connection(self):
-        from qnwu_warehouse import postgres_mirror
+        from qnwu_warehouse.serve import postgres_copy
 
-        connection = postgres_mirror.connect(self.metadata_database)
+        connection = postgres_copy.connect(self.metadata_database)
         connection.autocommit = True
         return connection
 

@@ -26,9 +26,10 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from qnwu_warehouse.contract import CONTRACT_VERSION, VIETNAM_TIME, Location, Problem
-from qnwu_warehouse.isolation import Examined, IsolatedExaminer, Job, WorkerLimits
-from qnwu_warehouse.landing import (
+from qnwu_warehouse.contract.reference import load_reference
+from qnwu_warehouse.contract.rules import CONTRACT_VERSION, VIETNAM_TIME, Location, Problem
+from qnwu_warehouse.ingest.isolation import Examined, IsolatedExaminer, Job, WorkerLimits
+from qnwu_warehouse.ingest.landing import (
     SKIP_STILL_ARRIVING,
     SKIP_VANISHED,
     ChangedWhileReading,
@@ -37,7 +38,6 @@ from qnwu_warehouse.landing import (
     NotRegularFile,
     Skipped,
 )
-from qnwu_warehouse.reference import load_reference
 from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import working_connection
 

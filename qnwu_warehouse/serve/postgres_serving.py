@@ -31,8 +31,8 @@ from pathlib import Path
 import duckdb
 from psycopg2 import sql
 
-from qnwu_warehouse import postgres_mirror
-from qnwu_warehouse.postgres_mirror import MirrorError
+from qnwu_warehouse.serve import postgres_copy
+from qnwu_warehouse.serve.postgres_copy import MirrorError
 from qnwu_warehouse.settings import PostgresSettings, Settings, serve_postgres
 
 # schema in the published DuckDB file -> schema served in PostgreSQL
@@ -56,7 +56,7 @@ def analyst_role() -> str:
 
 
 def _database() -> str:
-    return str(postgres_mirror.connection_parameters()["dbname"])
+    return str(postgres_copy.connection_parameters()["dbname"])
 
 
 def ensure_analyst_role(cur, database: str) -> None:
@@ -92,9 +92,9 @@ def _stage(published_file: Path, pg) -> dict[str, dict[str, int]]:
             staging = schema + STAGING_SUFFIX
             cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(staging)))
             cur.execute(sql.SQL("create schema {}").format(sql.Identifier(staging)))
-            tables = postgres_mirror.schema_tables(duck, schema)
+            tables = postgres_copy.schema_tables(duck, schema)
             staged[schema] = {
-                table: postgres_mirror.copy_table(duck, f'{schema}."{table}"', cur, staging, table, spec, Path(spool))
+                table: postgres_copy.copy_table(duck, f'{schema}."{table}"', cur, staging, table, spec, Path(spool))
                 for table, spec in tables.items()
             }
     return staged
@@ -127,7 +127,7 @@ def _fingerprints_duckdb(published_file: Path) -> dict[tuple[str, str], tuple]:
     prints = {}
     with duckdb.connect(str(published_file), read_only=True) as duck:
         for schema in SERVED_SCHEMAS:
-            for table, spec in postgres_mirror.schema_tables(duck, schema).items():
+            for table, spec in postgres_copy.schema_tables(duck, schema).items():
                 numeric = [(name, _sum_kind(pg_type)) for name, pg_type in spec["columns"] if _sum_kind(pg_type)]
                 sums = "".join(f', sum("{name}")' for name, _ in numeric)
                 row = duck.execute(f'select count(*){sums} from {schema}."{table}"').fetchone()
@@ -214,15 +214,15 @@ def publish_to_postgres(settings: Settings, published_file: Path | None = None) 
     if not published_file.exists():
         raise FileNotFoundError(f"no published warehouse at {published_file}: run the pipeline first.")
     database = _database()
-    postgres_mirror.ensure_database(database)
-    pg = postgres_mirror.connect(database)
+    postgres_copy.ensure_database(database)
+    pg = postgres_copy.connect(database)
     try:
         staged = _stage(published_file, pg)
         _audit(published_file, pg)
         _swap(pg, database)
     finally:
         pg.close()
-    params = postgres_mirror.connection_parameters(database)
+    params = postgres_copy.connection_parameters(database)
     return {
         "database": database,
         "host": f"{params['host']}:{params['port']}",

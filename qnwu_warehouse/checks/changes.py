@@ -25,10 +25,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import duckdb
-
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings, revalidate_all
-from qnwu_warehouse.warehouse import current_database
+from qnwu_warehouse.warehouse import quoted_identifier
 
 # How a change reaches a row. Each row of a table of kind
 # - "report" belongs to one report (submission_id);
@@ -128,12 +126,6 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def quoted_identifier(name: str) -> str:
-    """A name as a quoted SQL identifier: published files (catalogs) are named after their run id,
-    which may hold '-'; the gate quotes column names the same way."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def live_fingerprint(con, published: str) -> str | None:
     """The rules fingerprint stored with the published version attached as `published`, if any."""
     has_column = con.execute(
@@ -146,7 +138,7 @@ def live_fingerprint(con, published: str) -> str | None:
     return con.execute(f"select rules_fingerprint from {quoted_identifier(published)}.meta.publication").fetchone()[0]
 
 
-def _reason_to_redo_all(con, settings: Settings, published: str | None) -> str | None:
+def reason_to_redo_all(con, settings: Settings, published: str | None) -> str | None:
     """Why everything must be tested, validated and published again, or None: only what changed."""
     if published is None:
         return "nothing published yet"
@@ -163,7 +155,7 @@ def _reason_to_redo_all(con, settings: Settings, published: str | None) -> str |
 def changes_since(con, settings: Settings, working: str, published: str | None) -> ChangeSet:
     """The change set between the working marts (catalog `working`) and the published version
     (catalog `published`, or None when nothing is published yet), on connection `con`."""
-    reason = _reason_to_redo_all(con, settings, published)
+    reason = reason_to_redo_all(con, settings, published)
     if reason:
         return ChangeSet(True, reason)
     working, published = quoted_identifier(working), quoted_identifier(published)
@@ -202,18 +194,3 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
     )
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
     return ChangeSet(False, "reports changed since the live version", reports, buckets)
-
-
-def published_watermark(settings: Settings) -> str | None:
-    """The latest load in the live published version (ISO 8601), if that version was made with
-    today's rules: rows loaded after it have not passed the tests and the gate yet. None: test all."""
-    from qnwu_warehouse.publish import current_version
-
-    live = current_version(settings)
-    if live is None:
-        return None
-    with duckdb.connect(str(live), read_only=True) as con:
-        if _reason_to_redo_all(con, settings, current_database(con)):
-            return None
-        latest = con.execute("select max(loaded_at) from meta.published_submissions").fetchone()[0]
-    return latest.isoformat() if latest is not None else None

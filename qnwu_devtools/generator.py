@@ -1,7 +1,7 @@
 """Synthetic but realistic unit submissions, calibrated to the 2023 article.
 
 ``generate(out_dir)`` writes one file per grassroots unit and month (XLSX, CSV or JSON, in the
-layouts of :mod:`qnwu_warehouse.submission_files`), as the 177 cơ sở Hội of Quảng Ninh would send
+layouts of :mod:`qnwu_warehouse.contract.files`), as the 177 cơ sở Hội of Quảng Ninh would send
 them. For the real 177 units and the twelve months of 2023 the province totals computed from the
 current version (latest ``submitted_at``) of every unit x month, flows summed over the year and
 stocks taken at December, are exactly the figures of the article (:data:`CALIBRATION_2023`).
@@ -16,7 +16,7 @@ Everything is planned from seeded ``random.Random`` streams (one per purpose and
 subset of units or months is a slice of the full data set) and iterated in sorted order; the same
 arguments give the same bytes. ``faults=True`` adds realistic bad files and ``expected_outcomes.csv``.
 
-Command line: ``python -m qnwu_warehouse.generator OUT_DIR [--year 2023] [--seed 20231] [--months 12]
+Command line: ``python -m qnwu_devtools.generator OUT_DIR [--year 2023] [--seed 20231] [--months 12]
 [--units N] [--mix xlsx=0.4,csv=0.3,json=0.3] [--faults] [--synthetic-units-csv PATH]``.
 """
 
@@ -33,9 +33,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
-from qnwu_warehouse.contract import CONTRACT_VERSION, VIETNAM_TIME
-from qnwu_warehouse.settings import SEEDS_DIR
-from qnwu_warehouse.submission_files import (
+from qnwu_warehouse.contract.files import (
     STATUS_WORDS_VI,
     club_type_catalogue,
     indicator_catalogue,
@@ -43,6 +41,8 @@ from qnwu_warehouse.submission_files import (
     write_json,
     write_xlsx,
 )
+from qnwu_warehouse.contract.rules import CONTRACT_VERSION, VIETNAM_TIME
+from qnwu_warehouse.settings import SEEDS_DIR
 
 # ------------------------------------------------------------------------------------------------
 # The calibration table: every province figure of the 2023 article that unit reports carry, for the

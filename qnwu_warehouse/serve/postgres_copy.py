@@ -1,41 +1,30 @@
-"""Copy the raw layer of the DuckDB working warehouse into PostgreSQL.
+"""Copying DuckDB tables into PostgreSQL, for serving the published marts and for the raw mirror.
 
-The dbt models are written once, with dbt's cross-database macros, and build on DuckDB (the
-pipeline's warehouse) and on PostgreSQL (``dbt build --target postgres``, see
-dbt_project/profiles.yml). This module puts the same raw tables in front of the PostgreSQL
-build: every ``raw.*`` table is dropped and recreated in the PostgreSQL database's ``raw``
-schema with matching column types (and primary keys), then bulk loaded with ``COPY ... FROM
-STDIN`` from a CSV that DuckDB writes itself, all in one transaction, so a reader sees either
-the previous copy or the new one and never half of it.
+Each table is created in PostgreSQL with matching column types (and primary keys) and bulk loaded
+with ``COPY ... FROM STDIN`` from a CSV that DuckDB writes itself, inside the caller's transaction,
+so a reader sees either the previous copy or the new one and never half of it.
 
-The database is created when missing, with the ``C`` collation: text then sorts by code point
-as it does in DuckDB, so ordered aggregates (the reason lists of fct_submission_feedback) come
-out identical on both engines.
+A database is created when missing, with the ``C`` collation: text then sorts by code point as it
+does in DuckDB, so ordered aggregates (the reason lists of fct_submission_feedback) come out
+identical on both engines.
 
 Connection settings are the ones the dbt profile reads: QNWU_PG_HOST (127.0.0.1), QNWU_PG_PORT
 (5432), QNWU_PG_USER (postgres), QNWU_PG_PASSWORD (empty) and QNWU_PG_DATABASE (qnwu).
-
-    python -m qnwu_warehouse.postgres_mirror [--database NAME]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import re
-import tempfile
 from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
 
-from qnwu_warehouse.settings import ConfigError, PostgresSettings, Settings
-from qnwu_warehouse.warehouse import working_connection
+from qnwu_warehouse.settings import PostgresSettings
 
 log = logging.getLogger(__name__)
 
-RAW_SCHEMA = "raw"
 # NULL marker of the CSV exchanged between DuckDB and PostgreSQL. Every non-null value is quoted,
 # so an empty string ("") and a value that happens to read \N stay distinct from NULL.
 NULL_MARKER = r"\N"
@@ -201,46 +190,3 @@ def _create_statement(schema: str, table: str, spec: dict) -> sql.Composed:
     return sql.SQL("create table {}.{} ({})").format(
         sql.Identifier(schema), sql.Identifier(table), sql.SQL(", ").join(columns)
     )
-
-
-def mirror_raw(settings: Settings, database: str | None = None) -> dict[str, int]:
-    """Replace the PostgreSQL database's raw schema with a copy of the working warehouse's raw
-    tables; returns the rows copied per table. Creates the database if needed."""
-    database = database or str(connection_parameters()["dbname"])
-    ensure_database(database)
-    copied: dict[str, int] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="qnwu-pg-mirror-") as spool,
-        working_connection(settings, read_only=True) as duck,
-    ):
-        duck.execute("set TimeZone = 'UTC'")
-        tables = schema_tables(duck, RAW_SCHEMA)
-        if not tables:
-            raise MirrorError(f"no raw tables in {settings.working_warehouse}: run `qnwu ingest` first.")
-        pg = connect(database)
-        try:
-            with pg, pg.cursor() as cur:  # one transaction: all tables or none
-                cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
-                for table, spec in tables.items():
-                    copied[table] = copy_table(duck, f'{RAW_SCHEMA}."{table}"', cur, RAW_SCHEMA, table, spec, Path(spool))
-        finally:
-            pg.close()
-    return copied
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="PostgreSQL database (default: QNWU_PG_DATABASE or qnwu)")
-    args = parser.parse_args(argv)
-    try:
-        copied = mirror_raw(Settings.from_env(), args.database)
-    except ConfigError as exc:
-        parser.exit(2, f"configuration error: {exc}\n")
-    except MirrorError as exc:
-        parser.exit(1, f"error: {exc}\n")
-    print(json.dumps(copied, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -122,7 +122,7 @@ def seeds_with_synthetic_units(workdir: Path, synthetic_units_csv: Path | list[d
 
 def generate_landing(workdir: Path, submissions: int, file_format: str) -> tuple[Path, Path]:
     """Generate about `submissions` unit-month reports in one format; returns (landing, seeds)."""
-    from qnwu_warehouse import generator
+    from qnwu_devtools import generator
 
     months = 12
     units = max(1, math.ceil(submissions / months))
@@ -252,6 +252,17 @@ class Scale:
 
 
 SCALES = {
+    # The benchmark's own test (tests/test_benchmark_smoke.py): every stage, the baseline, the
+    # paired incremental runs and the report, on the least data that still exercises them.
+    "smoke": Scale(
+        "smoke",
+        "smoke: 20 real units x 3 months of 2023, XLSX/CSV/JSON (checks the benchmark, not the speed)",
+        units=20,
+        months=3,
+        mix={"xlsx": 0.4, "csv": 0.3, "json": 0.3},
+        full_load_through_files=True,
+        incremental_scenario=True,
+    ),
     "province": Scale(
         "province",
         "province year: the 177 real units x 12 months of 2023, XLSX/CSV/JSON",
@@ -335,7 +346,7 @@ def prepare_data(scale: Scale, cache_dir: Path, regenerate: bool) -> PreparedDat
 def _generate(scale: Scale, year: int, prepared: PreparedData, cache_dir: Path) -> dict[str, int]:
     """One pass of the generator feeds every destination: the full landing (by format), the
     first and newest months' landings, and the raw layer of the history (all but the newest month)."""
-    from qnwu_warehouse import generator
+    from qnwu_devtools import generator
 
     months = generator._window(year, scale.months)
     first_period = f"{months[0][0]:04d}-{months[0][1]:02d}"
@@ -399,7 +410,7 @@ def _generate(scale: Scale, year: int, prepared: PreparedData, cache_dir: Path) 
 
 def _synthetic_units_for(scale: Scale, year: int) -> list:
     """The synthetic units generate() will add, computed the way it does (same seed, same count)."""
-    from qnwu_warehouse import generator
+    from qnwu_devtools import generator
 
     if scale.units is None:
         return []
@@ -426,8 +437,8 @@ class HistoryPreloader:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        from qnwu_warehouse.ingest import RAW_DDL
-        from qnwu_warehouse.reference import load_reference
+        from qnwu_warehouse.contract.reference import load_reference
+        from qnwu_warehouse.ingest.loader import RAW_DDL
         from qnwu_warehouse.settings import Settings
 
         self.settings = replace(
@@ -454,8 +465,8 @@ class HistoryPreloader:
         from functools import partial
         from pathlib import PurePosixPath
 
-        from qnwu_warehouse.ingest import _count, _Outcome, _write_raw
-        from qnwu_warehouse.isolation import Job, examine
+        from qnwu_warehouse.ingest.isolation import Job, examine
+        from qnwu_warehouse.ingest.loader import _count, _Outcome, _write_raw
 
         if not self.pending:
             return
@@ -489,7 +500,7 @@ class HistoryPreloader:
         self.pending = []
 
     def finish(self) -> None:
-        from qnwu_warehouse.contract import CONTRACT_VERSION
+        from qnwu_warehouse.contract.rules import CONTRACT_VERSION
 
         self._flush()
         self.pool.shutdown()
@@ -619,7 +630,7 @@ class PipelineBench:
             command = [
                 sys.executable,
                 "-c",
-                "from qnwu_warehouse.airflow_runner import migrate_metadata; "
+                "from qnwu_warehouse.orchestration.airflow_runner import migrate_metadata; "
                 "from qnwu_warehouse.settings import Settings; s = Settings.from_env(); "
                 "s.ensure_data_dir(); migrate_metadata(s)",
             ]
@@ -691,7 +702,7 @@ class PipelineBench:
             command = [
                 sys.executable,
                 "-m",
-                "qnwu_warehouse.benchmark",
+                "qnwu_devtools.benchmark",
                 "_baseline",
                 step,
                 "--working",
@@ -964,7 +975,7 @@ class BenchmarkFailed(Exception):
     pass
 
 
-# --- the baseline steps (run as `python -m qnwu_warehouse.benchmark _baseline STEP`) -------------------
+# --- the baseline steps (run as `python -m qnwu_devtools.benchmark _baseline STEP`) -------------------
 def baseline_transform(working: Path, seeds: Path, scratch: Path) -> None:
     import duckdb
 
@@ -980,7 +991,7 @@ def baseline_checks(working: Path) -> None:
     """Every expectation of expectations/*.yml as one SQL aggregate per suite, on the same marts."""
     import duckdb
 
-    from qnwu_warehouse.quality import load_suites
+    from qnwu_warehouse.checks.quality import load_suites
 
     with duckdb.connect(str(working), read_only=True) as con:
         for suite in load_suites(EXPECTATIONS_DIR):
@@ -1077,6 +1088,10 @@ def compare_baseline_with_marts(baseline: Path, working: Path) -> dict[str, int]
 # --- the report -------------------------------------------------------------------------------------
 TARGETS = {
     # (scale, what, limit, description)
+    "smoke": [
+        ("airflow_full_load_seconds", 60, "smoke load end to end through Airflow < 60 s"),
+        ("peak_mb", 4096, "every peak < 4 GB"),
+    ],
     "province": [
         ("airflow_full_load_seconds", 60, "province year end to end through Airflow < 60 s"),
         ("peak_mb", 4096, "every peak < 4 GB"),
@@ -1303,7 +1318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _baseline_step(argv: list[str]) -> int:
     """One baseline step in a process of its own, so it is measured like a stage (internal)."""
-    parser = argparse.ArgumentParser(prog="python -m qnwu_warehouse.benchmark _baseline")
+    parser = argparse.ArgumentParser(prog="python -m qnwu_devtools.benchmark _baseline")
     parser.add_argument("step", choices=["transform", "checks", "copy"])
     parser.add_argument("--working", type=Path, required=True)
     parser.add_argument("--seeds", type=Path, required=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from qnwu_warehouse import changes
+from qnwu_warehouse.checks import changes
 from qnwu_warehouse.disclosure import audit as disclosure_audit
 from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import attached_tables, current_database, writer_lock
@@ -71,7 +71,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
     """Write a new version file and swap it in; call only after the gate passed.
 
     The new version starts as a copy of the live one, in which the rows of changed reports and
-    period buckets are replaced (changes.py); a new month on five years of history then copies one
+    period buckets are replaced (qnwu_warehouse/checks/changes.py); a new month on five years of history then copies one
     month, not sixty. Without a live version, or when the rules changed since it was made, every
     mart is copied from scratch. Either way each table must end with the working mart's row count."""
     settings.published_versions_dir.mkdir(parents=True, exist_ok=True)
@@ -315,7 +315,7 @@ def current_version(settings: Settings) -> Path | None:
 def _prune(settings: Settings) -> None:
     for stale in versions(settings)[: -settings.published_versions_kept]:
         stale.unlink()
-        # its HTML report (qnwu_warehouse/report.py) goes with it
+        # its HTML report (qnwu_warehouse/serve/report.py) goes with it
         (settings.published_dir / "reports" / f"{stale.stem}.html").unlink(missing_ok=True)
     _remove_partials(settings)
 
@@ -346,3 +346,16 @@ def rollback(settings: Settings, version_name: str) -> Path:
     with writer_lock(settings):
         _swap_in(settings, candidates[0])
     return candidates[0]
+
+
+def published_watermark(settings: Settings) -> str | None:
+    """The latest load in the live published version (ISO 8601), if that version was made with
+    today's rules: rows loaded after it have not passed the tests and the gate yet. None: test all."""
+    live = current_version(settings)
+    if live is None:
+        return None
+    with duckdb.connect(str(live), read_only=True) as con:
+        if changes.reason_to_redo_all(con, settings, current_database(con)):
+            return None
+        latest = con.execute("select max(loaded_at) from meta.published_submissions").fetchone()[0]
+    return latest.isoformat() if latest is not None else None
