@@ -48,8 +48,7 @@
     from bucket_ends
     inner join {{ units }}
         on {{ units }}.unit_level = 'grassroots'
-        and {{ units }}.valid_from <= bucket_ends.last_month_start_date
-        and ({{ units }}.valid_to is null or {{ units }}.valid_to > bucket_ends.last_month_start_date)
+        and {{ unit_in_force_on(units, 'bucket_ends.last_month_start_date') }}
 {% endmacro %}
 
 {#- Incremental roll-ups rebuild only the buckets that changed. A bucket changed when it holds a

@@ -34,8 +34,7 @@ final as (
     inner join units
         on versions.unit_code = units.unit_code
         and units.unit_level = 'grassroots'
-        and versions.period_start_date >= units.valid_from
-        and (units.valid_to is null or versions.period_start_date < units.valid_to)
+        and {{ unit_in_force_on('units', 'versions.period_start_date') }}
     inner join first_versions on versions.submission_id = first_versions.submission_id
     where versions.is_current
 )

@@ -33,8 +33,7 @@ expected as (
     cross join reported_span
     inner join units
         on units.unit_level = 'grassroots'
-        and units.valid_from <= periods.period_start_date
-        and (units.valid_to is null or units.valid_to > periods.period_start_date)
+        and {{ unit_in_force_on('units', 'periods.period_start_date') }}
     where periods.period_start_date between reported_span.first_period and reported_span.last_period
 ),
 
