@@ -348,7 +348,7 @@ def _generate(scale: Scale, year: int, prepared: PreparedData, cache_dir: Path) 
     first and newest months' landings, and the raw layer of the history (all but the newest month)."""
     from qnwu_devtools import generator
 
-    months = generator._window(year, scale.months)
+    months = generator.month_window(year, scale.months)
     first_period = f"{months[0][0]:04d}-{months[0][1]:02d}"
     newest_period = f"{months[-1][0]:04d}-{months[-1][1]:02d}"
     for folder in (prepared.landing_all, prepared.landing_first_month, prepared.landing_newest_month):
