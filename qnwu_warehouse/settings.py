@@ -278,7 +278,6 @@ class Settings:
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "QNWU_DATA_DIR": str(self.data_dir),
             "QNWU_LANDING_URL": self.landing_url,
         }
