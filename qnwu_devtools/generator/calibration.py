@@ -3,87 +3,29 @@ and the plausible values chosen for what it does not say."""
 
 from __future__ import annotations
 
-# ------------------------------------------------------------------------------------------------
-# The calibration table: every province figure of the 2023 article that unit reports carry, for the
-# real 177 grassroots units and the twelve months of 2023. The comment on each line names the
-# figure_id of /work/shared/domain/reference_figures_2023.csv (comparator in brackets) it comes
-# from; "invented" marks plausible values for what the article does not say.
-# ------------------------------------------------------------------------------------------------
-CALIBRATION_2023: dict[str, dict] = {
-    # Flow indicators: (indicator_code, category) -> province total over the twelve months.
-    "flows": {
-        ("news_items", "total"): 712,  # news_items (> 700): "trên 700 tin, bài"
-        ("news_reportages", "total"): 5,  # news_reports (= 5)
-        ("child_training_classes", "total"): 102,  # child_training_classes (= 102)
-        ("child_training_attendances", "total"): 8_940,  # child_training_attendances (~< 9000)
-        ("gender_contest_entries", "total"): 496,  # contest_entries (= 496)
-        ("godmother_children_new", "female"): 108,  # godmother_children_2023 (= 211) = 108 + 103
-        ("godmother_children_new", "male"): 103,  # godmother_children_2023 (= 211)
-        ("household_economy_women_supported", "kinh"): 1_912,  # women_household_support (= 2997)
-        ("household_economy_women_supported", "ethnic_minority"): 1_085,  # women_household_support: 1912+1085
-        ("poor_members_helped", "total"): 1_846,  # invented
-        ("women_entrepreneurs_supported", "total"): 853,  # invented (the 2024 target is >= 1,000)
-        ("violence_victims_identified", "domestic_violence"): 41,  # invented
-        ("violence_victims_identified", "trafficking_returnee"): 7,  # invented
-        ("violence_victims_supported", "domestic_violence"): 39,  # invented (<= identified)
-        ("violence_victims_supported", "trafficking_returnee"): 7,  # invented
-        ("godmother_funds_vnd", "total"): 1_046_500_000,  # godmother_funds_vnd_2023 (> 1e9): "trên 1 tỷ đồng"
-        ("waste_to_money_funds_vnd", "total"): 1_123_460_000,  # waste_to_money_funds_vnd (> 1.1e9)
-        # border_econ_funds_vnd (= 100,000,000, Bình Liêu + Hải Hà only): 10 models x 10,000,000 VND,
-        # disbursed to the unit of each border_econ_model in the month it is founded (see "clubs").
-        ("border_econ_funds_vnd", "total"): 100_000_000,
-    },
-    # Stock indicators (time_aggregation 'last'): province total at December.
-    "stocks": {
-        ("poor_members_total", "total"): 1_562,  # invented (declining from ~2,100 in January)
-    },
-    # Club registers: "december" = listed at December (none is dissolved in December, so all are
-    # maintained), "new" = listed with status new during 2023 (none of them dissolves in 2023),
-    # "dissolved" = invented dissolutions during 2023 of clubs founded before 2023.
-    "clubs": {
-        # sport_culture_clubs_new (= 68) = 27 + 3 + 38; sport_movement_units (= 177): every unit keeps
-        # at least one sport/culture club.
-        "air_volleyball": {"december": 513, "new": 27, "dissolved": 5},  # air_volleyball_clubs (= 513)
-        "women_football": {"december": 40, "new": 3, "dissolved": 1},  # women_football_clubs (= 40)
-        "folk_dance": {"december": 854, "new": 38, "dissolved": 9},  # folk_dance_clubs (= 854)
-        "friendly_club": {"december": 4, "new": 0, "dissolved": 0},  # friendly_clubs (= 4)
-        "child_rights_club": {"december": 4, "new": 0, "dissolved": 0},  # child_rights_clubs (= 4)
-        "early_childhood_model": {"december": 3, "new": 0, "dissolved": 0},  # early_childhood_models (= 3)
-        "knit_for_children": {"december": 1, "new": 1, "dissolved": 0},  # knit_for_children_models_new (= 1)
-        "change_leader_club": {"december": 10, "new": 10, "dissolved": 0},  # change_leader_clubs_new (= 10)
-        # waste_models (= 1992) = 1,380 + 612; waste_to_money_models_new (= 224)
-        "waste_sorting_model": {"december": 1_380, "new": 41, "dissolved": 12},  # new/dissolved invented
-        "waste_to_money_model": {"december": 612, "new": 224, "dissolved": 0},
-        "livestock_model": {"december": 9, "new": 9, "dissolved": 0},  # livestock_models (= 9)
-        "border_econ_model": {"december": 10, "new": 10, "dissolved": 0},  # border_econ_models_funded (= 10)
-    },
-    "members": {
-        "waste_models_december": 203_417,  # waste_model_members (> 200,000): "hơn 200.000 thành viên"
-        "knit_for_children": 14,  # knit_for_children_members (= 14)
-        "change_leader_club": (15, 30),  # change_leader_club_members_min (>= 15) / _max (<= 30)
-        "livestock_model": 1,  # livestock_model_members (= 9): one member per model
-        "border_econ_funds_per_model_vnd": 10_000_000,  # border_econ_funds_vnd / border_econ_models_funded
-    },
-    # Where the article places clubs and models: district short name -> number of clubs.
-    "placements": {
-        "friendly_club": {"Hạ Long": 2, "Cẩm Phả": 1, "Uông Bí": 1},  # friendly_clubs
-        "child_rights_club": {"Cẩm Phả": 2, "Đông Triều": 2},  # child_rights_clubs
-        "early_childhood_model": {"Ba Chẽ": 1, "Quảng Yên": 1, "Uông Bí": 1},  # early_childhood_models
-        # knit_for_children_models_new: the one new model is in Phường Quang Trung, TP Uông Bí.
-        "knit_for_children": {"unit_name": "Phường Quang Trung", "district": "Uông Bí", "month": 10},
-        # change_leader_clubs_new: 10 clubs in exactly 7 communes (xã) of these five districts; the
-        # article's photo shows the club of Trường TH-THCS Đại Dực 2 (xã Đại Dực, Tiên Yên).
-        "change_leader_club": {
-            "communes": 7,
-            "districts": ("Hạ Long", "Móng Cái", "Bình Liêu", "Ba Chẽ", "Tiên Yên"),
-            "must_include": "Xã Đại Dực",
-        },
-        "livestock_model": ("Bình Liêu",),  # livestock_models
-        "border_econ_model": ("Bình Liêu", "Hải Hà"),  # border_econ_models_funded
-        # waste_model_units (= 149 of 177, 84.1%): units holding waste models at December.
-        "waste_model_units": 149,
-    },
-}
+from pathlib import Path
+
+import yaml
+
+
+# The calibration table: the 2023 article's figures, as data (calibration_2023.yml, one comment per
+# figure naming its figure_id). Flow and stock keys are "indicator_code/category" there, and
+# (indicator_code, category) here; lists become tuples.
+def _load_calibration(path: Path) -> dict[str, dict]:
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def frozen(value):
+        if isinstance(value, dict):
+            return {key: frozen(item) for key, item in value.items()}
+        return tuple(value) if isinstance(value, list) else value
+
+    table = frozen(table)
+    for section in ("flows", "stocks"):
+        table[section] = {tuple(key.split("/")): total for key, total in table[section].items()}
+    return table
+
+
+CALIBRATION_2023: dict[str, dict] = _load_calibration(Path(__file__).with_name("calibration_2023.yml"))
 CALIBRATION_YEAR = 2023
 CALIBRATION_UNIT_COUNT = 177
 
