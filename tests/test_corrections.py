@@ -80,7 +80,8 @@ def write_corrections(settings, landing) -> dict[str, list[str]]:
     """The correction files, written into `landing`; returns {kind: [submission_id, ...]}."""
     with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
         current = con.execute(
-            "select submission_id, file_hash, period from intermediate.int_submissions_current_placed order by submission_id"
+            "select submission_id, file_hash, period from marts.fct_submission_versions "
+            "where is_current_placed order by submission_id"
         ).fetchall()
         with_values = {
             h for (h,) in con.execute("select distinct file_hash from raw.submission_values where value > 0").fetchall()
@@ -204,8 +205,8 @@ def test_facts_drop_the_rows_of_an_emptied_correction(corrected):
     kept = _rows(
         settings,
         "select distinct f.file_hash = c.file_hash from marts.fct_indicator_values f "
-        "join intermediate.int_submissions_current_placed c using (submission_id) "
-        "where submission_id in (select unnest(?))",
+        "join marts.fct_submission_versions c on c.is_current_placed and c.submission_id = f.submission_id "
+        "where f.submission_id in (select unnest(?))",
         [corrections["clubs"]],
     )
     assert kept == [(True,)]

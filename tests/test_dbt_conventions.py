@@ -91,6 +91,44 @@ def test_every_model_has_unique_and_not_null_on_the_same_column(manifest_dir):
     assert without_key == [], f"models without unique + not_null on one column: {without_key}"
 
 
+# A GX expectation that says what a dbt column test says (expectations/README.md: which rule lives where)
+DBT_TEST_OF_EXPECTATION = {
+    "expect_column_values_to_not_be_null": "not_null",
+    "expect_column_values_to_be_unique": "unique",
+    "expect_column_values_to_be_in_set": "accepted_values",
+}
+
+
+def test_no_expectation_repeats_a_dbt_test(manifest_dir):
+    """Keys, not-null and accepted values are dbt's; a suite of expectations/ on a mart does not say them again."""
+    from qnwu_warehouse.checks.quality import load_suites
+
+    manifest = _manifest(manifest_dir)
+    models = {node["unique_id"]: node["name"] for node in _models(manifest).values()}
+    dbt_tests = {
+        (models[node["attached_node"]], node["column_name"], node["test_metadata"]["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node.get("test_metadata")
+        and node.get("column_name")
+        and node.get("attached_node") in models
+    }
+    assert ("fct_indicator_values", "indicator_value_id", "unique") in dbt_tests  # the check can see them
+    repeats = [
+        (suite["name"], expectation["type"], expectation["kwargs"].get("column"))
+        for suite in load_suites()
+        if str(suite.get("table", "")).startswith("marts.")
+        for expectation in suite["expectations"]
+        if (
+            suite["table"].removeprefix("marts."),
+            expectation.get("kwargs", {}).get("column"),
+            DBT_TEST_OF_EXPECTATION.get(expectation["type"]),
+        )
+        in dbt_tests
+    ]
+    assert repeats == [], f"expectations that repeat a dbt test: {repeats}"
+
+
 def test_exposures_name_their_owner_and_what_they_read(manifest_dir):
     exposures = _manifest(manifest_dir)["exposures"].values()
     assert {e["name"] for e in exposures} >= {

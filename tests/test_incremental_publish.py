@@ -59,7 +59,7 @@ def test_second_load_is_validated_and_published_by_its_changes_and_equals_a_whol
         validated = second_run["gate"]["validated"]
         with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
             second_reports = con.execute(  # reports whose current version came in the second load
-                "select count(*) from intermediate.int_submissions_current_placed where loaded_at > "
+                "select count(*) from marts.fct_submission_versions where is_current_placed and loaded_at > "
                 "(select max(loaded_at) from raw.submissions where load_id = 'first')"
             ).fetchone()[0]
             total_values = con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]

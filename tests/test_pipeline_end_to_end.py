@@ -125,9 +125,9 @@ def test_failed_gate_blocks_publish_and_leaves_readers_on_the_last_good_version(
         )
 
     with duckdb.connect(str(working)) as con:
-        file_hash = con.execute("""select v.file_hash from intermediate.int_submissions_current_placed v
+        file_hash = con.execute("""select v.file_hash from marts.fct_submission_versions v
                                    join raw.submission_values s using (file_hash)
-                                   where s.indicator_code = 'godmother_funds_vnd'
+                                   where v.is_current_placed and s.indicator_code = 'godmother_funds_vnd'
                                    order by v.file_hash limit 1""").fetchone()[0]
         resubmit(con, "f" * 64, -5_000_000, 1)
 

@@ -70,9 +70,9 @@ def resubmit_with(settings: Settings, indicator: str, value: int, unit_code: str
                                        select s.file_hash, s.unit_code,
                                               count(*) filter (where v.value > 0)
                                                   over (partition by s.unit_code) as months_above_zero
-                                       from intermediate.int_submissions_current_placed s
+                                       from marts.fct_submission_versions s
                                        join raw.submission_values v using (file_hash)
-                                       where v.indicator_code = ?)
+                                       where s.is_current_placed and v.indicator_code = ?)
                                    select file_hash from reported
                                    order by months_above_zero desc, unit_code, file_hash limit 1""",
             [indicator],
@@ -128,6 +128,40 @@ def test_a_unit_outside_the_hierarchy_is_blocked(warehouse):
     resubmit_with(warehouse, "news_items", 3, unit_code="99999")
     dbt_runner.build(warehouse)  # dbt builds; the unknown unit silently falls out of the facts...
     assert_gate_blocks(warehouse, "raw_submissions", "reconcile_submissions_to_facts")  # ...which the gate sees
+
+
+def test_a_build_whose_dbt_tests_failed_is_not_published(warehouse):
+    """Accepted values are a dbt test only (expectations/README.md): the gate still refuses the build."""
+    with working(warehouse) as con:  # a new version of a report whose register says a status no contract allows
+        file_hash = con.execute("""select file_hash from marts.fct_submission_versions
+                                   where is_current_placed and file_hash in (select file_hash from raw.submission_clubs)
+                                   order by file_hash limit 1""").fetchone()[0]
+        new_hash = hashlib.sha256(f"{file_hash}bogus-status".encode()).hexdigest()
+        con.execute(
+            """insert into raw.submissions (file_hash, unit_code, period, submitted_at, reporter,
+                           template_version, load_id, loaded_at, submitted_date_vn)
+                       select ?, unit_code, period, submitted_at + interval 1 day, reporter, template_version,
+                              'bad-batch', now(), submitted_date_vn + 1
+                       from raw.submissions where file_hash = ?""",
+            [new_hash, file_hash],
+        )
+        con.execute(
+            """insert into raw.submission_values select ?, source_row, indicator_code, category, value
+                       from raw.submission_values where file_hash = ?""",
+            [new_hash, file_hash],
+        )
+        con.execute(
+            """insert into raw.submission_clubs select ?, source_row, club_id, club_type, club_name,
+                           'bogus', members
+                       from raw.submission_clubs where file_hash = ?""",
+            [new_hash, file_hash],
+        )
+    dbt_runner.build_for_run(warehouse, "bogus-status")  # as the DAG's build: failed tests do not stop it
+    gate = quality.run_gate(warehouse, "bogus-status")
+    failed = [r for r in gate.critical_failures if r.suite_name == "dbt_tests"]
+    assert not gate.passed and failed, [r.suite_name for r in gate.critical_failures]
+    assert any("accepted_values_fct_club_snapshots_club_status" in name for name in failed[0].unexpected_sample)
+    assert "- dbt_tests:" in quality.failure_message(gate)
 
 
 def test_totals_that_do_not_reconcile_are_blocked_by_the_next_full_sweep(warehouse, monkeypatch):

@@ -8,8 +8,10 @@
     It is read only when tests run (`execute`), never while dbt parses: a var, or an env_var read
     at parse time, that changes every run made dbt parse the whole project again every run
     (about 3 s of a new month's build); read here, dbt's partial parsing holds between runs.
-    The keys below say how each large table's rows tell their load; unique ids embed the report
-    or file, so a new row cannot collide with an old one outside the rows tested. -#}
+    Which tables these are is each model's own `meta: changed_by` (its properties file), the key
+    the gate and publish read too (qnwu_warehouse/checks/changes.py): every row of a `report` table
+    comes from one report version, i.e. one loaded file. Unique ids embed the report or file, so a
+    new row cannot collide with an old one outside the rows tested. -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
@@ -30,9 +32,9 @@
     {%- if not execute or relation.identifier is none -%}{{ return(none) }}{%- endif -%}
     {%- set since = env_var('QNWU_TEST_ROWS_LOADED_SINCE', '') -%}
     {%- if not since -%}{{ return(none) }}{%- endif -%}
-    {#- every row of these comes from one submitted file, loaded with its submission -#}
-    {%- if relation.identifier in ['stg_raw__submission_values', 'stg_raw__submission_clubs', 'fct_indicator_values',
-                                   'fct_club_snapshots', 'fct_beneficiaries', 'fct_funds', 'fct_activities'] -%}
+    {%- set model = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+                    | selectattr('alias', 'equalto', relation.identifier) | first -%}
+    {%- if model and model.config.meta.get('changed_by') == 'report' -%}
         {{ return("file_hash in (select file_hash from " ~ source('raw', 'submissions') ~ " where loaded_at > cast('"
                   ~ since ~ "' as timestamp with time zone))") }}
     {%- endif -%}

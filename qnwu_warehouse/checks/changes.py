@@ -23,7 +23,8 @@ reconcile_submissions_to_facts) catch facts that no longer match raw on the next
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings, revalidate_all
 from qnwu_warehouse.warehouse import quoted_identifier
@@ -34,20 +35,31 @@ from qnwu_warehouse.warehouse import quoted_identifier
 # - "month" to one month (period, YYYY-MM: a month's expected reports change with its reports);
 # - "file" to one received file (file_hash): a file changed when it was received since, or when
 #   its report changed (a new version supersedes the old file).
-# A suite of expectations/ may say which kind its rows are (changed_by), so that it too checks
-# only the changed rows.
+# Each mart says its kind in its own properties (`config: meta: changed_by`, dbt_project/models/
+# marts/*/_*__models.yml), which the dbt tests' row filter reads too (macros/new_rows_under_test.sql);
+# here it is read from the manifest of the build the gate and publish work on. A suite of
+# expectations/ may say which kind its rows are (changed_by), so that it too checks only the
+# changed rows.
 CHANGED_BY_KINDS = ("report", "period_bucket", "month", "file")
-MART_CHANGED_BY = {
-    "fct_indicator_values": "report",
-    "fct_club_snapshots": "report",
-    "fct_beneficiaries": "report",
-    "fct_funds": "report",
-    "fct_activities": "report",
-    "agg_indicators_by_period": "period_bucket",
-    "agg_clubs_by_period": "period_bucket",
-    "fct_reporting_completeness": "month",
-    "fct_submission_feedback": "file",
-}
+
+
+def mart_changed_by(settings: Settings) -> dict[str, str]:
+    """{mart name: its changed_by kind} from the manifest of the last dbt build or parse."""
+    manifest_path = settings.dbt_target_dir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{manifest_path}: no dbt manifest, so which rows of a mart a change reaches is unknown; run `qnwu build` first."
+        ) from None
+    kinds = {}
+    for node in manifest["nodes"].values():
+        kind = (node.get("config", {}).get("meta") or {}).get("changed_by")
+        if node.get("resource_type") == "model" and kind is not None:
+            if kind not in CHANGED_BY_KINDS:
+                raise ValueError(f"model {node['name']}: meta changed_by must be one of {CHANGED_BY_KINDS}, got {kind!r}")
+            kinds[node.get("alias") or node["name"]] = kind
+    return kinds
 
 
 def rules_fingerprint(settings: Settings) -> str:
@@ -78,6 +90,8 @@ class ChangeSet:
     reason: str
     reports: int = 0
     buckets: tuple[tuple[str, str], ...] = ()
+    # {mart: changed_by kind}, from the build's manifest (mart_changed_by)
+    kinds: dict[str, str] = field(default_factory=dict, compare=False)
 
     def condition(self, changed_by: str | None) -> str:
         """A WHERE condition keeping the changed rows of a `changed_by` kind of table ('' when all
@@ -103,7 +117,7 @@ class ChangeSet:
 
     def row_filter(self, table: str) -> str:
         """The condition for a mart, by its name (schema-qualified or not)."""
-        return self.condition(MART_CHANGED_BY.get(table.rsplit(".", 1)[-1]))
+        return self.condition(self.kinds.get(table.rsplit(".", 1)[-1]))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -155,18 +169,19 @@ def reason_to_redo_all(con, settings: Settings, published: str | None) -> str | 
 def changes_since(con, settings: Settings, working: str, published: str | None) -> ChangeSet:
     """The change set between the working marts (catalog `working`) and the published version
     (catalog `published`, or None when nothing is published yet), on connection `con`."""
+    kinds = mart_changed_by(settings)
     reason = reason_to_redo_all(con, settings, published)
     if reason:
-        return ChangeSet(True, reason)
+        return ChangeSet(True, reason, kinds=kinds)
     working, published = quoted_identifier(working), quoted_identifier(published)
     con.execute(f"""create or replace temp table changed_report_versions as
-        (select submission_id, file_hash, period from {working}.intermediate.int_submissions_current_placed
+        (select submission_id, file_hash, period from {working}.marts.fct_submission_versions where is_current_placed
          except
          select submission_id, file_hash, period from {published}.meta.published_submissions)
         union all
         (select submission_id, file_hash, period from {published}.meta.published_submissions
          except
-         select submission_id, file_hash, period from {working}.intermediate.int_submissions_current_placed)""")
+         select submission_id, file_hash, period from {working}.marts.fct_submission_versions where is_current_placed)""")
     con.execute("create or replace temp table changed_reports as select distinct submission_id from changed_report_versions")
     # files received, or submissions loaded, after the latest load the live version holds (rejected
     # files too), and every file of a changed report
@@ -178,7 +193,7 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         select file_hash from {working}.raw.submissions
         where loaded_at > (select loaded_at from watermark)
         union
-        select file_hash from {working}.intermediate.int_submissions_versioned
+        select file_hash from {working}.marts.fct_submission_versions
         where submission_id in (select submission_id from changed_reports)""")
     buckets = tuple(
         con.execute(f"""
@@ -193,4 +208,4 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         order by all""").fetchall()
     )
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
-    return ChangeSet(False, "reports changed since the live version", reports, buckets)
+    return ChangeSet(False, "reports changed since the live version", reports, buckets, kinds)

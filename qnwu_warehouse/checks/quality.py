@@ -222,8 +222,8 @@ def _suite_sql(suite_spec: dict, change_set: changes.ChangeSet, sweep: bool = Tr
             .replace("{changed_files}", "(select file_hash from changed_files)")
         )
     sql = f"select * from {source}" if source else suite_spec["query"]
-    # a suite says what its rows are; a mart's table is known to changes.py
-    changed_by = suite_spec.get("changed_by") or (changes.MART_CHANGED_BY.get(source.rsplit(".", 1)[-1]) if source else None)
+    # a suite says what its rows are; a mart says it in its dbt properties (meta changed_by)
+    changed_by = suite_spec.get("changed_by") or (change_set.kinds.get(source.rsplit(".", 1)[-1]) if source else None)
     condition = change_set.condition(changed_by)
     if not condition:
         return sql
@@ -541,6 +541,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         validated_seconds = time.perf_counter() - started
         audit_result, disclosure = _disclosure_audit(con, settings, run_id, change_set)
         results.append(audit_result)
+        results.append(_dbt_tests_result(settings))
         audit_seconds = time.perf_counter() - started - validated_seconds
         gate = GateResult(
             run_id=run_id,
@@ -751,6 +752,37 @@ def _offending_reports(con, suite_spec: dict) -> tuple[tuple[dict, ...], int]:
 
 def data_docs_index(settings: Settings) -> Path:
     return settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _dbt_tests_result(settings: Settings) -> ExpectationResult:
+    """The last `dbt build`'s data and unit tests, as one critical result of the gate. Keys,
+    relationships and accepted values are dbt's tests alone (expectations/README.md: which rule
+    lives where), so a publish must not follow a build whose tests failed, even one run by hand
+    (`qnwu build`) before `qnwu gate`; through Airflow the failed model's task already stops it."""
+    path = settings.dbt_target_dir / "run_results.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    judged = results is not None and results.get("args", {}).get("which") == "build"
+    failed = []
+    tests = 0
+    for result in results["results"] if judged else ():
+        kind = result["unique_id"].split(".", 1)[0]
+        tests += kind in ("test", "unit_test")
+        if result["status"] in ("fail", "error", "runtime error"):
+            failed.append(f"{result['unique_id']}: {result['status']}")
+    return ExpectationResult(
+        suite_name="dbt_tests",
+        table_name="(the last dbt build)",
+        expectation_type="dbt_build_passed",
+        column_name=None,
+        severity="critical",
+        # no build to judge (a fresh `dbt parse` or `docs generate` since): the build's own step
+        # failed or passed on its own, and the marts' suites still run
+        success=not failed,
+        element_count=tests if judged else None,
+        unexpected_count=len(failed) if judged else None,
+        unexpected_sample=failed[:5],
+        kwargs={"run_results": str(path)},
+    )
 
 
 def _record(con, gate: GateResult) -> None:

@@ -216,7 +216,7 @@ def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:
     """meta.published_submissions: the current version of every report in this version, which the
     next publish compares with the working warehouse to find what changed."""
     columns = "submission_id, file_hash, submission_version, unit_code, period, submitted_at, loaded_at"
-    source = "working.intermediate.int_submissions_current_placed"
+    source = "(select * from working.marts.fct_submission_versions where is_current_placed) as current_reports"
     changed = change_set.condition("report")
     if changed:
         con.execute(f"delete from meta.published_submissions where {changed}")

@@ -7,7 +7,7 @@ with versions as (
 ),
 
 units as (
-    select * from {{ ref('dim_units') }}
+    select * from {{ ref('units') }}
 ),
 
 first_versions as (
