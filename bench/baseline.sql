@@ -333,6 +333,21 @@ left join versions v on r.file_hash = v.file_hash and r.outcome = 'accepted'
 left join problems pr on r.file_hash = pr.file_hash and r.outcome <> 'duplicate'
 left join originals o on r.file_hash = o.file_hash and r.outcome = 'duplicate';
 
+-- every accepted version, and whether it is the current one placed in the hierarchy (what the
+-- pipeline's own change sets read)
+create or replace table fct_submission_versions as
+with numbered as (
+    select *,
+           row_number() over (partition by unit_code, period order by submitted_at, loaded_at, file_hash) as submission_version,
+           count(*) over (partition by unit_code, period) as version_count
+    from working.raw.submissions
+)
+select n.file_hash, n.unit_code || ':' || n.period as submission_id, n.submission_version, n.unit_code, n.period,
+       cast(n.period || '-01' as date) as period_start_date, n.submitted_at, n.loaded_at,
+       n.submission_version = n.version_count as is_current,
+       n.file_hash in (select file_hash from submissions_current_placed) as is_current_placed
+from numbered n;
+
 -- the slices of fct_indicator_values that the marts publish as their own tables
 create or replace view fct_beneficiaries as
 select indicator_value_id, submission_id, submission_version, file_hash, unit_code, unit_version_id, district_code,
