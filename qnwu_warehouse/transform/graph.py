@@ -8,9 +8,9 @@ model, and a failing model or data test fails its own task, not an anonymous "db
 
 The graph is dbt's own: each model's depends_on in the manifest of a `dbt parse` (refs in macros,
 Python models and the target's enabled models as dbt resolves them, which a regex over ref()
-cannot see). DAG parsing reads the manifest (milliseconds); it runs `dbt parse` (seconds) only
-when the manifest is missing or older than the project's files, into its own target folder, so
-it never waits for or disturbs a running build.
+cannot see). DAG parsing reads the last build's manifest (milliseconds); it runs `dbt parse`
+(seconds) only when no manifest is newer than the project's files, into its own target folder,
+so it never waits for or disturbs a running build.
 
 Cosmos 1.15 (WATCHER mode) was measured as the alternative and not adopted (docs/orchestration.md).
 """
@@ -29,15 +29,28 @@ def _project_files(project_dir: Path) -> list[Path]:
     return [project_dir / "dbt_project.yml", *(p for d in ("models", "macros") for p in (project_dir / d).rglob("*"))]
 
 
-def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """The manifest the DAG's graph is read from: data/dbt/graph/manifest.json, parsed again when a
-    file of the dbt project is newer."""
+def _fresh_manifest(path: Path, newest: float) -> dict | None:
+    """The manifest at `path` if it is newer than every project file and whole (a build may be
+    writing its own while the DAG is parsed: then it does not read as JSON, and is not used)."""
+    try:
+        if path.stat().st_mtime < newest:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PROJECT_DIR) -> dict:
+    """The manifest the DAG's graph is read from: the last build's, or data/dbt/graph's, whichever
+    is newer than every file of the dbt project; else a `dbt parse` into data/dbt/graph."""
     settings = settings or Settings.from_env()
     target = settings.data_dir / "dbt" / "graph"
     manifest = target / "manifest.json"
     newest = max(p.stat().st_mtime for p in _project_files(project_dir) if p.is_file())
-    if manifest.exists() and manifest.stat().st_mtime >= newest:
-        return manifest
+    for candidate in (settings.dbt_target_dir / "manifest.json", manifest):
+        parsed = _fresh_manifest(candidate, newest)
+        if parsed is not None:
+            return parsed
     import subprocess
 
     from qnwu_warehouse.transform.dbt_runner import dbt_environment, dbt_executable
@@ -50,12 +63,12 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
         raise RuntimeError(
             f"dbt parse failed, so the DAG's model graph is unknown:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
         )
-    return manifest
+    return json.loads(manifest.read_text(encoding="utf-8"))
 
 
 def model_dependencies(settings: Settings | None = None) -> dict[str, list[str]]:
     """model name -> the models it depends on (seeds and sources left out), from dbt's manifest."""
-    manifest = json.loads(graph_manifest(settings).read_text(encoding="utf-8"))
+    manifest = graph_manifest(settings)
     models = {
         unique_id: node["name"]
         for unique_id, node in manifest["nodes"].items()
