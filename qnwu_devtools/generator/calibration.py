@@ -139,17 +139,5 @@ VILLAGES = (
 REPORTER_TITLES = ("Chủ tịch Hội LHPN {level}", "Phó Chủ tịch Hội LHPN {level}", "Cán bộ văn phòng Hội LHPN {level}")
 
 SYNTHETIC_CODE_PREFIX = "9"
-UNIT_COLUMNS = (
-    "unit_version_id",
-    "unit_code",
-    "unit_name",
-    "unit_level",
-    "unit_type",
-    "parent_unit_code",
-    "district_code",
-    "district_name",
-    "valid_from",
-    "valid_to",
-)
 # A dot-file: the landing zone ignores dot-files, so the answer key is never ingested as a report.
 EXPECTED_OUTCOMES_FILE = ".expected_outcomes.csv"

@@ -7,8 +7,9 @@ import csv
 import time
 from pathlib import Path
 
-from qnwu_devtools.generator.calibration import CALIBRATION_YEAR, DEFAULT_MIX, MAX_MONTHS, MAX_UNITS, UNIT_COLUMNS
+from qnwu_devtools.generator.calibration import CALIBRATION_YEAR, DEFAULT_MIX, MAX_MONTHS, MAX_UNITS
 from qnwu_devtools.generator.run import checked_mix, generate
+from qnwu_devtools.reference_units import UNIT_COLUMNS  # the synthetic units' CSV has the seed's columns
 
 
 # --- command line -------------------------------------------------------------------------------
