@@ -33,6 +33,7 @@ from pathlib import Path
 
 import psutil
 
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, REPO_ROOT, SEEDS_DIR
 from qnwu_warehouse.warehouse import attached_tables
 
@@ -466,7 +467,7 @@ class HistoryPreloader:
         from pathlib import PurePosixPath
 
         from qnwu_warehouse.ingest.isolation import Job, examine
-        from qnwu_warehouse.ingest.loader import _count, _Outcome, _write_raw
+        from qnwu_warehouse.ingest.loader import Outcome, count_outcomes, write_raw
 
         if not self.pending:
             return
@@ -477,7 +478,7 @@ class HistoryPreloader:
         examined_all = self.pool.map(partial(examine, seeds_dir=self.settings.seeds_dir), jobs, chunksize=256)
         for (name, content), examined in zip(self.pending, examined_all, strict=True):
             outcomes.append(
-                _Outcome(
+                Outcome(
                     hashlib.sha256(content).hexdigest(),
                     f"history-preload/{name}",
                     len(content),
@@ -489,8 +490,8 @@ class HistoryPreloader:
                     claimed_period=examined.claimed_period,
                 )
             )
-        batch = _count("history-preload", outcomes)
-        _write_raw(self.con, outcomes, batch, self.started_at)
+        batch = count_outcomes("history-preload", outcomes)
+        write_raw(self.con, outcomes, batch, self.started_at)
         self.counts["preloaded_accepted"] += batch.accepted
         self.counts["preloaded_rejected"] += batch.rejected
         _progress(
@@ -943,18 +944,6 @@ def spent_on(first: StageResult, newest: StageResult, top: int = 5) -> list[tupl
 def _median_index(values: list[float]) -> int:
     """The run whose figure is the median (the lower of the middle two for an even count)."""
     return sorted(range(len(values)), key=values.__getitem__)[(len(values) - 1) // 2]
-
-
-def copy_data_dir(source: Path, target: Path) -> None:
-    """Copy a data directory as it stands. The live published file is a hard link to its version
-    (publish.current_version tells the live version by inode); a plain copy would make two files,
-    and the copy would look as if nothing were published: link them again."""
-    shutil.copytree(source, target, symlinks=True)
-    live = target / "published" / "warehouse.duckdb"
-    kept = sorted((target / "published" / "versions").glob("*.duckdb"))
-    if live.exists() and kept:
-        live.unlink()
-        os.link(kept[-1], live)
 
 
 def airflow_task_seconds(data_dir: Path) -> dict[str, float]:

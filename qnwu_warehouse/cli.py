@@ -14,7 +14,14 @@ import time
 import warnings
 from pathlib import Path
 
-from qnwu_warehouse.settings import ConfigError, PostgresSettings, Settings, check_pipeline_settings, serve_postgres
+from qnwu_warehouse.settings import (
+    ConfigError,
+    PostgresSettings,
+    Settings,
+    check_pipeline_settings,
+    executable_beside_python,
+    serve_postgres,
+)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -275,7 +282,7 @@ def _cmd_webui(args: argparse.Namespace) -> int:
     settings.ensure_data_dir()
     configure(settings)
     migrate_metadata(settings)
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = executable_beside_python("airflow")
     print(
         "Airflow UI on http://localhost:8080 (user admin; password in "
         f"{settings.airflow_home / 'simple_auth_manager_passwords.json.generated'})"

@@ -9,6 +9,7 @@ raises :class:`ConfigError` with a one-line message that says what to do.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +22,19 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DAGS_DIR = REPO_ROOT / "dags"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEEDS_DIR = REPO_ROOT / "seeds"
+
+
+def path_safe(name: str) -> str:
+    """A run or load id as one folder name: anything but letters, digits, '_', '.' and '-' is '_'
+    (an Airflow run id holds ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def executable_beside_python(name: str) -> str:
+    """A console script installed beside this interpreter (airflow, dbt): a shell without
+    .venv/bin on PATH still finds the project's own."""
+    return str(Path(sys.executable).with_name(name))
+
 
 # Every environment variable the code reads, with its meaning. docker-compose.yml and
 # .env.example are checked against this list by tests/test_deployment_config.py.

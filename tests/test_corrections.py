@@ -24,7 +24,7 @@ import pytest
 from support import marts_snapshot, snapshot_differences, sorted_rows, using_data_dir
 
 from qnwu_devtools import postgres_mirror
-from qnwu_devtools.benchmark import copy_data_dir
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_devtools.generator import generate
 from qnwu_warehouse.checks import quality
 from qnwu_warehouse.contract.files import indicator_catalogue, write_csv, write_json, write_xlsx

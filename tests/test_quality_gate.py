@@ -24,7 +24,7 @@ import duckdb
 import pytest
 from support import build_warehouse
 
-from qnwu_devtools.benchmark import copy_data_dir
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.checks import quality
 from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from article_figures import FIGURE_SQL, meets
 from support import build_warehouse
-from test_marts_article_figures import FIGURE_SQL, meets
 
 from qnwu_warehouse import cli
 from qnwu_warehouse.publish import versioning

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from support import build_warehouse
 
-from qnwu_devtools.benchmark import copy_data_dir
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.checks import quality
 from qnwu_warehouse.settings import Settings
 

@@ -38,7 +38,7 @@ from qnwu_warehouse.ingest.landing import (
     NotRegularFile,
     Skipped,
 )
-from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.settings import Settings, path_safe
 from qnwu_warehouse.warehouse import working_connection
 
 RAW_DDL = """
@@ -111,7 +111,7 @@ class IngestSummary:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     file_hash: str
     source_path: str  # relative to the landing root
     size: int
@@ -144,7 +144,7 @@ class _BatchArchive:
 
     def __init__(self, settings: Settings, load_id: str, batch_number: int):
         self.data_dir = settings.data_dir
-        folder = settings.archive_dir / re.sub(r"[^A-Za-z0-9_.-]", "_", load_id)
+        folder = settings.archive_dir / path_safe(load_id)
         folder.mkdir(parents=True, exist_ok=True)
         self.target = folder / f"batch-{batch_number:05d}.zip"
         self.partial = self.target.with_suffix(".zip.partial")
@@ -184,7 +184,7 @@ def read_archived(archive_path: str, settings: Settings | None = None) -> bytes:
         return archive.read(member)
 
 
-def _quarantine(settings: Settings, outcome: _Outcome, content: bytes | None) -> None:
+def _quarantine(settings: Settings, outcome: Outcome, content: bytes | None) -> None:
     """A rejected file sits in quarantine byte for byte, beside the reasons it was refused. A file
     never read (a link, a special file, one over the size limit) has its reasons only: its bytes,
     where it had any to keep, are in the archive."""
@@ -211,14 +211,14 @@ def _quarantine(settings: Settings, outcome: _Outcome, content: bytes | None) ->
     )
 
 
-def _not_read(entry: Entry, code: str, detail: str) -> _Outcome:
+def _not_read(entry: Entry, code: str, detail: str) -> Outcome:
     """The ledger row of an entry that is never read (a link, a special file, a file over the size
     limit): its hash is of what it is, so a rerun recognises it, and it cannot collide with a
     file's content hash."""
     identity = f"{code}\0{entry.relative}\0{entry.link_target or ''}\0{entry.size}\0{entry.changed_ns}".encode(
         "utf-8", "surrogateescape"
     )
-    return _Outcome(
+    return Outcome(
         "entry:" + hashlib.sha256(identity).hexdigest(),
         entry.relative,
         0,
@@ -308,8 +308,8 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
                 )
                 if not outcomes:
                     continue
-                counted = _count(load_id, outcomes)
-                _write_raw(con, outcomes, counted, started_at)
+                counted = count_outcomes(load_id, outcomes)
+                write_raw(con, outcomes, counted, started_at)
                 for name in ("files_new", "accepted", "rejected", "duplicates", "warnings"):
                     setattr(totals, name, getattr(totals, name) + getattr(counted, name))
             totals.skipped = len(skipped)
@@ -349,11 +349,11 @@ def _ingest_batch(
     today: date,
     received_at: datetime,
     skipped: list[Skipped],
-) -> list[_Outcome]:
+) -> list[Outcome]:
     """Read, archive and examine one batch of entries; returns their outcomes (nothing committed)."""
-    outcomes: list[_Outcome] = []
+    outcomes: list[Outcome] = []
     archive: _BatchArchive | None = None
-    pending: dict[int, tuple[_Outcome, bytes]] = {}  # files sent to the examiners, by job key
+    pending: dict[int, tuple[Outcome, bytes]] = {}  # files sent to the examiners, by job key
     pending_keys: list[int] = []
     limits = settings.limits
 
@@ -417,7 +417,7 @@ def _ingest_batch(
     return outcomes
 
 
-def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_bytes: int, batch_archive) -> _Outcome | None:
+def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_bytes: int, batch_archive) -> Outcome | None:
     """The outcome of a file that was read (or found too large): None when an earlier run already
     answered it, "duplicate", "rejected" (too large), or "examine" (to be read and checked)."""
     if content is None:
@@ -431,17 +431,17 @@ def _received_file(ledger: _Ledger, entry: Entry, content: bytes | None, max_byt
     if not ledger.first_receipt(entry.relative, file_hash):
         return None
     if file_hash in ledger.hashes:
-        return _Outcome(
+        return Outcome(
             file_hash, entry.relative, len(content), "duplicate", duplicate_of=file_hash, source_changed_ns=entry.mtime_ns
         )
     ledger.hashes.add(file_hash)
     archive_path = batch_archive().add(file_hash, entry.name, content)
-    return _Outcome(
+    return Outcome(
         file_hash, entry.relative, len(content), "examine", archive_path=archive_path, source_changed_ns=entry.mtime_ns
     )
 
 
-def _apply(outcome: _Outcome, examined: Examined) -> None:
+def _apply(outcome: Outcome, examined: Examined) -> None:
     outcome.outcome = "accepted" if examined.submission is not None else "rejected"
     outcome.file_format = examined.file_format
     outcome.submission = examined.submission
@@ -501,7 +501,7 @@ def _record_skipped(con, skipped: list[Skipped], load_id: str, seen_at: datetime
     con.unregister("skipped_now")
 
 
-def _count(load_id: str, outcomes: list[_Outcome]) -> IngestSummary:
+def count_outcomes(load_id: str, outcomes: list[Outcome]) -> IngestSummary:
     """The ledger of a batch; it must balance before anything is committed."""
     summary = IngestSummary(
         load_id=load_id,
@@ -520,7 +520,7 @@ def _count(load_id: str, outcomes: list[_Outcome]) -> IngestSummary:
     return summary
 
 
-def _write_raw(con, outcomes: list[_Outcome], summary: IngestSummary, started_at: datetime) -> None:
+def write_raw(con, outcomes: list[Outcome], summary: IngestSummary, started_at: datetime) -> None:
     loaded_at = datetime.now(UTC)
     load_id = summary.load_id
     files, submissions, values, clubs, problems = [], [], [], [], []

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
-from qnwu_warehouse.settings import DAGS_DIR, Settings
+from qnwu_warehouse.settings import DAGS_DIR, Settings, executable_beside_python
 
 
 class AirflowRunFailed(Exception):
@@ -32,7 +30,7 @@ def migrate_metadata(settings: Settings) -> None:
     version = importlib.metadata.version("apache-airflow")
     if stamp.exists() and stamp.read_text() == version and (settings.airflow_home / "airflow.db").exists():
         return
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = executable_beside_python("airflow")
     done = subprocess.run(
         [airflow, "db", "migrate"], env={**os.environ, **settings.airflow_environment()}, capture_output=True, text=True
     )

@@ -16,13 +16,12 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qnwu_warehouse.settings import DAGS_DIR, Settings
+from qnwu_warehouse.settings import DAGS_DIR, Settings, executable_beside_python
 
 # Each service of the deployment: the `airflow` sub-command it runs. docker-compose.yml has one
 # service per entry with the same command (the worker is the one to scale: `--scale airflow-worker=N`).
@@ -263,7 +262,7 @@ class CeleryDeployment:
 
 
 def _airflow() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
+    return executable_beside_python("airflow")
 
 
 def _fernet_key() -> str:

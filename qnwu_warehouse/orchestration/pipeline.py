@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections import Counter
 from datetime import date
 
@@ -18,7 +17,7 @@ import duckdb
 from qnwu_warehouse.checks import alerts, quality
 from qnwu_warehouse.ingest import loader
 from qnwu_warehouse.publish import versioning
-from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.settings import Settings, path_safe
 from qnwu_warehouse.transform import dbt_runner
 
 
@@ -154,7 +153,7 @@ def run_summary(settings: Settings, ingest_run_id: str, publish_run_id: str) -> 
                     [publish_run_id],
                 ).fetchone()
                 summary["gate"] = {"expectations": gate[0], "critical_failures": gate[1], "warnings": gate[2]}
-    results = settings.data_dir / "dbt" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", publish_run_id) / "run_results.json"
+    results = settings.data_dir / "dbt" / "runs" / path_safe(publish_run_id) / "run_results.json"
     if results.exists():
         statuses = Counter(r["status"] for r in json.loads(results.read_text(encoding="utf-8"))["results"])
         summary["dbt"] = dict(statuses)

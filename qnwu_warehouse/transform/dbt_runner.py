@@ -9,14 +9,12 @@ dominate a run whose SQL takes well under a second.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from qnwu_warehouse.publish import versioning
-from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings
+from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings, executable_beside_python, path_safe
 from qnwu_warehouse.warehouse import writer_lock
 
 
@@ -59,7 +57,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 
 def dbt_executable() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
+    return executable_beside_python("dbt")
 
 
 # dbt's exit codes: 1 = some model or test failed (its results say which), 2 = dbt itself could
@@ -107,7 +105,7 @@ def build_for_run(settings: Settings, run_id: str) -> tuple[str, Path]:
     them in the target folder. Returns (dbt's summary line, the folder holding the results).
     """
     output = run_dbt(settings, "build", allowed_exit_codes=(0, DBT_NODES_FAILED), extra_env=tests_of_new_rows(settings))
-    results_dir = settings.data_dir / "dbt" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    results_dir = settings.data_dir / "dbt" / "runs" / path_safe(run_id)
     results_dir.mkdir(parents=True, exist_ok=True)
     for artifact in ("run_results.json", "manifest.json"):
         shutil.copyfile(settings.dbt_target_dir / artifact, results_dir / artifact)
