@@ -52,13 +52,14 @@ select cast(month_start as date) as period_start_date,
 from range(date '2021-01-01', date '2031-01-01', interval 1 month) as months(month_start);
 
 -- every accepted version, numbered; the current one is the latest submitted
+create or replace table numbered_versions as
+select *,
+       row_number() over (partition by unit_code, period order by submitted_at, loaded_at, file_hash) as submission_version,
+       count(*) over (partition by unit_code, period) as version_count
+from working.raw.submissions;
+
 create or replace table submissions_current_placed as
-with numbered as (
-    select *,
-           row_number() over (partition by unit_code, period order by submitted_at, loaded_at, file_hash) as submission_version,
-           count(*) over (partition by unit_code, period) as version_count
-    from working.raw.submissions
-),
+with numbered as (select * from numbered_versions),
 firsts as (
     select unit_code, period, submitted_date_vn as first_submitted_date_vn from numbered where submission_version = 1
 )
@@ -336,12 +337,7 @@ left join originals o on r.file_hash = o.file_hash and r.outcome = 'duplicate';
 -- every accepted version, and whether it is the current one placed in the hierarchy (what the
 -- pipeline's own change sets read)
 create or replace table fct_submission_versions as
-with numbered as (
-    select *,
-           row_number() over (partition by unit_code, period order by submitted_at, loaded_at, file_hash) as submission_version,
-           count(*) over (partition by unit_code, period) as version_count
-    from working.raw.submissions
-)
+with numbered as (select * from numbered_versions)
 select n.file_hash, n.unit_code || ':' || n.period as submission_id, n.submission_version, n.unit_code, n.period,
        cast(n.period || '-01' as date) as period_start_date, n.submitted_at, n.loaded_at,
        n.submission_version = n.version_count as is_current,

@@ -760,9 +760,14 @@ def _dbt_tests_result(settings: Settings) -> ExpectationResult:
     lives where), so a publish must not follow a build whose tests failed, even one run by hand
     (`qnwu build`) before `qnwu gate`; through Airflow the failed model's task already stops it."""
     path = settings.dbt_target_dir / "run_results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-    judged = results is not None and results.get("args", {}).get("which") == "build"
     failed = []
+    try:
+        results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    except (OSError, json.JSONDecodeError) as unreadable:
+        # a torn or foreign file says nothing about the build: refuse rather than guess
+        results = None
+        failed.append(f"{path}: unreadable ({unreadable}); run `qnwu build` again")
+    judged = results is not None and results.get("args", {}).get("which") == "build"
     tests = 0
     for result in results["results"] if judged else ():
         kind = result["unique_id"].split(".", 1)[0]

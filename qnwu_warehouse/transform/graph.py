@@ -51,19 +51,32 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
         parsed = _fresh_manifest(candidate, newest)
         if parsed is not None:
             return parsed
+    import os
+    import shutil
     import subprocess
+    import tempfile
 
     from qnwu_warehouse.transform.dbt_runner import dbt_environment, dbt_executable
 
-    environment = {**dbt_environment(settings), "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs")}
-    done = subprocess.run(
-        [dbt_executable(), "--no-use-colors", "parse"], env=environment, capture_output=True, text=True, timeout=300
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"dbt parse failed, so the DAG's model graph is unknown:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
+    # Each parse writes into its own folder and then renames its manifest into place: the DAG
+    # processor and the workers may parse the DAG file at the same moment, and neither may read
+    # the other's half-written file.
+    target.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
+    try:
+        environment = {**dbt_environment(settings), "DBT_TARGET_PATH": str(scratch), "DBT_LOG_PATH": str(scratch / "logs")}
+        done = subprocess.run(
+            [dbt_executable(), "--no-use-colors", "parse"], env=environment, capture_output=True, text=True, timeout=300
         )
-    return json.loads(manifest.read_text(encoding="utf-8"))
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"dbt parse failed, so the DAG's model graph is unknown:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
+            )
+        parsed = json.loads((scratch / "manifest.json").read_text(encoding="utf-8"))
+        os.replace(scratch / "manifest.json", manifest)
+        return parsed
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def model_dependencies(settings: Settings | None = None) -> dict[str, list[str]]:
