@@ -47,13 +47,14 @@ def mart_changed_by(settings: Settings) -> dict[str, str]:
     """{mart name: its changed_by kind} from the manifest of the last dbt build or parse."""
     manifest_path = settings.dbt_target_dir / "manifest.json"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
         raise FileNotFoundError(
-            f"{manifest_path}: no dbt manifest, so which rows of a mart a change reaches is unknown; run `qnwu build` first."
+            f"{manifest_path}: no readable dbt manifest, so which rows of a mart a change reaches is unknown; "
+            "run `qnwu build` first."
         ) from None
     kinds = {}
-    for node in manifest["nodes"].values():
+    for node in nodes.values():
         kind = (node.get("config", {}).get("meta") or {}).get("changed_by")
         if node.get("resource_type") == "model" and kind is not None:
             if kind not in CHANGED_BY_KINDS:
