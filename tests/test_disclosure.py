@@ -4,7 +4,7 @@ The attacker here is written independently of the suppression code (qnwu_warehou
 it opens the published version file read-only, as an analyst would, takes every published count
 of a sensitive indicator from every table that carries one, writes down the sums the tables are
 documented to satisfy (docs/privacy.md), and solves one linear program per hidden cell and
-direction over all hidden cells of the indicator and year at once (SciPy's HiGHS), with no
+direction over all hidden cells of the indicator and year at once (HiGHS), with no
 elimination or decomposition. A cell is recovered when its lowest and highest feasible values
 meet; it is exposed when its highest is below the threshold (it is proven to be a small count).
 
@@ -20,9 +20,9 @@ import shutil
 from collections import defaultdict
 
 import duckdb
+import highspy
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 from support import build_warehouse, using_data_dir
 
 from qnwu_warehouse.checks.quality import QualityGateFailed
@@ -139,17 +139,33 @@ def attack(con, catalog: str, schema: str) -> dict[tuple, tuple[float, float]]:
             if row.any():
                 rows.append(row)
                 rhs.append(-constant)
-        a_eq = np.array(rows) if rows else None
-        b_eq = np.array(rhs) if rows else None
+        # the whole system as one HiGHS model, every hidden cell >= 0; each cell's minimum and
+        # maximum is a solve with only the objective changed (HiGHS starts from the last basis)
+        attacker = highspy.Highs()
+        attacker.setOptionValue("output_flag", False)
+        attacker.setOptionValue("presolve", "off")  # exact statuses: unbounded is unbounded
+        attacker.addVars(len(hidden), np.zeros(len(hidden)), np.full(len(hidden), highspy.kHighsInf))
+        for row, value in zip(rows, rhs, strict=True):
+            columns = np.flatnonzero(row).astype(np.int32)
+            attacker.addRow(value, value, len(columns), columns, row[columns])
+
         for key, i in index.items():
-            objective = np.zeros(len(hidden))
-            objective[i] = 1.0
-            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            assert low.status == 0 and high.status in (0, 3), (low.message, high.message)
-            upper = math.inf if high.status == 3 else math.floor(-high.fun + 1e-6)
-            bounds[key] = (math.ceil(low.fun - 1e-6), upper)
+            low_status, low = _optimum(attacker, i, 1.0)
+            high_status, high = _optimum(attacker, i, -1.0)
+            assert low_status == highspy.HighsModelStatus.kOptimal, attacker.modelStatusToString(low_status)
+            assert high_status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded)
+            upper = math.inf if high_status == highspy.HighsModelStatus.kUnbounded else math.floor(high + 1e-6)
+            bounds[key] = (math.ceil(low - 1e-6), upper)
     return bounds
+
+
+def _optimum(model, column: int, sign: float) -> tuple[object, float]:
+    """The minimum (sign 1) or maximum (sign -1) of one cell, with HiGHS's status."""
+    model.changeColCost(column, sign)
+    model.run()
+    status, value = model.getModelStatus(), sign * model.getInfo().objective_function_value
+    model.changeColCost(column, 0.0)  # (a change of the model clears its solution: read it first)
+    return status, value
 
 
 def _report(name: str, bounds: dict) -> tuple[int, int, float]:

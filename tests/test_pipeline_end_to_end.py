@@ -50,6 +50,7 @@ def test_demo_run_prints_the_summary(demo):
     assert f"published      : {data_dir / 'published' / 'warehouse.duckdb'}" in out
     for table in ("fct_beneficiaries", "fct_funds", "fct_activities", "fct_club_snapshots", "agg_indicators_by_period"):
         assert f"marts.{table}" in out
+    assert "HiGHS" not in out  # the solver's banner stays out of the summary (disclosure/bounds.py)
 
 
 def test_every_file_is_accounted_for_with_its_expected_outcome(demo):

@@ -17,12 +17,13 @@ and province cells, a few hundred per indicator and year, split into independent
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
 INFINITY = math.inf
@@ -172,33 +173,78 @@ def _components(rows, variable_count: int):
 
 
 class _Solver:
-    """min / max of a linear objective over {x >= 0 : A_eq x = b_eq, A_ub x <= b_ub} (HiGHS)."""
+    """min / max of a linear objective over {x >= 0 : A_eq x = b_eq, A_ub x <= b_ub}.
+
+    One HiGHS model per component, solved once per objective with only the objective changed:
+    HiGHS starts each solve from the last one's basis. Through scipy's linprog every solve rebuilt
+    and re-checked the whole problem, and on 40 units x 12 months the publish audit spent 16 s
+    on 2,529 solves, four fifths of it outside the solver."""
 
     def __init__(self, size: int, eq_rows, eq_rhs, ub_rows, ub_rhs):
+        import highspy
+
+        self._highspy = highspy
         self.size = size
-        self.a_eq = _matrix(eq_rows, size) if eq_rows else None
-        self.b_eq = np.array(eq_rhs) if eq_rows else None
-        self.a_ub = _matrix(ub_rows, size) if ub_rows else None
-        self.b_ub = np.array(ub_rhs) if ub_rows else None
+        highs = _new_highs(highspy)
+        # presolve would answer some unbounded objectives "unbounded or infeasible"; without it
+        # the status is exact, and the warm start does the work presolve would
+        highs.setOptionValue("presolve", "off")
+        highs.addVars(size, np.zeros(size), np.full(size, highspy.kHighsInf))
+        for rows, lower, upper in (
+            (eq_rows, np.array(eq_rhs, dtype=float), np.array(eq_rhs, dtype=float)),
+            (ub_rows, np.full(len(ub_rows), -highspy.kHighsInf), np.array(ub_rhs, dtype=float)),
+        ):
+            if rows:
+                matrix = _matrix(rows, size)
+                highs.addRows(len(rows), lower, upper, matrix.nnz, matrix.indptr[:-1], matrix.indices, matrix.data)
+        self._highs = highs
+        self._costed: list[int] = []
 
     def _solve(self, objective: dict[int, float], sign: float) -> float:
-        c = np.zeros(self.size)
-        for k, v in objective.items():
-            c[k] = sign * v
-        outcome = linprog(
-            c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=(0, None), method="highs"
-        )
-        if outcome.status == 3:  # unbounded: only a maximum can be (a minimum is at least 0)
+        highs = self._highs
+        if self._costed:  # the last objective's columns back to cost 0
+            highs.changeColsCost(len(self._costed), np.array(self._costed, dtype=np.int32), np.zeros(len(self._costed)))
+        columns = np.array(list(objective), dtype=np.int32)
+        highs.changeColsCost(len(columns), columns, np.array([sign * v for v in objective.values()], dtype=float))
+        self._costed = list(objective)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == self._highspy.HighsModelStatus.kUnbounded:  # only a maximum can be: a minimum is >= 0
             return INFINITY
-        if outcome.status != 0:
-            raise ValueError(f"the published sums are inconsistent: {outcome.message}")
-        return sign * outcome.fun
+        if status != self._highspy.HighsModelStatus.kOptimal:
+            raise ValueError(f"the published sums are inconsistent: {highs.modelStatusToString(status)}")
+        return sign * highs.getInfo().objective_function_value
 
     def maximum(self, objective: dict[int, float], offset: float) -> float:
         return self._solve(objective, -1.0) + offset
 
     def minimum(self, objective: dict[int, float], offset: float) -> float:
         return self._solve(objective, 1.0) + offset
+
+
+_highs_banner_shown = False
+
+
+def _new_highs(highspy):
+    """A silent HiGHS model. The first one made in a process prints HiGHS's banner to the
+    process's standard output, before any option can turn it off; that banner would land in the
+    CLI's summary and in Airflow's task logs, so file descriptor 1 points at /dev/null meanwhile."""
+    global _highs_banner_shown
+    if _highs_banner_shown:
+        highs = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, quiet = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(quiet, 1)
+            highs = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(quiet)
+        _highs_banner_shown = True
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def _matrix(rows: list[dict[int, float]], size: int) -> csr_matrix:
