@@ -768,7 +768,8 @@ class PipelineBench:
         first = newest = {}
         newest_dir = history_dir
         for run in range(1, self.repeats + 1):
-            suffix = "" if self.repeats == 1 else f", run {run}"
+            # numbered even when alone: "first month" and "newest month" are the Airflow runs' phases
+            suffix = f", run {run}"
             labels.append((f"first month{suffix}", f"newest month{suffix}"))
             first = self.stages(
                 f"first month{suffix}", self.data_dir(f"first-month-{run}"), self.prepared.landing_first_month
