@@ -76,6 +76,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_PG_SCHEMA": "schema prefix of dbt's postgres target (default public)",
     "QNWU_PG_ANALYST_ROLE": "the read-only role analysts and BI tools log in as (default qnwu_analyst)",
     "QNWU_PG_ANALYST_PASSWORD": "its password (set it in .env for a deployment)",
+    "QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S": "an analyst query running longer is cancelled (default 120; 0: no limit)",
+    "QNWU_PG_ANALYST_IDLE_TIMEOUT_S": "an analyst session idle in a transaction this long is closed (default 300; 0: none)",
+    "QNWU_PG_ANALYST_CONNECTION_LIMIT": "the analyst role's concurrent connections (default 20; -1: no limit)",
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -315,6 +318,14 @@ def _port(name: str, default: int) -> int:
     return _whole_number(name, default, 1, 65535, "a port number from 1 to 65535")
 
 
+def _connection_limit(name: str, default: int) -> int:
+    what = "a number of connections from 1 to 10000, or -1 for no limit"
+    limit = _whole_number(name, default, -1, 10_000, what)
+    if limit == 0:  # PostgreSQL would take it, and lock every analyst and BI tool out
+        raise ConfigError(f"{name}=0 is not {what}: fix it or unset it (default {default}).")
+    return limit
+
+
 @dataclass(frozen=True)
 class PostgresSettings:
     """The PostgreSQL server of the served marts and of dbt's postgres target (QNWU_PG_*, with the
@@ -328,6 +339,11 @@ class PostgresSettings:
     schema: str  # dbt's postgres target
     analyst_role: str
     analyst_password: str | None
+    # what one analyst or BI query may take from the server the pipeline also loads into: set on
+    # the role, so they bind every session it opens and no session of the loading role
+    analyst_statement_timeout_s: int
+    analyst_idle_in_transaction_timeout_s: int
+    analyst_connection_limit: int
 
     @classmethod
     def from_env(cls) -> PostgresSettings:
@@ -340,6 +356,13 @@ class PostgresSettings:
             schema=os.environ.get("QNWU_PG_SCHEMA") or "public",
             analyst_role=os.environ.get("QNWU_PG_ANALYST_ROLE") or "qnwu_analyst",
             analyst_password=os.environ.get("QNWU_PG_ANALYST_PASSWORD") or None,
+            analyst_statement_timeout_s=_whole_number(
+                "QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S", 120, 0, 86_400, "a number of seconds from 0 (no limit) to 86400"
+            ),
+            analyst_idle_in_transaction_timeout_s=_whole_number(
+                "QNWU_PG_ANALYST_IDLE_TIMEOUT_S", 300, 0, 86_400, "a number of seconds from 0 (no limit) to 86400"
+            ),
+            analyst_connection_limit=_connection_limit("QNWU_PG_ANALYST_CONNECTION_LIMIT", 20),
         )
 
 

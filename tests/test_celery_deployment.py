@@ -10,9 +10,11 @@ be reached the tests fail; they do not skip.
 from __future__ import annotations
 
 import contextlib
+import gc
 import secrets
 import shutil
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,3 +210,86 @@ def test_the_ui_is_not_on_default_credentials(deployed):
     deployment = deployed.deployment
     assert deployment.admin_password not in ("admin", "airflow", "")
     assert Path(deployment.passwords_file).stat().st_mode & 0o077 == 0
+
+
+@contextlib.contextmanager
+def analyst_limits(deployed: Deployed, **limits: str):
+    """The analyst role re-served with these QNWU_PG_ANALYST_* limits (as the next publish would
+    set them), and the deployment's own limits back afterwards."""
+    monkeypatch = deployed.as_loader()
+    try:
+        for name, value in limits.items():
+            monkeypatch.setenv(f"QNWU_PG_ANALYST_{name}", value)
+        postgres_serving.publish_to_postgres(deployed.deployment.settings)
+        yield
+    finally:
+        monkeypatch.undo()
+        restore = deployed.as_loader()
+        try:
+            with contextlib.closing(postgres_copy.connect()) as pg, pg, pg.cursor() as cur:
+                postgres_serving.ensure_analyst_role(cur, deployed.serve_database)
+        finally:
+            restore.undo()
+
+
+RUNAWAY_QUERY = """select count(*) from marts.fct_indicator_values a
+                   cross join marts.fct_indicator_values b cross join marts.fct_indicator_values c"""
+
+
+def test_a_runaway_analyst_query_is_cancelled_and_the_pipeline_is_not_limited(deployed):
+    with analyst_limits(deployed, STATEMENT_TIMEOUT_S="1"):
+        with contextlib.closing(deployed.analyst()) as analyst, analyst.cursor() as cur:
+            cur.execute("show statement_timeout")
+            assert cur.fetchone()[0] == "1s"
+            started = time.monotonic()
+            with pytest.raises(errors.QueryCanceled, match="canceling statement due to statement timeout") as cancelled:
+                cur.execute(RUNAWAY_QUERY)
+            assert time.monotonic() - started < 30
+        print(f"\nanalyst's cross join: {type(cancelled.value).__name__}: {str(cancelled.value).strip()}")
+        monkeypatch = deployed.as_loader()  # the loading role's own sessions keep no limit
+        try:
+            with contextlib.closing(postgres_copy.connect()) as pg, pg.cursor() as cur:
+                cur.execute("show statement_timeout")
+                assert cur.fetchone()[0] == "0"
+                cur.execute("select pg_sleep(1.5)")
+        finally:
+            monkeypatch.undo()
+
+
+def test_an_analyst_idle_in_a_transaction_is_disconnected(deployed):
+    with analyst_limits(deployed, IDLE_TIMEOUT_S="1"):
+        analyst = deployed.analyst()
+        try:
+            with analyst.cursor() as cur:
+                cur.execute("select count(*) from marts.dim_units")  # opens a transaction, left open
+                time.sleep(3)
+                with pytest.raises(psycopg2.OperationalError) as closed:
+                    cur.execute("select 1")
+        finally:
+            analyst.close()
+        print(f"\nidle analyst: {str(closed.value).strip().splitlines()[0]}")
+
+
+def _close_other_analyst_sessions(deployed: Deployed) -> None:
+    """Earlier tests' analyst connections may linger until garbage-collected; end them, so that
+    the count starts from zero."""
+    gc.collect()
+    monkeypatch = deployed.as_loader()
+    try:
+        with contextlib.closing(postgres_copy.connect()) as pg, pg, pg.cursor() as cur:
+            cur.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where usename = %s", (deployed.analyst_role,)
+            )
+    finally:
+        monkeypatch.undo()
+
+
+def test_the_analyst_role_has_a_connection_limit(deployed):
+    _close_other_analyst_sessions(deployed)
+    with analyst_limits(deployed, CONNECTION_LIMIT="2"):
+        with contextlib.ExitStack() as open_connections:
+            for _ in range(2):
+                open_connections.callback(deployed.analyst().close)
+            with pytest.raises(psycopg2.OperationalError, match="too many connections for role") as refused:
+                deployed.analyst().close()
+        print(f"\nthird analyst connection: {str(refused.value).strip()}")

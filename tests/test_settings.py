@@ -132,7 +132,10 @@ def test_postgres_port_must_be_a_port_number(port: str, monkeypatch):
 def test_postgres_settings_defaults_and_overrides(monkeypatch):
     from qnwu_warehouse.settings import PostgresSettings, revalidate_all, serve_postgres
 
-    for name in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE", "SCHEMA", "ANALYST_ROLE", "ANALYST_PASSWORD"):
+    for name in (
+        *("HOST", "PORT", "USER", "PASSWORD", "DATABASE", "SCHEMA", "ANALYST_ROLE", "ANALYST_PASSWORD"),
+        *("ANALYST_STATEMENT_TIMEOUT_S", "ANALYST_IDLE_TIMEOUT_S", "ANALYST_CONNECTION_LIMIT"),
+    ):
         monkeypatch.delenv(f"QNWU_PG_{name}", raising=False)
     monkeypatch.delenv("QNWU_SERVE_POSTGRES", raising=False)
     monkeypatch.delenv("QNWU_REVALIDATE_ALL", raising=False)
@@ -145,6 +148,9 @@ def test_postgres_settings_defaults_and_overrides(monkeypatch):
         schema="public",
         analyst_role="qnwu_analyst",
         analyst_password=None,
+        analyst_statement_timeout_s=120,
+        analyst_idle_in_transaction_timeout_s=300,
+        analyst_connection_limit=20,
     )
     assert (serve_postgres(), revalidate_all()) == (False, False)
     monkeypatch.setenv("QNWU_PG_PORT", " 6543 ")
@@ -153,3 +159,22 @@ def test_postgres_settings_defaults_and_overrides(monkeypatch):
     monkeypatch.setenv("QNWU_REVALIDATE_ALL", "true")
     assert (PostgresSettings.from_env().port, PostgresSettings.from_env().database) == (6543, "other")
     assert (serve_postgres(), revalidate_all()) == (True, True)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S", "-1"),
+        ("QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S", "2m"),
+        ("QNWU_PG_ANALYST_IDLE_TIMEOUT_S", "86401"),
+        ("QNWU_PG_ANALYST_CONNECTION_LIMIT", "0"),  # would lock every analyst out
+        ("QNWU_PG_ANALYST_CONNECTION_LIMIT", "-2"),
+    ],
+)
+def test_analyst_limits_must_be_sane(name: str, value: str, monkeypatch):
+    from qnwu_warehouse.settings import ConfigError, PostgresSettings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"^{name}={value!r}|^{name}={value} ") as refused:
+        PostgresSettings.from_env()
+    assert "\n" not in str(refused.value) and "fix it or unset it" in str(refused.value)

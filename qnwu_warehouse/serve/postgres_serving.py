@@ -62,17 +62,28 @@ def _database() -> str:
 def ensure_analyst_role(cur, database: str) -> None:
     """The analyst role exists, can log in and connect, and holds no other privilege; nobody but
     the owner can create objects in the public schema."""
-    role = analyst_role()
-    password = PostgresSettings.from_env().analyst_password
+    postgres = PostgresSettings.from_env()
+    role = postgres.analyst_role
     cur.execute("select 1 from pg_roles where rolname = %s", (role,))
     verb = "alter" if cur.fetchone() else "create"
     cur.execute(
-        sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit password %s").format(
-            sql.Identifier(role)
-        ),
-        (password,),
+        sql.SQL(
+            verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit connection limit {} password %s"
+        ).format(sql.Identifier(role), sql.Literal(postgres.analyst_connection_limit)),
+        (postgres.analyst_password,),
     )
-    cur.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(role)))
+    # Role defaults apply to every new session of this role and to no session of the loading
+    # role. A session may still SET its own timeouts (PostgreSQL has no way to forbid that), so
+    # they stop the runaway query of a dashboard or a slip, not a determined analyst; the
+    # connection limit holds regardless.
+    for setting, value in (
+        ("default_transaction_read_only", "on"),
+        ("statement_timeout", f"{postgres.analyst_statement_timeout_s}s"),
+        ("idle_in_transaction_session_timeout", f"{postgres.analyst_idle_in_transaction_timeout_s}s"),
+    ):
+        cur.execute(
+            sql.SQL("alter role {} set {} = {}").format(sql.Identifier(role), sql.Identifier(setting), sql.Literal(value))
+        )
     cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(database)))
     cur.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(role)))
     cur.execute("revoke all on schema public from public")
