@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from qnwu_warehouse.checks import changes
+from qnwu_warehouse.checks import changes, data_docs
 from qnwu_warehouse.disclosure import audit as disclosure_audit
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
 from qnwu_warehouse.warehouse import current_database, quoted_identifier, working_connection
@@ -91,6 +91,8 @@ class GateResult:
     # Data Docs; and each suite's seconds (what a regression of the gate comes from)
     seconds: dict[str, object] | None = None
     disclosure: dict[str, object] | None = None  # the disclosure audit's summary (disclosure/audit.py)
+    # the Data Docs' offline assets (checks/data_docs.py): installed, pages rewritten, remote loads left
+    data_docs: dict[str, object] | None = None
 
     @property
     def critical_failures(self) -> list[ExpectationResult]:
@@ -114,6 +116,7 @@ class GateResult:
             "validated": self.validated,
             "seconds": self.seconds,
             "disclosure_audit": self.disclosure,
+            "data_docs": self.data_docs,
         }
 
 
@@ -586,7 +589,9 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
             con.execute(SWEEPS_DDL)
             con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
     docs_started = time.perf_counter()
+    docs_written_from = time.time() - 1  # the pages of this build (file times are not exact)
     _build_data_docs(context, run_id, saved_suites)
+    offline = data_docs.make_offline(data_docs_index(settings).parent, changed_since=docs_written_from)
     seconds = {
         "gx_context_and_change_set": round(setup_seconds, 2),
         "duckdb_rows_and_witness_frames": round(sql_seconds, 2),
@@ -595,7 +600,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         "data_docs": round(time.perf_counter() - docs_started, 2),
         "per_suite": per_suite,
     }
-    return dataclasses.replace(gate, seconds=seconds)
+    return dataclasses.replace(gate, seconds=seconds, data_docs=dataclasses.asdict(offline))
 
 
 DISCLOSURE_DDL = """
