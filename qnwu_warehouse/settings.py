@@ -318,6 +318,10 @@ def _port(name: str, default: int) -> int:
     return _whole_number(name, default, 1, 65535, "a port number from 1 to 65535")
 
 
+def _timeout(name: str, default: int) -> int:
+    return _whole_number(name, default, 0, 86_400, "a number of seconds from 0 (no limit) to 86400")
+
+
 def _connection_limit(name: str, default: int) -> int:
     what = "a number of connections from 1 to 10000, or -1 for no limit"
     limit = _whole_number(name, default, -1, 10_000, what)
@@ -356,12 +360,8 @@ class PostgresSettings:
             schema=os.environ.get("QNWU_PG_SCHEMA") or "public",
             analyst_role=os.environ.get("QNWU_PG_ANALYST_ROLE") or "qnwu_analyst",
             analyst_password=os.environ.get("QNWU_PG_ANALYST_PASSWORD") or None,
-            analyst_statement_timeout_s=_whole_number(
-                "QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S", 120, 0, 86_400, "a number of seconds from 0 (no limit) to 86400"
-            ),
-            analyst_idle_in_transaction_timeout_s=_whole_number(
-                "QNWU_PG_ANALYST_IDLE_TIMEOUT_S", 300, 0, 86_400, "a number of seconds from 0 (no limit) to 86400"
-            ),
+            analyst_statement_timeout_s=_timeout("QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S", 120),
+            analyst_idle_in_transaction_timeout_s=_timeout("QNWU_PG_ANALYST_IDLE_TIMEOUT_S", 300),
             analyst_connection_limit=_connection_limit("QNWU_PG_ANALYST_CONNECTION_LIMIT", 20),
         )
 

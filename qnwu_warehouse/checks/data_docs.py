@@ -43,16 +43,17 @@ def remote_loads(html: str) -> list[str]:
 
 
 def _copy_assets(spec: dict, modules: Path, target: Path) -> None:
+    """Copy what the site lacks (or what npm has since replaced): each run checks, copies nothing."""
     for asset in spec["assets"]:
-        for relative in (asset["file"], asset.get("with")):
-            if not relative:
-                continue
-            source, destination = modules / relative, target / relative
-            if source.is_dir():
-                shutil.copytree(source, destination, dirs_exist_ok=True)
-            elif not destination.exists() or destination.stat().st_size != source.stat().st_size:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, destination)
+        for relative in filter(None, (asset["file"], asset.get("with"))):
+            source = modules / relative
+            for file in sorted(source.rglob("*")) if source.is_dir() else [source]:
+                if file.is_dir():
+                    continue
+                destination = target / file.relative_to(modules)
+                if not destination.exists() or destination.stat().st_size != file.stat().st_size:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(file, destination)
 
 
 def make_offline(site_dir: Path, changed_since: float | None = None, assets_dir: Path = ASSETS_DIR) -> OfflineSite:

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 from scipy.sparse import csr_matrix
 
@@ -181,11 +182,7 @@ class _Solver:
     on 2,529 solves, four fifths of it outside the solver."""
 
     def __init__(self, size: int, eq_rows, eq_rhs, ub_rows, ub_rhs):
-        import highspy
-
-        self._highspy = highspy
-        self.size = size
-        highs = _new_highs(highspy)
+        highs = _new_highs()
         # presolve would answer some unbounded objectives "unbounded or infeasible"; without it
         # the status is exact, and the warm start does the work presolve would
         highs.setOptionValue("presolve", "off")
@@ -209,9 +206,9 @@ class _Solver:
         self._costed = list(objective)
         highs.run()
         status = highs.getModelStatus()
-        if status == self._highspy.HighsModelStatus.kUnbounded:  # only a maximum can be: a minimum is >= 0
+        if status == highspy.HighsModelStatus.kUnbounded:  # only a maximum can be: a minimum is >= 0
             return INFINITY
-        if status != self._highspy.HighsModelStatus.kOptimal:
+        if status != highspy.HighsModelStatus.kOptimal:
             raise ValueError(f"the published sums are inconsistent: {highs.modelStatusToString(status)}")
         return sign * highs.getInfo().objective_function_value
 
@@ -225,7 +222,7 @@ class _Solver:
 _highs_banner_shown = False
 
 
-def _new_highs(highspy):
+def _new_highs():
     """A silent HiGHS model. The first one made in a process prints HiGHS's banner to the
     process's standard output, before any option can turn it off; that banner would land in the
     CLI's summary and in Airflow's task logs, so file descriptor 1 points at /dev/null meanwhile."""
