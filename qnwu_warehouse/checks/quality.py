@@ -384,6 +384,13 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
     for column, kinds in checks.items():
         quoted = quoted_identifier(column)
         parts = []
+        repeated = (
+            con.execute(
+                f"select {quoted} from {relation} where {quoted} is not null group by {quoted} having count(*) > 1"
+            ).df()[column]
+            if UNIQUE in kinds
+            else None
+        )
         if column in (value_sets or {}) and kinds & VALUE_SET_EXPECTATIONS == {IN_SET}:
             allowed = _python_values(value_sets[column])
             # IN over a subquery is a hash join; list_contains(?, value) compared every row with the whole set
@@ -396,17 +403,18 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
                 f"select {quoted} from {relation} where {quoted} is not null and {quoted} in (select unnest(?)) limit 1",
                 [allowed],
             ).df()[column]
-            parts.append(pd.concat([outside, inside], ignore_index=True))
+            reduced_values = pd.concat([outside, inside], ignore_index=True)
+            if repeated is not None:
+                # a repeated value comes in twice below: a third copy would make the frame longer
+                # than the rows it stands for
+                reduced_values = reduced_values[~reduced_values.isin(repeated)]
+            parts.append(reduced_values)
             reduced[column] = allowed
         elif kinds & VALUE_SET_EXPECTATIONS:
             parts.append(con.execute(f"select distinct {quoted} from {relation} where {quoted} is not null").df()[column])
         every_value = bool(kinds & VALUE_SET_EXPECTATIONS) and column not in reduced  # each distinct value once
-        if UNIQUE in kinds:
-            parts.append(
-                con.execute(
-                    f"select {quoted} from {relation} where {quoted} is not null group by {quoted} having count(*) > 1"
-                ).df()[column]
-            )
+        if repeated is not None:
+            parts.append(repeated)
             if not every_value:
                 parts.append(parts[-1])  # twice: each repeated value must be repeated in the frame
         if not every_value:
