@@ -239,6 +239,94 @@ def _cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    """Named releases: mark a published version as what was sent out, and list them."""
+    from qnwu_warehouse.publish import releases
+
+    settings = Settings.from_env()
+    try:
+        if args.release_command == "create":
+            record = releases.create_release(settings, args.name, args.version, args.note or "")
+            print(f"release {record['name']!r}: version {record['version']}, file {record['file']}")
+            print(f"  sha256 {record['sha256']}")
+            return 0
+        records = releases.list_releases(settings)
+    except releases.ReleaseError as problem:
+        print(f"qnwu: {problem}", file=sys.stderr)
+        return 2
+    if not records:
+        print("no releases yet: `qnwu release create NAME` marks the live version")
+    for record in records:
+        state = "unchanged" if releases.verify(record) else "CHANGED OR MISSING: restore it from a backup"
+        print(f"{record['created_at'][:19]}  {record['name']}  version {record['version']}  ({state})")
+        if record.get("note"):
+            print(f"    {record['note']}")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    """As-of figures and restatements, from the history the live version carries."""
+    from qnwu_warehouse.publish import history, releases
+
+    settings = Settings.from_env()
+    if not settings.published_warehouse.exists():
+        raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
+    import duckdb
+
+    with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+        try:
+            if args.history_command == "versions":
+                con.sql(
+                    "select version_seq, version_name, published_at, rebuilt_whole, reason, reports_changed, "
+                    "figures_changed from history.versions order by version_seq"
+                ).show(max_rows=args.max_rows, max_width=250)
+                return 0
+            if args.history_command == "figures":
+                seq = history.resolve_version(
+                    con,
+                    version=args.version,
+                    as_of=args.as_of,
+                    release=releases.find_release(settings, args.release)["version"] if args.release else None,
+                )
+                query, parameters = history.figures_sql(seq, args.indicator, args.period, args.scope)
+                print(f"figures as published in version {seq}")
+            else:
+                start = (
+                    history.resolve_version(con, release=releases.find_release(settings, args.since_release)["version"])
+                    if args.since_release
+                    else args.from_version
+                )
+                if start is None:
+                    known = releases.list_releases(settings)
+                    if not known:
+                        raise ConfigError("no release to compare with: give --from-version N or --since-release NAME")
+                    start = history.resolve_version(con, release=known[-1]["version"])
+                end = args.to_version or history.resolve_version(con)
+                query, parameters = history.restatements_sql(start, end, args.indicator)
+                print(f"restatements from version {start} to version {end}")
+        except (history.HistoryError, releases.ReleaseError) as problem:
+            print(f"qnwu: {problem}", file=sys.stderr)
+            return 2
+        if args.format == "csv":
+            import csv
+
+            result = con.execute(query, parameters)
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(column[0] for column in result.description)
+            writer.writerows(result.fetchall())
+        else:
+            _print_frame(con.execute(query, parameters).df(), args.max_rows)
+    return 0
+
+
+def _print_frame(frame, max_rows: int) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", max_rows, "display.width", 250, "display.max_columns", 30):
+        print(frame.to_string(max_rows=max_rows, index=False) if len(frame) else "(no rows)")
+    print(f"{len(frame)} rows")
+
+
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from qnwu_warehouse.publish import versioning
 
@@ -261,7 +349,7 @@ def _cmd_serve_postgres(args: argparse.Namespace) -> int:
 
     served = postgres_serving.publish_to_postgres(Settings.from_env())
     print(
-        f"PostgreSQL {served['host']}/{served['database']}: marts and meta now serve the live published "
+        f"PostgreSQL {served['host']}/{served['database']}: marts, meta and history now serve the live published "
         f"version ({len(served['tables'])} tables); analysts log in as {served['analyst_role']}"
     )
     return 0
@@ -399,6 +487,36 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--period", help="YYYY-MM")
     feedback.set_defaults(handler=_cmd_feedback)
     commands.add_parser("versions", help="list published versions (* = live)").set_defaults(handler=_cmd_versions)
+    release = commands.add_parser("release", help="named releases: what was sent out, kept for good")
+    release_commands = release.add_subparsers(dest="release_command", required=True)
+    create = release_commands.add_parser("create", help="mark a published version (default: the live one) as a release")
+    create.add_argument("name", help="for example '2023 annual report, sent 2024-01-10'")
+    create.add_argument("--version", help="a kept version's file name (`qnwu versions`)")
+    create.add_argument("--note")
+    release_commands.add_parser("list", help="every release, with a check that its file is unchanged")
+    release.set_defaults(handler=_cmd_release)
+    history_parser = commands.add_parser("history", help="published figures as of a version, date or release; restatements")
+    history_commands = history_parser.add_subparsers(dest="history_command", required=True)
+    history_commands.add_parser("versions", help="every version ever published, with why it was made")
+    figures = history_commands.add_parser("figures", help="the figures as a version published them (default: live)")
+    figures_when = figures.add_mutually_exclusive_group()
+    figures_when.add_argument("--version", type=int, help="version number (`qnwu history versions`)")
+    figures_when.add_argument("--as-of", help="a date or time (ISO 8601, UTC when no zone): the version live then")
+    figures_when.add_argument("--release", help="a release's name (`qnwu release list`)")
+    figures.add_argument("--period", help="a period label: 2023, 2023-Q2 or 2023-05")
+    figures.add_argument("--scope", help="a scope code: the province, a district or a unit")
+    restated = history_commands.add_parser(
+        "restatements", help="figures that changed between two versions, with the reports or rules behind each"
+    )
+    restated_from = restated.add_mutually_exclusive_group()
+    restated_from.add_argument("--since-release", help="a release's name (default: the last release)")
+    restated_from.add_argument("--from-version", type=int)
+    restated.add_argument("--to-version", type=int, help="default: the live version")
+    for sub in (figures, restated):
+        sub.add_argument("--indicator", help="an indicator, target or club category code")
+        sub.add_argument("--format", choices=("table", "csv"), default="table")
+        sub.add_argument("--max-rows", type=int, default=60)
+    history_parser.set_defaults(handler=_cmd_history, max_rows=60, format="table")
     rollback = commands.add_parser("rollback", help="serve an earlier published version again")
     rollback.add_argument("version")
     rollback.set_defaults(handler=_cmd_rollback)

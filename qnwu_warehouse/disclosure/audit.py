@@ -86,9 +86,20 @@ def _number(value):
     return "inf" if math.isinf(value) else int(value)
 
 
-def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | None = None) -> AuditResult:
+def run_audit(
+    con,
+    catalog: str,
+    schema: str,
+    threshold: int,
+    years: set[str] | None = None,
+    pinned: dict[str, float] | None = None,
+) -> AuditResult:
     """Audit the published relations `catalog`.`schema` on connection `con`: every year, or the
-    `years` given (a sum never crosses a year, so a year can be audited on its own)."""
+    `years` given (a sum never crosses a year, so a year can be audited on its own).
+    `pinned`: hidden cells whose value an attacker has from elsewhere (an earlier version that
+    published them, see pinned_by_history): they enter the sums as known values, and are no longer
+    audited themselves (what was published cannot be hidden again); every other hidden cell must
+    stay protected with them known."""
     where = f"{quoted_identifier(catalog)}.{quoted_identifier(schema)}"
     result = AuditResult(threshold)
     sensitive = [
@@ -189,6 +200,8 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
                 "while a total behind it is hidden"
             )
 
+    pinned_here = {cell: value for cell, value in (pinned or {}).items() if cell in values and values[cell] is None}
+    values.update(pinned_here)
     by_component: dict[str, list[Equation]] = defaultdict(list)
     for (_kind, parent), children in equations.items():
         if parent not in values:
@@ -212,3 +225,53 @@ def run_audit(con, catalog: str, schema: str, threshold: int, years: set[str] | 
         for cell_id, (low, high) in sorted(system.bounds().items()):
             result.cells.append(CellBound(cell_id, component_id, low, high, protected((low, high), threshold)))
     return result
+
+
+def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, str]) -> dict[str, tuple[float, str]]:
+    """The hidden cells of the version in `catalog` whose value an earlier version gives away: it
+    published the cell with the value the cell still has (an attacker who guesses "unchanged" is
+    right). Earlier versions are the history's roll-ups and target totals, which every version
+    file carries (publish/history.py), and the unit cells of `other_versions` ({attached catalog:
+    version name}: the kept and released version files). `truth` is the relation of the sensitive
+    cells' true values (cell_id, value). Returns {cell id: (value, the version that published it)}."""
+    where = f"{quoted_identifier(catalog)}.history"
+    marts = f"{quoted_identifier(catalog)}.marts"
+    if not con.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = 'history'", [catalog]
+    ).fetchone()[0]:
+        return {}
+    sensitive = f"(select indicator_code from {marts}.dim_indicators where is_sensitive)"
+    rows = con.execute(f"""
+        with hidden_now as (
+            select figure_id
+            from {where}.figure_changes
+            where figure_table = 'agg_indicators_by_period' and subject_code in {sensitive}
+            qualify row_number() over (partition by figure_id order by version_seq desc) = 1
+                and value_is_suppressed and not is_removed
+        )
+        select changes.figure_id, any_value(changes.value), min(versions.version_name)
+        from {where}.figure_changes as changes
+        join {where}.versions as versions using (version_seq)
+        join {truth} as truth on truth.cell_id = changes.figure_id
+        where changes.figure_table = 'agg_indicators_by_period'
+            and changes.figure_id in (select figure_id from hidden_now)
+            and not changes.value_is_suppressed and changes.value = truth.value
+        group by changes.figure_id""").fetchall()
+    pinned = {cell: (float(value), version) for cell, value, version in rows}
+    facts = " union all ".join(
+        f"select indicator_value_id, indicator_code, value from {{m}}.{table}" for table in FACT_TABLES
+    )
+    for other, version_name in other_versions.items():
+        rows = con.execute(f"""
+            with hidden_now as (
+                select distinct indicator_value_id from ({facts.format(m=marts)}) as facts
+                where value is null and indicator_code in {sensitive}
+            )
+            select distinct then_published.indicator_value_id, then_published.value
+            from ({facts.format(m=quoted_identifier(other) + ".marts")}) as then_published
+            join {truth} as truth on truth.cell_id = then_published.indicator_value_id
+            where then_published.indicator_value_id in (select indicator_value_id from hidden_now)
+                and then_published.value = truth.value""").fetchall()
+        for cell, value in rows:
+            pinned.setdefault(cell, (float(value), version_name))
+    return pinned

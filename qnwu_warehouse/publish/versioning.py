@@ -25,8 +25,9 @@ import duckdb
 
 from qnwu_warehouse.checks import changes
 from qnwu_warehouse.disclosure import audit as disclosure_audit
+from qnwu_warehouse.publish import history, releases
 from qnwu_warehouse.settings import Settings
-from qnwu_warehouse.warehouse import attached_tables, current_database, writer_lock
+from qnwu_warehouse.warehouse import attached_tables, current_database, quoted_identifier, writer_lock
 
 PUBLISHED_SCHEMA = "marts"
 # The working warehouse's published layer (dbt_project/models/published/): the relations readers
@@ -86,20 +87,55 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
         con = _open_version(partial, settings)
         try:
             change_set = changes.changes_since(con, settings, "working", current_database(con) if live else None)
+            previous = current_database(con) if live is not None else None
             if change_set.whole and live is not None:
                 con.close()
                 partial.unlink()
                 con = _open_version(partial, settings)
+                # the history, and what the live version published, come from the live file itself
+                con.execute(f"attach '{live}' as previous_version (read_only)")
+                previous = "previous_version"
+                history.copy_from(con, previous)
             tables = attached_tables(con, "working", LAYER_SCHEMA)
             if not tables:
                 raise NothingToPublish(
                     f"no relations in {LAYER_SCHEMA} of {settings.working_warehouse}: run the transformation first."
                 )
+            if previous is not None and not history.has_history(con, previous):
+                previous = None  # a live version made before the history: this version starts it, whole
+            figure_filters = {
+                table: _changed_rows(con, table, change_set) if previous else ""
+                for table in history.FIGURE_TABLES
+                if table in tables
+            }
+            history.snapshot_before(
+                con, figure_filters, f"{quoted_identifier(previous)}.{PUBLISHED_SCHEMA}" if previous else ""
+            )
+            report_condition = change_set.condition("report") if previous else ""
+            history.snapshot_reports_before(
+                con, report_condition, f"{quoted_identifier(previous)}.meta" if previous else None
+            )
             counts = _write_marts(con, tables, change_set)
             con.execute("create schema if not exists meta")
             disclosure = _audit_disclosure(con, settings, change_set)
             # what this version contains and why it was allowed out: its submissions and its checks
             _write_published_submissions(con, change_set)
+            entry = history.append(
+                con,
+                version_name=version_file.stem,
+                run_id=run_id,
+                published_at=datetime.now(UTC),
+                rebuilt_whole=change_set.whole,
+                reason=change_set.reason,
+                row_filters=figure_filters,
+                report_condition=report_condition,
+                releases=releases.list_releases(settings),
+            )
+            disclosure["across_versions"] = _audit_history(con, settings)
+            if "previous_version" in {
+                row[0] for row in con.execute("select database_name from duckdb_databases()").fetchall()
+            }:
+                con.execute("detach previous_version")
             submissions = con.execute("select count(*) from meta.published_submissions").fetchone()[0]
             con.execute("drop table if exists meta.validation_results")
             if con.execute(
@@ -115,7 +151,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 """create or replace table meta.publication as select
                 ? as run_id, ?::timestamptz as published_at, ? as current_submissions,
                 ? as table_row_counts, ? as quality_gate, ? as small_cell_threshold, ? as cells_suppressed,
-                ? as copied, ? as rules_fingerprint, ? as disclosure""",
+                ? as copied, ? as rules_fingerprint, ? as disclosure, ? as history""",
                 [
                     run_id,
                     datetime.now(UTC),
@@ -127,6 +163,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                     json.dumps(change_set.as_dict()),
                     changes.rules_fingerprint(settings),
                     json.dumps(disclosure),
+                    json.dumps(entry.as_dict()),
                 ],
             )
             con.execute("detach working")
@@ -210,6 +247,59 @@ def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet) ->
             "seconds": round(time.perf_counter() - started, 2),
         },
     }
+
+
+def _audit_history(con, settings: Settings) -> dict[str, object]:
+    """The disclosure audit across versions: a cell hidden now must not be had back from an earlier
+    version that published it (the history's roll-ups, and the kept and released version files'
+    unit cells) while nothing has changed it since, nor from such values and today's sums."""
+    started = time.perf_counter()
+    catalog = current_database(con)
+    others = {}
+    files = {path.stem: path for path in versions(settings)}
+    files.update({Path(record["file"]).stem: Path(record["file"]) for record in releases.list_releases(settings)})
+    for number, (stem, path) in enumerate(sorted(files.items())):
+        if path.exists():
+            alias = f"earlier_version_{number}"
+            con.execute(f"attach '{path}' as {alias} (read_only)")
+            others[alias] = stem if not path.parent.name == "releases" else _release_version(path)
+    try:
+        pinned = disclosure_audit.pinned_by_history(con, catalog, "working.disclosure.disclosure_sensitive_cells", others)
+        summary: dict[str, object] = {
+            "versions_compared": len(others),
+            # hidden now, but published with this value by an earlier version: already public
+            "already_published_earlier": len(pinned),
+            "already_published_sample": [f"{cell} in {version}" for cell, (_v, version) in list(pinned.items())[:5]],
+        }
+        if pinned:
+            years = {cell.split(":")[1][:4] for cell in pinned}
+            audit = disclosure_audit.run_audit(
+                con,
+                catalog,
+                PUBLISHED_SCHEMA,
+                settings.small_cell_threshold,
+                years,
+                pinned={cell: value for cell, (value, _version) in pinned.items()},
+            )
+            summary["hidden_cells_checked"] = len(audit.cells)
+            if not audit.passed:
+                sample = "; ".join(f"{c.cell_id} in [{c.lower_bound:g}, {c.upper_bound:g}]" for c in audit.failures[:3])
+                raise DisclosureRefused(
+                    f"{len(pinned)} cell(s) hidden in the new version were published with the same value by an "
+                    f"earlier version, and with them known {len(audit.failures)} other hidden cell(s) can be pinned "
+                    f"or proven below {settings.small_cell_threshold} ({sample}); nothing was published. An earlier "
+                    "version's figures stay public: see docs/privacy.md, 'Across versions'."
+                )
+    finally:
+        for alias in others:
+            con.execute(f"detach {alias}")
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _release_version(path: Path) -> str:
+    record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    return record["version"]
 
 
 def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:
@@ -313,7 +403,10 @@ def current_version(settings: Settings) -> Path | None:
 
 
 def _prune(settings: Settings) -> None:
+    released = releases.released_version_names(settings)  # a release is never pruned
     for stale in versions(settings)[: -settings.published_versions_kept]:
+        if stale.stem in released:
+            continue
         stale.unlink()
         # its HTML report (qnwu_warehouse/serve/report.py) goes with it
         (settings.published_dir / "reports" / f"{stale.stem}.html").unlink(missing_ok=True)

@@ -31,12 +31,13 @@ from pathlib import Path
 import duckdb
 from psycopg2 import sql
 
+from qnwu_warehouse.publish import history
 from qnwu_warehouse.serve import postgres_copy
 from qnwu_warehouse.serve.postgres_copy import MirrorError
 from qnwu_warehouse.settings import PostgresSettings, Settings, serve_postgres
 
 # schema in the published DuckDB file -> schema served in PostgreSQL
-SERVED_SCHEMAS = ("marts", "meta")
+SERVED_SCHEMAS = ("marts", "meta", history.HISTORY_SCHEMA)
 STAGING_SUFFIX = "__staging"
 RETIRED_SUFFIX = "__retired"
 # A BI query holding a lock on the old tables delays the swap; past this, fail rather than hang.
@@ -108,6 +109,11 @@ def _stage(published_file: Path, pg) -> dict[str, dict[str, int]]:
                 table: postgres_copy.copy_table(duck, f'{schema}."{table}"', cur, staging, table, spec, Path(spool))
                 for table, spec in tables.items()
             }
+            if schema == history.HISTORY_SCHEMA and tables:
+                # the as-of queries, as the DuckDB file has them (publish/history.py holds their one text)
+                cur.execute("set local check_function_bodies = off")
+                for statement in history.postgres_functions(staging):
+                    cur.execute(statement)
     return staged
 
 
