@@ -123,8 +123,16 @@ def test_the_table_and_the_target_are_printed(smoke_bench):
     assert "pipeline (Airflow)" in out and "x baseline" in out
     assert "baseline = marts: yes" in out
     assert [t["target"] for t in report["targets"]] == [
+        "published history and its audit across versions < 5% of every publish",
         "smoke load end to end through Airflow < 60 s",
         "every peak < 4 GB",
     ]
+    # the published history's cost and size per publish (publish/history.py)
+    full_load = report["history"]["full load"]
+    assert full_load["rows_appended"] == full_load["rows_in_all"] > 0 and full_load["mb_in_all"] > 0
+    newest = report["history"]["newest month, run 1"]
+    assert 0 < newest["rows_appended"] < newest["rows_in_all"]
+    assert 0 <= newest["share_pct"] == pytest.approx(100 * newest["history_s"] / newest["publish_s"], abs=0.01)
+    assert "history, full load: +" in out
     assert "newest-first s" in out  # the per-stage difference of the newest month against the first
     assert report["airflow_task_seconds"]["full load"]["qnwu_publish.build_marts"] > 0

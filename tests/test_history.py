@@ -330,3 +330,31 @@ def test_the_history_and_its_as_of_queries_are_served_from_postgresql_to_the_ana
         postgres_copy.drop_database(database)
         with postgres_copy.connect("postgres") as pg, pg.cursor() as cur:
             cur.execute(f'drop role if exists "{role}"')
+
+
+def test_the_report_says_beside_each_headline_figure_whether_it_changed_since_the_release_and_why(story, tmp_path):
+    import re
+
+    from qnwu_warehouse.serve import report
+
+    settings, record = story["settings"], story["release"]
+    live = versioning.current_version(settings)
+    assert report.last_release(settings, live) == (RELEASE, Path(record["file"]), record["version"])
+    html = report.write_report(live, tmp_path / "live.html", live.name, release=report.last_release(settings, live))
+    released = report.write_report(Path(record["file"]), tmp_path / "release.html", record["version"])
+
+    def cards(path: Path) -> dict[str, str]:
+        return dict(re.findall(r'data-figure="(glance:[^"]+)" data-value="([^"]*)"', path.read_text(encoding="utf-8")))
+
+    notes = dict(re.findall(r'data-since-release="([^"]+)">([^<]+)<', html.read_text(encoding="utf-8")))
+    before, after = cards(released), cards(html)
+    assert notes.keys() == after.keys()
+    changed = {key for key in after if before.get(key) != after[key]}
+    assert changed, "the late report and the correction changed no headline figure?"
+    for key, note in notes.items():
+        print(f"{key}: {before.get(key)} -> {after[key]}: {note}")
+        if key in changed:
+            assert note.startswith("Đã thay đổi") and story["corrected"] in note + story["late"], note
+            assert "gửi muộn" in note and "đính chính" in note
+        else:
+            assert note.startswith("Không đổi"), note

@@ -107,7 +107,13 @@ def report_stage(run_id: str, version_file: str) -> dict[str, object]:
 
     settings = _settings()
     version = settings.published_versions_dir / version_file
-    written = report.write_report(version, report.default_report_path(settings, version), version.name, run_id)
+    written = report.write_report(
+        version,
+        report.default_report_path(settings, version),
+        version.name,
+        run_id,
+        release=report.last_release(settings, version),
+    )
     return {"report": str(written)}
 
 

@@ -187,10 +187,86 @@ def _heat_class(pct: float | None) -> str:
     return "heat-0"
 
 
+@dataclass(frozen=True)
+class SinceRelease:
+    """What the report compares its headline figures with: the last release before this version,
+    its figures (by card key), and the reports loaded since (history.version_reports)."""
+
+    name: str
+    figures: dict[str, tuple[Any, str]]  # card key -> (value, as the release's report showed it)
+    reports: list[dict]
+    rebuilds: list[str]
+
+    def note(self, key: str, value: Any, year: int | None) -> dict | None:
+        """Whether the card's figure changed since the release, and why, in Vietnamese."""
+        if key not in self.figures:
+            return {"changed": True, "text": f"Mới so với bản phát hành «{self.name}»"}
+        old, old_text = self.figures[key]
+        if old == value:
+            return {"changed": False, "text": f"Không đổi so với bản phát hành «{self.name}»"}
+        reports = [r for r in self.reports if year is None or r["report_year"] == str(year)]
+        kinds = {"new": "gửi muộn", "corrected": "đính chính", "withdrawn": "rút lại"}
+        counts = ", ".join(
+            f"{sum(1 for r in reports if r['change'] == kind)} báo cáo {label}"
+            for kind, label in kinds.items()
+            if any(r["change"] == kind for r in reports)
+        )
+        named = "; ".join(f"{r['unit_code']} {r['period']}" for r in reports[:3]) + ("; …" if len(reports) > 3 else "")
+        why = [f"{counts} ({named})"] if reports else []
+        why += [f"thay đổi quy tắc hoặc danh mục: {reason}" for reason in self.rebuilds]
+        return {
+            "changed": True,
+            "text": f"Đã thay đổi so với bản phát hành «{self.name}» (trước: {old_text})"
+            + (": " + "; ".join(why) if why else ""),
+        }
+
+
+def since_release(published_file: Path, release_file: Path, release_name: str, version_name: str) -> SinceRelease:
+    """Read the last release's headline figures from its own file, and the reports loaded after it
+    from this version's history."""
+    with analyst_queries.connect_published(release_file) as con:
+        results = {name: analyst_queries.run(con, name) for name in analyst_queries.names()}
+        cursor = con.execute("select * from meta.publication")
+        publication = dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
+    figures = {
+        card["figure"].key: (card["figure"].value, f"{card['figure'].text} {card['figure'].unit}".strip())
+        for card in _Report(results, publication, "", None).glance()
+    }
+    with analyst_queries.connect_published(published_file) as con:
+        has_history = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'history' and table_name = 'version_reports'"
+        ).fetchone()[0]
+        reports, rebuilds = [], []
+        if has_history:
+            after = "version_seq > coalesce((select max(version_seq) from history.versions where version_name = ?), 0)"
+            cursor = con.execute(
+                f"select unit_code, period, report_year, change from history.version_reports where {after} "
+                "order by period, unit_code",
+                [version_name],
+            )
+            reports = [dict(zip([c[0] for c in cursor.description], row, strict=True)) for row in cursor.fetchall()]
+            rebuilds = [
+                reason
+                for (reason,) in con.execute(
+                    f"select reason from history.versions where rebuilt_whole and {after} order by version_seq",
+                    [version_name],
+                ).fetchall()
+            ]
+    return SinceRelease(release_name, figures, reports, rebuilds)
+
+
 class _Report:
     """Builds the template's context from the query results of one published file."""
 
-    def __init__(self, results: dict[str, list[dict]], publication: dict, version_name: str, run_id: str | None):
+    def __init__(
+        self,
+        results: dict[str, list[dict]],
+        publication: dict,
+        version_name: str,
+        run_id: str | None,
+        release: SinceRelease | None = None,
+    ):
+        self.release = release
         self.results = results
         self.publication = publication
         self.threshold = int(publication.get("small_cell_threshold") or 5)
@@ -292,6 +368,10 @@ class _Report:
                     "figure": Figure("glance:targets_met", f"{met}/{len(targets)}", met),
                     "detail": f"chỉ tiêu năm {targets[0]['target_year']}",
                 }
+            )
+        for card in cards:
+            card["since_release"] = (
+                self.release.note(card["figure"].key, card["figure"].value, self.year) if self.release else None
             )
         return cards
 
@@ -589,18 +669,28 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def render_report(published_file: Path, version_name: str, run_id: str | None = None) -> str:
-    """The report's HTML for one published file, read-only."""
+def render_report(
+    published_file: Path, version_name: str, run_id: str | None = None, release: tuple[str, Path, str] | None = None
+) -> str:
+    """The report's HTML for one published file, read-only. `release`: (name, file, version name)
+    of the last release, beside whose figures each headline figure says whether it changed, and why."""
     with analyst_queries.connect_published(published_file) as con:
         results = {name: analyst_queries.run(con, name) for name in analyst_queries.names()}
         cursor = con.execute("select * from meta.publication")
         columns = [column[0] for column in cursor.description]
         publication = dict(zip(columns, cursor.fetchone(), strict=True))
-    context = _Report(results, publication, version_name, run_id).context()
+    compared = since_release(published_file, release[1], release[0], release[2]) if release else None
+    context = _Report(results, publication, version_name, run_id, compared).context()
     return _environment().get_template("report.html.j2").render(**context)
 
 
-def write_report(published_file: Path, out_path: Path, version_name: str, run_id: str | None = None) -> Path:
+def write_report(
+    published_file: Path,
+    out_path: Path,
+    version_name: str,
+    run_id: str | None = None,
+    release: tuple[str, Path, str] | None = None,
+) -> Path:
     """Write the HTML report of a published warehouse file (opened read-only) to out_path.
 
     version_name labels the report (e.g. the file name under published/versions/); run_id is the
@@ -608,7 +698,7 @@ def write_report(published_file: Path, out_path: Path, version_name: str, run_id
     name first and renames, so a reader never opens a half-written report."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(Path(published_file), version_name, run_id)
+    html = render_report(Path(published_file), version_name, run_id, release)
     partial = out_path.with_name(out_path.name + ".partial")
     partial.write_text(html, encoding="utf-8")
     partial.replace(out_path)
@@ -629,4 +719,15 @@ def write_live_report(settings: Settings, out_path: Path | None = None) -> Path:
         raise FileNotFoundError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
     source = live or settings.published_warehouse
     target = Path(out_path) if out_path else default_report_path(settings, source)
-    return write_report(source, target, source.name)
+    return write_report(source, target, source.name, release=last_release(settings, source))
+
+
+def last_release(settings: Settings, version_file: Path) -> tuple[str, Path, str] | None:
+    """(name, file, version name) of the newest release of an earlier version than `version_file`."""
+    from qnwu_warehouse.publish import releases
+
+    earlier = [r for r in releases.list_releases(settings) if r["version"] < version_file.stem and Path(r["file"]).exists()]
+    if not earlier:
+        return None
+    newest = max(earlier, key=lambda r: (r["version"], r["created_at"]))
+    return newest["name"], Path(newest["file"]), newest["version"]
