@@ -898,21 +898,26 @@ def history_profile(live: Path, disclosure: dict) -> dict[str, float]:
 
     import duckdb
 
-    with duckdb.connect(str(live), read_only=True) as con:
-        if not con.execute("select count(*) from duckdb_tables() where schema_name = 'history'").fetchone()[0]:
-            return {}
-        (entry,) = con.execute("select history from meta.publication").fetchone()
-        entry = json.loads(entry or "{}")
-        (rows,) = con.execute("select count(*) from history.figure_changes").fetchone()
-        with tempfile.TemporaryDirectory(prefix="qnwu-history-size-") as scratch:
-            copy = Path(scratch) / "history.duckdb"
-            con.execute(f"attach '{copy}' as history_size")
-            for (table,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'history'"
-            ).fetchall():
-                con.execute(f"create table history_size.{table} as select * from history.{table}")
-            con.execute("detach history_size")
-            size_mb = copy.stat().st_size / 2**20
+    with tempfile.TemporaryDirectory(prefix="qnwu-history-size-") as scratch:
+        copy = Path(scratch) / "history.duckdb"
+        with duckdb.connect(str(copy)) as con:
+            con.execute(f"attach '{live}' as live (read_only)")
+            tables = [
+                table
+                for (table,) in con.execute(
+                    "select table_name from duckdb_tables() where database_name = 'live' and schema_name = 'history'"
+                ).fetchall()
+            ]
+            if not tables:
+                return {}
+            (entry,) = con.execute("select history from live.meta.publication").fetchone()
+            entry = json.loads(entry or "{}")
+            (rows,) = con.execute("select count(*) from live.history.figure_changes").fetchone()
+            for table in tables:
+                con.execute(f"create table {table} as select * from live.history.{table}")
+            con.execute("detach live")
+            con.execute("checkpoint")
+        size_mb = copy.stat().st_size / 2**20
     return {
         "phase history": round(
             (entry.get("seconds") or 0) + ((disclosure.get("across_versions") or {}).get("seconds") or 0), 3
