@@ -358,3 +358,32 @@ def test_the_report_says_beside_each_headline_figure_whether_it_changed_since_th
             assert "gửi muộn" in note and "đính chính" in note
         else:
             assert note.startswith("Không đổi"), note
+
+
+def test_a_rollback_keeps_the_withdrawn_version_in_the_history_and_is_recorded_as_a_version(story):
+    """Runs last: it rolls the story back to version 1 and publishes again."""
+    settings = story["settings"]
+    withdrawn = versioning.current_version(settings)
+    withdrawn_figures = _figures(withdrawn)
+    with using_data_dir(settings.data_dir):
+        versioning.rollback(settings, story["first_version"].stem)
+        _publish("history-after-rollback")
+    with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select version_seq, version_name, rebuilt_whole, reason from history.versions order by 1"
+        ).fetchall()
+
+        def as_of(seq: int) -> dict:
+            found = con.execute(
+                "select figure_table, figure_id, measure, value, value_is_suppressed from history.figures_as_of_version(?)",
+                [seq],
+            ).fetchall()
+            return {(t, f, m): (v, bool(h)) for t, f, m, v, h in found}
+
+        print(*rows, sep="\n")
+        assert [seq for seq, *_ in rows] == [1, 2, 3, 4]
+        assert rows[1][1] == withdrawn.stem and rows[2][3] == f"rolled back to {story['first_version'].stem}"
+        assert as_of(2) == withdrawn_figures  # the withdrawn version is still what was published then
+        assert as_of(3) == _figures(story["first_version"])  # the rollback restored version 1's figures
+        assert as_of(4) == _figures(settings.published_warehouse)
+    assert releases.verify(story["release"])

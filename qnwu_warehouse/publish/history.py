@@ -31,8 +31,11 @@ same text in serve/postgres_serving.py):
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from qnwu_warehouse.warehouse import attached_tables, quoted_identifier
 
@@ -320,6 +323,102 @@ def copy_from(con, source_catalog: str) -> None:
             f"insert into {HISTORY_SCHEMA}.{table} by name "
             f"select * from {quoted_identifier(source_catalog)}.{HISTORY_SCHEMA}.{table}"
         )
+
+
+def rollback_log(published_dir: Path) -> Path:
+    """published/rollbacks.jsonl: one line per rollback (time, version rolled back to), written by
+    `qnwu rollback` and read by the next publish, which records it in the history."""
+    return published_dir / "rollbacks.jsonl"
+
+
+def record_rollback(published_dir: Path, version_name: str) -> None:
+    with rollback_log(published_dir).open("a", encoding="utf-8") as log:
+        log.write(json.dumps({"at": datetime.now(UTC).isoformat(), "version": version_name}) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def _newest_seq(con, catalog: str) -> int:
+    (seq,) = con.execute(
+        f"select coalesce(max(version_seq), 0) from {quoted_identifier(catalog)}.{HISTORY_SCHEMA}.versions"
+    ).fetchone()
+    return seq
+
+
+def adopt_withdrawn_versions(con, candidates: list[Path], live_name: str, published_dir: Path) -> int:
+    """After a rollback the live file's history ends at the version rolled back to, and the versions
+    published after it (withdrawn by the rollback) live on only in their own files. Carry them
+    into this history, then record the rollback itself as a version that restores the live
+    version's figures, so that every version ever published stays in the history and the as-of
+    queries answer for the time in between. `candidates`: the kept and released version files.
+    Call before snapshot_before; returns how many versions were adopted."""
+    ensure_schema(con)
+    local = _newest_seq(con, current_catalog(con))
+    newest, newest_seq = None, local
+    for number, path in enumerate(candidates):
+        alias = f"history_candidate_{number}"
+        con.execute(f"attach '{path}' as {alias} (read_only)")
+        try:
+            if has_history(con, alias) and _newest_seq(con, alias) > newest_seq:
+                newest, newest_seq = path, _newest_seq(con, alias)
+        finally:
+            con.execute(f"detach {alias}")
+    if newest is None:
+        return 0
+    con.execute(f"attach '{newest}' as withdrawn (read_only)")
+    try:
+        for table in ("versions", "version_reports", "figure_changes"):
+            con.execute(
+                f"insert into {HISTORY_SCHEMA}.{table} by name select * from withdrawn.{HISTORY_SCHEMA}.{table} "
+                "where version_seq > ?",
+                [local],
+            )
+    finally:
+        con.execute("detach withdrawn")
+    rolled_back_at = datetime.now(UTC).isoformat()
+    log = rollback_log(published_dir)
+    if log.exists():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a crash: the publish time stands in for it
+            if entry.get("version") == live_name:
+                rolled_back_at = entry["at"]
+    seq = newest_seq + 1
+    con.execute(
+        f"create or replace temp table figures_live as select * from ({figures_query('marts')}) as f({_FIGURE_COLUMNS})"
+    )
+    keys = "figure_table, figure_id, measure"
+    columns = "period_grain, period_label, scope_level, scope_code, subject_code, category"
+    con.execute(
+        f"""
+        insert into {HISTORY_SCHEMA}.figure_changes
+        with withdrawn_state as (select * from {HISTORY_SCHEMA}.figures_as_of_version(?))
+        select ?, a.figure_table, a.figure_id, a.measure, {", ".join("a." + c for c in columns.split(", "))},
+            a.value, a.value_is_suppressed, false
+        from figures_live as a left join withdrawn_state as b using ({keys})
+        where b.figure_id is null or a.value is distinct from b.value
+            or a.value_is_suppressed is distinct from b.value_is_suppressed
+        union all
+        select ?, b.figure_table, b.figure_id, b.measure, {", ".join("b." + c for c in columns.split(", "))},
+            null, null, true
+        from withdrawn_state as b anti join figures_live as a using ({keys})""",
+        [newest_seq, seq, seq],
+    )
+    (restored,) = con.execute(
+        f"select count(*) from {HISTORY_SCHEMA}.figure_changes where version_seq = ?", [seq]
+    ).fetchone()
+    con.execute(
+        f"insert into {HISTORY_SCHEMA}.versions values (?, ?, ?, ?::timestamptz, true, ?, 0, ?)",
+        [seq, live_name, "rollback", rolled_back_at, f"rolled back to {live_name}", restored],
+    )
+    con.execute("drop table figures_live")
+    return newest_seq - local
+
+
+def current_catalog(con) -> str:
+    return con.execute("select current_database()").fetchone()[0]
 
 
 def snapshot_before(con, row_filters: dict[str, str] | None, source: str) -> None:

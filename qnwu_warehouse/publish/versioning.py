@@ -103,6 +103,10 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 )
             if previous is not None and not history.has_history(con, previous):
                 previous = None  # a live version made before the history: this version starts it, whole
+            if previous is not None:  # after a rollback: the versions it withdrew, and the rollback itself
+                history.adopt_withdrawn_versions(
+                    con, _other_version_files(settings, live), live.stem, settings.published_dir
+                )
             figure_filters = {
                 table: _changed_rows(con, table, change_set) if previous else ""
                 for table in history.FIGURE_TABLES
@@ -297,6 +301,14 @@ def _audit_history(con, settings: Settings) -> dict[str, object]:
     return summary
 
 
+def _other_version_files(settings: Settings, live: Path | None) -> list[Path]:
+    """The kept and released version files, but the live one."""
+    files = {path.resolve() for path in versions(settings)}
+    files |= {Path(record["file"]).resolve() for record in releases.list_releases(settings)}
+    live_inode = live.stat().st_ino if live is not None else None
+    return sorted(path for path in files if path.exists() and path.stat().st_ino != live_inode)
+
+
 def _release_version(path: Path) -> str:
     record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     return record["version"]
@@ -438,6 +450,7 @@ def rollback(settings: Settings, version_name: str) -> Path:
         raise FileNotFoundError(f"no published version {version_name!r}; kept versions: {known}")
     with writer_lock(settings):
         _swap_in(settings, candidates[0])
+        history.record_rollback(settings.published_dir, candidates[0].stem)  # the next publish records it
     return candidates[0]
 
 
