@@ -463,10 +463,11 @@ def append(
     row_filters: dict[str, str] | None,
     report_condition: str,
     releases: list[dict[str, str]],
+    seconds_before: float = 0.0,
 ) -> HistoryEntry:
     """Append this version to the history: the figures that differ from figures_before, and the
     reports that differ from reports_before. Call after the marts and meta.published_submissions
-    of the new version are written."""
+    of the new version are written. `seconds_before`: what the snapshots cost, for the entry's time."""
     started = time.perf_counter()
     ensure_schema(con)
     (seq,) = con.execute(f"select coalesce(max(version_seq), 0) + 1 from {HISTORY_SCHEMA}.versions").fetchone()
@@ -537,7 +538,7 @@ def append(
     con.execute("drop table if exists figures_before")
     con.execute("drop table if exists figures_after")
     con.execute("drop table if exists reports_before")
-    return HistoryEntry(seq, figures_changed, reports_changed, time.perf_counter() - started)
+    return HistoryEntry(seq, figures_changed, reports_changed, seconds_before + time.perf_counter() - started)
 
 
 def describe(entry: HistoryEntry) -> str:

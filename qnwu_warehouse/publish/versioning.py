@@ -103,6 +103,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 )
             if previous is not None and not history.has_history(con, previous):
                 previous = None  # a live version made before the history: this version starts it, whole
+            history_started = time.perf_counter()
             if previous is not None:  # after a rollback: the versions it withdrew, and the rollback itself
                 history.adopt_withdrawn_versions(
                     con, _other_version_files(settings, live), live.stem, settings.published_dir
@@ -119,6 +120,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             history.snapshot_reports_before(
                 con, report_condition, f"{quoted_identifier(previous)}.meta" if previous else None
             )
+            history_seconds = time.perf_counter() - history_started  # the snapshots, counted with the history
             counts = _write_marts(con, tables, change_set)
             con.execute("create schema if not exists meta")
             disclosure = _audit_disclosure(con, settings, change_set)
@@ -134,6 +136,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 row_filters=figure_filters,
                 report_condition=report_condition,
                 releases=releases.list_releases(settings),
+                seconds_before=history_seconds,
             )
             disclosure["across_versions"] = _audit_history(con, settings)
             if "previous_version" in {
