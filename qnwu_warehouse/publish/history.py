@@ -338,6 +338,21 @@ def record_rollback(published_dir: Path, version_name: str) -> None:
         os.fsync(log.fileno())
 
 
+def _last_rollback_to(published_dir: Path, version_name: str) -> datetime | None:
+    """When the live version was last rolled back to, from the rollback log (None: never)."""
+    log = rollback_log(published_dir)
+    found = None
+    if log.exists():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a crash
+            if entry.get("version") == version_name:
+                found = datetime.fromisoformat(entry["at"])
+    return found
+
+
 def _newest_seq(con, catalog: str) -> int:
     (seq,) = con.execute(
         f"select coalesce(max(version_seq), 0) from {quoted_identifier(catalog)}.{HISTORY_SCHEMA}.versions"
@@ -353,6 +368,10 @@ def adopt_withdrawn_versions(con, candidates: list[Path], live_name: str, publis
     queries answer for the time in between. `candidates`: the kept and released version files.
     Call before snapshot_before; returns how many versions were adopted."""
     ensure_schema(con)
+    rolled_back_at = _last_rollback_to(published_dir, live_name)
+    (recorded_until,) = con.execute(f"select max(published_at) from {HISTORY_SCHEMA}.versions").fetchone()
+    if rolled_back_at is None or (recorded_until is not None and rolled_back_at <= recorded_until):
+        return 0  # no rollback to the live version since its history was written: nothing withdrawn
     local = _newest_seq(con, current_catalog(con))
     newest, newest_seq = None, local
     for number, path in enumerate(candidates):
@@ -375,16 +394,6 @@ def adopt_withdrawn_versions(con, candidates: list[Path], live_name: str, publis
             )
     finally:
         con.execute("detach withdrawn")
-    rolled_back_at = datetime.now(UTC).isoformat()
-    log = rollback_log(published_dir)
-    if log.exists():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a crash: the publish time stands in for it
-            if entry.get("version") == live_name:
-                rolled_back_at = entry["at"]
     seq = newest_seq + 1
     con.execute(
         f"create or replace temp table figures_live as select * from ({figures_query('marts')}) as f({_FIGURE_COLUMNS})"
