@@ -8,7 +8,10 @@ import contextlib
 import datetime as dt
 import decimal
 import hashlib
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +100,23 @@ def _normalise(value):
 def sorted_rows(rows) -> list[tuple]:
     """Rows of either database, normalised and sorted, to compare the two."""
     return sorted((tuple(_normalise(v) for v in row) for row in rows), key=repr)
+
+
+QNWU = [sys.executable, "-m", "qnwu_warehouse.cli"]
+
+
+def run_qnwu_cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """`qnwu ARGS` in a fresh process with none of this environment's QNWU_ or AIRFLOW settings."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
+    environment.update(env)
+    return subprocess.run(QNWU + args, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    """A configuration error as an operator must see it: exit 2 and one line naming `words`."""
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for word in words:
+        assert word in lines[0]

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-QNWU = [sys.executable, "-m", "qnwu_warehouse.cli"]
-
-
-def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
-    environment.update(env)
-    return subprocess.run(QNWU + args, env=environment, capture_output=True, text=True, timeout=120)
-
-
-def _assert_one_line(done: subprocess.CompletedProcess, *words: str) -> None:
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    for word in words:
-        assert word in lines[0]
+from support import assert_one_line_error, run_qnwu_cli
 
 
 def test_missing_data_directory(tmp_path: Path):
     missing = tmp_path / "nowhere"
-    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(missing)), str(missing), "mkdir -p")
+    assert_one_line_error(run_qnwu_cli(["run"], QNWU_DATA_DIR=str(missing)), str(missing), "mkdir -p")
 
 
 def test_unwritable_data_directory_as_file(tmp_path: Path):
@@ -38,20 +19,20 @@ def test_unwritable_data_directory_as_file(tmp_path: Path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "warehouse").write_text("not a folder")
-    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(data)), "not writable", "QNWU_DATA_DIR")
+    assert_one_line_error(run_qnwu_cli(["run"], QNWU_DATA_DIR=str(data)), "not writable", "QNWU_DATA_DIR")
 
 
 def test_absent_landing_folder(tmp_path: Path):
-    _assert_one_line(
-        _run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_LANDING_URL=str(tmp_path / "inbox")),
+    assert_one_line_error(
+        run_qnwu_cli(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_LANDING_URL=str(tmp_path / "inbox")),
         "landing folder",
         "QNWU_LANDING_URL",
     )
 
 
 def test_malformed_setting(tmp_path: Path):
-    _assert_one_line(
-        _run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_PUBLISHED_VERSIONS_KEPT="many"),
+    assert_one_line_error(
+        run_qnwu_cli(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_PUBLISHED_VERSIONS_KEPT="many"),
         "QNWU_PUBLISHED_VERSIONS_KEPT",
         "many",
     )
@@ -110,14 +91,16 @@ def test_concurrent_starts_all_find_the_data_directory_writable(tmp_path: Path, 
 
 
 def test_malformed_postgres_port(tmp_path: Path):
-    _assert_one_line(
-        _run(["serve-postgres"], QNWU_DATA_DIR=str(tmp_path), QNWU_PG_PORT="abc"), "QNWU_PG_PORT", "abc", "5432"
+    assert_one_line_error(
+        run_qnwu_cli(["serve-postgres"], QNWU_DATA_DIR=str(tmp_path), QNWU_PG_PORT="abc"), "QNWU_PG_PORT", "abc", "5432"
     )
 
 
 def test_malformed_serving_flag_stops_a_run_before_airflow_starts(tmp_path: Path):
     (tmp_path / "landing").mkdir()
-    _assert_one_line(_run(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_SERVE_POSTGRES="maybe"), "QNWU_SERVE_POSTGRES", "maybe")
+    assert_one_line_error(
+        run_qnwu_cli(["run"], QNWU_DATA_DIR=str(tmp_path), QNWU_SERVE_POSTGRES="maybe"), "QNWU_SERVE_POSTGRES", "maybe"
+    )
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-1", "5432x", "54.32"])
