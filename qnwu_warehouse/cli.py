@@ -355,6 +355,31 @@ def _cmd_serve_postgres(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_superset(args: argparse.Namespace) -> int:
+    from qnwu_warehouse.serve import superset
+
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    try:
+        return superset.run(settings)
+    except superset.SupersetFailed as failed:
+        print(f"qnwu: {failed}", file=sys.stderr)
+        return 1
+
+
+def _cmd_superset_export(args: argparse.Namespace) -> int:
+    from qnwu_warehouse.serve import superset
+
+    settings = Settings.from_env()
+    try:
+        written = superset.export_dashboards(settings)
+    except superset.SupersetFailed as failed:
+        print(f"qnwu: {failed}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} files written into {superset.DASHBOARDS_DIR}: review them with git diff, then commit")
+    return 0
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     from qnwu_warehouse.contract.files import write_blank_template
 
@@ -532,6 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--port", type=int, default=8080)
     deploy.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     deploy.set_defaults(handler=_cmd_deploy_local)
+    commands.add_parser(
+        "superset",
+        help="start Apache Superset on the published marts with the dashboards in superset/dashboards (QNWU_SUPERSET_*)",
+    ).set_defaults(handler=_cmd_superset)
+    commands.add_parser(
+        "superset-export",
+        help="export Superset's dashboards, charts and datasets back into superset/dashboards (to commit)",
+    ).set_defaults(handler=_cmd_superset_export)
     template = commands.add_parser("template", help="write the blank XLSX template units fill in")
     template.add_argument("path")
     template.set_defaults(handler=_cmd_template)

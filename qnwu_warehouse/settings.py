@@ -79,6 +79,26 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_PG_ANALYST_STATEMENT_TIMEOUT_S": "an analyst query running longer is cancelled (default 120; 0: no limit)",
     "QNWU_PG_ANALYST_IDLE_TIMEOUT_S": "an analyst session idle in a transaction this long is closed (default 300; 0: none)",
     "QNWU_PG_ANALYST_CONNECTION_LIMIT": "the analyst role's concurrent connections (default 20; -1: no limit)",
+    "QNWU_MAILBOX_IMAP_CONN_ID": "Airflow connection (type imap) of the reporting mailbox (default qnwu_mailbox_imap)",
+    "QNWU_MAILBOX_SMTP_CONN_ID": "Airflow connection (type smtp) the replies are sent through (default qnwu_mailbox_smtp)",
+    "QNWU_MAILBOX_FOLDER": "the IMAP folder reports arrive in (default INBOX)",
+    "QNWU_MAILBOX_FROM": "the From address of the replies and reminders (required by the qnwu_mailbox DAG)",
+    "QNWU_MAILBOX_SENDERS_FILE": "CSV of each unit's registered sender addresses (unit_code,email); operational "
+    "configuration, never in git (required by the qnwu_mailbox DAG)",
+    "QNWU_MAILBOX_MAX_MESSAGES": "messages taken from the mailbox per run (default 200; the rest on the next run)",
+    "QNWU_MAILBOX_MAX_ATTACHMENTS": "report files taken from one message, ZIP members included (default 30)",
+    "QNWU_MAILBOX_AUTHSERV_ID": "the authserv-id of the mail server's Authentication-Results headers: when set, only "
+    "messages it marks dmarc=pass are taken (others are recorded, not answered); unset: not checked",
+    "QNWU_MAILBOX_MAX_MESSAGE_BYTES": "a larger message is not fetched, only answered from its headers (default 50000000)",
+    "QNWU_MAILBOX_REMINDER_DAYS": "units with no accepted report are reminded this many days before the deadline "
+    "(default 3; 0: on the day only)",
+    "QNWU_SUPERSET_HOST": "address `qnwu superset` listens on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    "QNWU_SUPERSET_PORT": "port of `qnwu superset` (default 8088)",
+    "QNWU_SUPERSET_ADMIN_USER": "Superset's admin login (default admin)",
+    "QNWU_SUPERSET_ADMIN_PASSWORD": "its password, 8 characters or more (default qnwu-superset-local: for local use only)",
+    "QNWU_SUPERSET_SECRET_KEY": "Superset's SECRET_KEY, 32 characters or more (default: generated once into "
+    "<data dir>/superset/secret_key)",
+    "QNWU_SUPERSET_VENV": "the virtualenv Superset is installed in (default ./.superset-venv, made by bin/setup)",
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -372,3 +392,49 @@ def check_pipeline_settings() -> None:
     revalidate_all()
     if serve_postgres():
         PostgresSettings.from_env()
+
+
+# --- Apache Superset (qnwu superset) ----------------------------------------------------------
+# Superset runs from its own virtualenv (.superset-venv, superset/requirements.lock); these are
+# parsed here and handed to it as environment variables by qnwu_warehouse/serve/superset.py.
+
+SUPERSET_DIR = REPO_ROOT / "superset"
+SUPERSET_DEFAULT_ADMIN_PASSWORD = "qnwu-superset-local"  # local use only: set QNWU_SUPERSET_ADMIN_PASSWORD anywhere else
+
+
+@dataclass(frozen=True)
+class SupersetSettings:
+    """Where Superset listens, its admin login and its secret key (QNWU_SUPERSET_*)."""
+
+    host: str
+    port: int
+    admin_user: str
+    admin_password: str
+    secret_key: str | None  # None: generated once into <data dir>/superset/secret_key
+    venv: Path
+
+    @classmethod
+    def from_env(cls) -> SupersetSettings:
+        admin_user = (os.environ.get("QNWU_SUPERSET_ADMIN_USER") or "admin").strip()
+        if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", admin_user):
+            raise ConfigError(
+                f"QNWU_SUPERSET_ADMIN_USER={admin_user!r} is not a login name: use letters, digits, '_', '.', '@' or '-'."
+            )
+        password = os.environ.get("QNWU_SUPERSET_ADMIN_PASSWORD") or SUPERSET_DEFAULT_ADMIN_PASSWORD
+        if len(password) < 8:
+            raise ConfigError("QNWU_SUPERSET_ADMIN_PASSWORD is shorter than 8 characters: choose a longer one.")
+        secret_key = os.environ.get("QNWU_SUPERSET_SECRET_KEY") or None
+        if secret_key is not None and len(secret_key) < 32:
+            raise ConfigError(
+                "QNWU_SUPERSET_SECRET_KEY is shorter than 32 characters: use e.g. `openssl rand -base64 42`, "
+                "or unset it to have one generated into the data directory."
+            )
+        venv = Path(os.environ.get("QNWU_SUPERSET_VENV") or REPO_ROOT / ".superset-venv").expanduser().resolve()
+        return cls(
+            host=os.environ.get("QNWU_SUPERSET_HOST") or "127.0.0.1",
+            port=_port("QNWU_SUPERSET_PORT", 8088),
+            admin_user=admin_user,
+            admin_password=password,
+            secret_key=secret_key,
+            venv=venv,
+        )

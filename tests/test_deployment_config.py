@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from qnwu_warehouse.orchestration.deployment import AIRFLOW_SERVICES, DEPLOYMENT_VARIABLES
+from qnwu_warehouse.serve import superset
 from qnwu_warehouse.settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,37 @@ def test_the_celery_deployment_runs_the_services_and_settings_of_the_local_one()
     assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
     assert environment["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
-    assert services["metabase"]["profiles"] == ["bi"]
+    assert services["superset"]["profiles"] == ["bi"]
+
+
+def test_the_superset_service_starts_as_qnwu_superset_does():
+    """docker-compose.yml's BI service: the locked Superset version, the same configuration and
+    dashboards mounted, the same start-up steps and server options as `qnwu superset`."""
+    service = COMPOSE["services"]["superset"]
+    lock = (ROOT / "superset" / "requirements.lock").read_text(encoding="utf-8")
+    version = re.search(r"^apache-superset==(\S+)$", lock, re.M).group(1)
+    assert f"FROM apache/superset:{version}\n" in (ROOT / service["build"] / "Dockerfile").read_text(encoding="utf-8")
+    environment = service["environment"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in service["volumes"]}
+    assert mounts["/opt/qnwu/superset"] == "./superset"
+    assert environment["SUPERSET_CONFIG_PATH"] == "/opt/qnwu/superset/superset_config.py"
+    assert environment["QNWU_SUPERSET_DASHBOARDS"] == "/opt/qnwu/superset/dashboards"
+    assert mounts["/opt/qnwu/data"] == "qnwu-data" and environment["QNWU_DATA_DIR"] == "/opt/qnwu/data"
+    # the same connections bootstrap.py sets locally: the analyst role (never the loader), the published file read-only
+    assert "${QNWU_PG_ANALYST_ROLE}:${QNWU_PG_ANALYST_PASSWORD}@" in environment["SUPERSET_QNWU_POSTGRES_URI"]
+    assert (
+        environment["SUPERSET_QNWU_DUCKDB_URI"]
+        == "duckdb:////opt/qnwu/data/published/warehouse.duckdb?access_mode=read_only"
+    )
+    command = " ".join(service["command"][2].split())
+    position = 0
+    for name, (program, *arguments) in superset.STARTUP_STEPS.items():
+        if program == "python":
+            arguments = [f"/opt/qnwu/superset/{argument}" for argument in arguments]
+        step = " ".join([program, *arguments])
+        assert command.find(step, position) >= position, f"step {name!r} ({step}) missing or out of order"
+        position = command.find(step, position)
+    assert " ".join(superset.GUNICORN_OPTIONS) in command and superset.SUPERSET_APP in command
 
 
 def test_no_secret_is_written_in_the_compose_file():
