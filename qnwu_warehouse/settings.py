@@ -386,6 +386,58 @@ class PostgresSettings:
         )
 
 
+@dataclass(frozen=True)
+class MailboxSettings:
+    """The reporting mailbox (QNWU_MAILBOX_*): which Airflow connections reach it, where replies come
+    from, and who may report for which unit (qnwu_warehouse/mailbox, docs/mailbox.md)."""
+
+    imap_conn_id: str
+    smtp_conn_id: str
+    folder: str
+    from_address: str
+    senders_file: Path
+    max_messages: int
+    max_attachments: int
+    reminder_days: int = 3
+    authserv_id: str | None = None
+    max_message_bytes: int = 50_000_000
+
+    @classmethod
+    def from_env(cls) -> MailboxSettings:
+        from_address = (os.environ.get("QNWU_MAILBOX_FROM") or "").strip()
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", from_address):
+            raise ConfigError(
+                f"QNWU_MAILBOX_FROM={from_address!r} is not an e-mail address: set it to the address replies "
+                "come from (e.g. baocao@hoiphunu.quangninh.gov.vn)."
+            )
+        senders = (os.environ.get("QNWU_MAILBOX_SENDERS_FILE") or "").strip()
+        if not senders:
+            raise ConfigError(
+                "QNWU_MAILBOX_SENDERS_FILE is not set: point it at the CSV of registered sender addresses "
+                "(unit_code,email; docs/mailbox.md)."
+            )
+        senders_file = Path(senders).expanduser().resolve()
+        if not senders_file.is_file():
+            raise ConfigError(
+                f"QNWU_MAILBOX_SENDERS_FILE={senders_file} does not exist: create it (unit_code,email; docs/mailbox.md)."
+            )
+        folder = (os.environ.get("QNWU_MAILBOX_FOLDER") or "INBOX").strip()
+        if not re.fullmatch(r"[A-Za-z0-9_./ -]{1,100}", folder):
+            raise ConfigError(f"QNWU_MAILBOX_FOLDER={folder!r} is not a folder name: use letters, digits, '.', '/', '_'.")
+        return cls(
+            imap_conn_id=os.environ.get("QNWU_MAILBOX_IMAP_CONN_ID") or "qnwu_mailbox_imap",
+            smtp_conn_id=os.environ.get("QNWU_MAILBOX_SMTP_CONN_ID") or "qnwu_mailbox_smtp",
+            folder=folder,
+            from_address=from_address,
+            senders_file=senders_file,
+            max_messages=_positive_int("QNWU_MAILBOX_MAX_MESSAGES", 200),
+            max_attachments=_positive_int("QNWU_MAILBOX_MAX_ATTACHMENTS", 30),
+            reminder_days=_whole_number("QNWU_MAILBOX_REMINDER_DAYS", 3, 0, 28, "a number of days from 0 to 28"),
+            authserv_id=(os.environ.get("QNWU_MAILBOX_AUTHSERV_ID") or "").strip() or None,
+            max_message_bytes=_positive_int("QNWU_MAILBOX_MAX_MESSAGE_BYTES", 50_000_000),
+        )
+
+
 def check_pipeline_settings() -> None:
     """Parse the settings a pipeline run reads only later, in its tasks, so that a bad one stops
     `qnwu run` with its one line before Airflow starts."""

@@ -40,6 +40,8 @@ def test_dags_have_no_cycles_and_are_documented(dag_bag):
     "dag_id, order",
     [
         ("qnwu_ingest", ["ingest_submissions", "new_data_landed", "announce_new_data"]),
+        ("qnwu_mailbox", ["fetch_mail", "ingest_submissions", "send_replies", "send_reminders"]),
+        ("qnwu_mailbox", ["ingest_submissions", "new_data_landed", "announce_new_data"]),
         (
             "qnwu_publish",
             [

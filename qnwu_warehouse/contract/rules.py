@@ -345,6 +345,17 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "number). The report is not accepted. Remove it (the reporter is a role, e.g. 'Chủ tịch "
         "Hội'; a club name holds no person's name or number) and send it again.",
     ),
+    # a report that came by e-mail from an address not registered for the unit it claims
+    # (qnwu_warehouse/mailbox/senders.py); {detail}: the sender and the unit
+    "SENDER_NOT_REGISTERED": (
+        "error",
+        "Địa chỉ gửi {detail} chưa được đăng ký để gửi báo cáo cho đơn vị này; báo cáo không được "
+        "nhận và được giữ lại. Hãy gửi từ địa chỉ thư đã đăng ký của đơn vị, hoặc đề nghị cán bộ "
+        "quản lý số liệu đăng ký địa chỉ này.",
+        "The sending address {detail} is not registered to report for this unit; the report is not "
+        "accepted and is kept in quarantine. Send it from the unit's registered address, or ask the "
+        "data officer to register this address.",
+    ),
 }
 
 

@@ -406,9 +406,16 @@ def _ingest_batch(
                 _quarantine(settings, outcome, None)
                 outcomes.append(outcome)
 
+    sender_check = None
     for key, examined in examiner.examine_all(jobs()):
         outcome, content = pending.pop(key)
         _apply(outcome, examined)
+        if outcome.outcome == "accepted" and outcome.source_path.startswith("mailbox/"):
+            # a report that came by mail: its sender must be registered for its unit (mailbox/senders.py)
+            from qnwu_warehouse.mailbox.senders import SenderCheck
+
+            sender_check = sender_check or SenderCheck(settings)
+            sender_check.apply(outcome)
         if outcome.outcome == "rejected":
             _quarantine(settings, outcome, content)
         outcomes.append(outcome)
