@@ -398,32 +398,44 @@ def adopt_withdrawn_versions(con, candidates: list[Path], live_name: str, publis
     con.execute(
         f"create or replace temp table figures_live as select * from ({figures_query('marts')}) as f({_FIGURE_COLUMNS})"
     )
-    keys = "figure_table, figure_id, measure"
-    columns = "period_grain, period_label, scope_level, scope_code, subject_code, category"
     con.execute(
-        f"""
-        insert into {HISTORY_SCHEMA}.figure_changes
-        with withdrawn_state as (select * from {HISTORY_SCHEMA}.figures_as_of_version(?))
-        select ?, a.figure_table, a.figure_id, a.measure, {", ".join("a." + c for c in columns.split(", "))},
-            a.value, a.value_is_suppressed, false
-        from figures_live as a left join withdrawn_state as b using ({keys})
-        where b.figure_id is null or a.value is distinct from b.value
-            or a.value_is_suppressed is distinct from b.value_is_suppressed
-        union all
-        select ?, b.figure_table, b.figure_id, b.measure, {", ".join("b." + c for c in columns.split(", "))},
-            null, null, true
-        from withdrawn_state as b anti join figures_live as a using ({keys})""",
-        [newest_seq, seq, seq],
+        f"create or replace temp table withdrawn_state as select * from {HISTORY_SCHEMA}.figures_as_of_version(?)",
+        [newest_seq],
     )
-    (restored,) = con.execute(
-        f"select count(*) from {HISTORY_SCHEMA}.figure_changes where version_seq = ?", [seq]
-    ).fetchone()
+    restored = _append_differences(con, seq, "withdrawn_state", "figures_live")
+    con.execute("drop table withdrawn_state")
     con.execute(
         f"insert into {HISTORY_SCHEMA}.versions values (?, ?, ?, ?::timestamptz, true, ?, 0, ?)",
         [seq, live_name, "rollback", rolled_back_at, f"rolled back to {live_name}", restored],
     )
     con.execute("drop table figures_live")
     return newest_seq - local
+
+
+def _append_differences(con, seq: int, before: str, after: str) -> int:
+    """Append to figure_changes, as version `seq`, every figure of relation `after` that is new or
+    differs from `before` (value or suppression), and every figure of `before` gone from `after`.
+    Returns how many rows were appended."""
+    keys = "figure_table, figure_id, measure"
+    columns = "period_grain, period_label, scope_level, scope_code, subject_code, category"
+    con.execute(
+        f"""
+        insert into {HISTORY_SCHEMA}.figure_changes
+        select ?, a.figure_table, a.figure_id, a.measure, {", ".join("a." + c for c in columns.split(", "))},
+            a.value, a.value_is_suppressed, false
+        from {after} as a left join {before} as b using ({keys})
+        where b.figure_id is null or a.value is distinct from b.value
+            or a.value_is_suppressed is distinct from b.value_is_suppressed
+        union all
+        select ?, b.figure_table, b.figure_id, b.measure, {", ".join("b." + c for c in columns.split(", "))},
+            null, null, true
+        from {before} as b anti join {after} as a using ({keys})""",
+        [seq, seq],
+    )
+    (appended,) = con.execute(
+        f"select count(*) from {HISTORY_SCHEMA}.figure_changes where version_seq = ?", [seq]
+    ).fetchone()
+    return appended
 
 
 def current_catalog(con) -> str:
@@ -484,25 +496,7 @@ def append(
         f"create or replace temp table figures_after as select * from ({figures_query('marts', row_filters)}) "
         f"as f({_FIGURE_COLUMNS})"
     )
-    keys = "figure_table, figure_id, measure"
-    columns = "period_grain, period_label, scope_level, scope_code, subject_code, category"
-    con.execute(
-        f"""
-        insert into {HISTORY_SCHEMA}.figure_changes
-        select ?, a.figure_table, a.figure_id, a.measure, {", ".join("a." + c for c in columns.split(", "))},
-            a.value, a.value_is_suppressed, false
-        from figures_after as a left join figures_before as b using ({keys})
-        where b.figure_id is null or a.value is distinct from b.value
-            or a.value_is_suppressed is distinct from b.value_is_suppressed
-        union all
-        select ?, b.figure_table, b.figure_id, b.measure, {", ".join("b." + c for c in columns.split(", "))},
-            null, null, true
-        from figures_before as b anti join figures_after as a using ({keys})""",
-        [seq, seq],
-    )
-    (figures_changed,) = con.execute(
-        f"select count(*) from {HISTORY_SCHEMA}.figure_changes where version_seq = ?", [seq]
-    ).fetchone()
+    figures_changed = _append_differences(con, seq, "figures_before", "figures_after")
     where = f"where {report_condition}" if report_condition else ""
     con.execute(
         f"""
