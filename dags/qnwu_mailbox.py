@@ -1,6 +1,7 @@
 """Reports pulled from the union's mailbox and answered within minutes (issue 17, docs/mailbox.md).
 
-Every 2 minutes, and on demand: new messages are taken from the IMAP mailbox (Airflow connection
+Every minute, and on demand (a province month is answered in about 20 s, so a report waits at most
+about 80 s for its reply: docs/benchmarks.md): new messages are taken from the IMAP mailbox (Airflow connection
 QNWU_MAILBOX_IMAP_CONN_ID) and each report attachment is landed durably under mailbox/ in the
 landing zone before the message is flagged processed; ingest then checks them like any landing
 file (a sender not registered for the unit is refused); finally each file gets exactly one reply
@@ -22,7 +23,7 @@ from qnwu_warehouse.orchestration.assets import RAW_SUBMISSIONS
 
 @dag(
     dag_id="qnwu_mailbox",
-    schedule=timedelta(minutes=2),
+    schedule=timedelta(minutes=1),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -1,4 +1,5 @@
-"""Benchmarks that print figures, not timed tests: `qnwu bench ingest ...`, `qnwu bench pipeline ...`.
+"""Benchmarks that print figures, not timed tests: `qnwu bench ingest ...`, `qnwu bench pipeline ...`,
+`qnwu bench mailbox ...` (qnwu_devtools/mailbox_bench.py).
 
 Each measured stage runs in a child process of its own, so its wall time includes what an
 operator pays (imports, start-up) and its peak memory is the sum of the resident memory of the
@@ -1346,7 +1347,7 @@ def build_parser() -> argparse.ArgumentParser:
             "a fresh process; generated data is kept in the work folder and reused."
         ),
     )
-    commands = parser.add_subparsers(dest="what", required=True, metavar="{ingest,pipeline}")
+    commands = parser.add_subparsers(dest="what", required=True, metavar="{ingest,pipeline,mailbox}")
     ingest = commands.add_parser("ingest", help="ingest throughput per file format on generated data")
     ingest.add_argument("--workdir", default="data/bench", help="where generated data and results go")
     ingest.add_argument("--scales", default="2000,24000", help="submissions per case, comma-separated")
@@ -1378,6 +1379,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="paired runs of the first and the newest month; their medians are compared (default 3)",
     )
 
+    from qnwu_devtools import mailbox_bench
+
+    mailbox_bench.add_parser(commands)
     return parser
 
 
@@ -1405,6 +1409,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.what == "mailbox":
+        from qnwu_devtools import mailbox_bench
+
+        return mailbox_bench.main(args, workdir)
     if args.what == "pipeline":
         if args.repeats < 1:
             raise SystemExit("qnwu bench pipeline: --repeats must be 1 or more")

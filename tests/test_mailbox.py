@@ -2,7 +2,8 @@
 
 A throw-away Dovecot (Debian's dovecot-imapd, unprivileged, its own config, users and Maildirs on
 a free localhost port) holds the union's mailbox; an aiosmtpd server takes the replies and
-delivers them into a Maildir of the same Dovecot, which the test reads back over IMAP. The DAG
+delivers them into a Maildir of the same Dovecot, which the test reads back over IMAP (both from
+qnwu_devtools/mail_servers.py, which `qnwu bench mailbox` uses too). The DAG
 qnwu_mailbox runs through Airflow (dag.test(), in a subprocess as `qnwu run` does), with its IMAP
 and SMTP connections from AIRFLOW_CONN_... variables. Run with `pytest -s` to see the replies.
 """
@@ -12,16 +13,12 @@ from __future__ import annotations
 import email
 import hashlib
 import html
-import imaplib
 import io
 import json
-import mailbox
 import os
-import pwd
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,165 +27,25 @@ import time
 import zipfile
 from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from qnwu_devtools.mail_servers import (
+    FROM_ADDRESS,
+    Dovecot,
+    SmtpServer,
+    attach,
+    dovecot_installed,
+    environment,
+    new_message,
+)
+
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
-PASSWORD = "secret-for-tests"
-FROM_ADDRESS = "baocao@hoilhpn.test"
-
-if not Path(DOVECOT).exists():
+if not dovecot_installed():
     pytest.skip("dovecot is not installed: run bin/setup (it installs dovecot-imapd)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Dovecot:
-    """Dovecot as an unprivileged process (user nobody when the test runs as root), all its state
-    in one temporary folder; every user's Maildir is <home>/mail/<user>."""
-
-    USERS = ("inbox", "inbox2", "a", "b", "c")
-
-    def __init__(self, home: Path):
-        self.home = home
-        self.port = free_port()
-        self.as_nobody = os.geteuid() == 0
-        user = "nobody" if self.as_nobody else pwd.getpwuid(os.geteuid()).pw_name
-        group = "nogroup" if self.as_nobody else user
-        (home / "base").mkdir()
-        (home / "mail").mkdir()
-        (home / "users").write_text("".join(f"{name}:{{PLAIN}}{PASSWORD}\n" for name in self.USERS))
-        (home / "dovecot.conf").write_text(
-            f"""protocols = imap
-listen = 127.0.0.1
-base_dir = {home}/base
-state_dir = {home}/base
-log_path = {home}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_internal_user = {user}
-default_internal_group = {group}
-default_login_user = {user}
-mail_location = maildir:{home}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {home}/users
-}}
-userdb {{
-  driver = static
-  args = uid={user} gid={group} home={home}/mail/%u
-}}
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-"""
-        )
-        for name in self.USERS:
-            mailbox.Maildir(str(self.maildir(name)), create=True)
-        self.own()
-        command = [DOVECOT, "-F", "-c", str(home / "dovecot.conf")]
-        if self.as_nobody:
-            command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    log = (home / "dovecot.log").read_text() if (home / "dovecot.log").exists() else ""
-                    raise RuntimeError(f"dovecot did not start: {self.process.stdout.read().decode()} {log}") from None
-                time.sleep(0.1)
-
-    def maildir(self, user: str) -> Path:
-        return self.home / "mail" / user
-
-    def own(self) -> None:
-        """Files the test writes into the Maildirs belong to the user Dovecot runs as."""
-        if not self.as_nobody:
-            return
-        nobody = pwd.getpwnam("nobody")
-        for root, folders, files in os.walk(self.home):
-            for name in [*folders, *files]:
-                os.chown(os.path.join(root, name), nobody.pw_uid, nobody.pw_gid)
-        os.chown(self.home, nobody.pw_uid, nobody.pw_gid)
-
-    def deliver(self, user: str, message: bytes) -> None:
-        mailbox.Maildir(str(self.maildir(user)), create=False).add(message)
-        self.own()
-
-    def imap(self, user: str) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", self.port)
-        client.login(user, PASSWORD)
-        return client
-
-    def messages(self, user: str) -> list[email.message.EmailMessage]:
-        """Every message of a user's INBOX, read over IMAP."""
-        client = self.imap(user)
-        try:
-            client.select("INBOX", readonly=True)
-            _, data = client.uid("SEARCH", None, "ALL")
-            found = []
-            for uid in (data[0] or b"").split():
-                _, fetched = client.uid("FETCH", uid, "(BODY.PEEK[])")
-                raw = next(item[1] for item in fetched if isinstance(item, tuple))
-                found.append(email.message_from_bytes(raw, policy=policy.default))
-            return found
-        finally:
-            client.logout()
-
-    def count_flagged(self, user: str, keyword: str = "$QnwuProcessed") -> int:
-        client = self.imap(user)
-        try:
-            client.select("INBOX", readonly=True)
-            _, data = client.uid("SEARCH", None, "KEYWORD", keyword)
-            return len((data[0] or b"").split())
-        finally:
-            client.logout()
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-class DeliverReplies:
-    """aiosmtpd handler: each message it takes is delivered into the Maildir of user "b" for
-    recipients @b.test, "c" for @c.test, else of user "a" (where the test reads them back over IMAP)."""
-
-    def __init__(self, dovecot: Dovecot):
-        self.dovecot = dovecot
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        users = {rcpt.lower().rsplit("@", 1)[1].split(".")[0] for rcpt in envelope.rcpt_tos}
-        users = {user if user in ("b", "c") else "a" for user in users}
-        for user in users:
-            self.dovecot.deliver(user, envelope.original_content or envelope.content)
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture(scope="module")
@@ -203,12 +60,9 @@ def dovecot():
 
 @pytest.fixture(scope="module")
 def smtp_port(dovecot):
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(DeliverReplies(dovecot), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port
-    controller.stop()
+    server = SmtpServer(dovecot)
+    yield server.port
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -232,61 +86,6 @@ def reports(tmp_path_factory) -> dict[str, Path]:
 
 def units_of(folder: Path) -> list[str]:
     return sorted({p.name.split("_")[0] for p in folder.iterdir() if not p.name.startswith(".")})
-
-
-def new_message(sender: str, subject: str, text: str = "Kính gửi Hội, đơn vị gửi báo cáo tháng.") -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = FROM_ADDRESS
-    message["Subject"] = subject
-    message["Date"] = email.utils.formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain="donvi.test")
-    message.set_content(text)
-    return message
-
-
-def attach(message: EmailMessage, name: str, content: bytes) -> None:
-    kinds = {
-        ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ".csv": ("text", "csv"),
-        ".json": ("application", "json"),
-        ".zip": ("application", "zip"),
-    }
-    maintype, subtype = kinds.get(Path(name).suffix.lower(), ("application", "octet-stream"))
-    message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
-
-
-def environment(data_dir: Path, dovecot: Dovecot, smtp_port: int, inbox: str, senders: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
-    env.update(
-        {
-            "QNWU_DATA_DIR": str(data_dir),
-            "QNWU_LANDING_SETTLE_SECONDS": "0",
-            "QNWU_INGEST_WORKERS": "1",
-            "QNWU_MAILBOX_FROM": FROM_ADDRESS,
-            "QNWU_MAILBOX_SENDERS_FILE": str(senders),
-            "AIRFLOW_CONN_QNWU_MAILBOX_IMAP": json.dumps(
-                {
-                    "conn_type": "imap",
-                    "host": "127.0.0.1",
-                    "port": dovecot.port,
-                    "login": inbox,
-                    "password": PASSWORD,
-                    "extra": {"use_ssl": False},
-                }
-            ),
-            "AIRFLOW_CONN_QNWU_MAILBOX_SMTP": json.dumps(
-                {
-                    "conn_type": "smtp",
-                    "host": "127.0.0.1",
-                    "port": smtp_port,
-                    "extra": {"disable_ssl": True, "disable_tls": True, "from_email": FROM_ADDRESS, "retry_limit": 0},
-                }
-            ),
-            **extra,
-        }
-    )
-    return env
 
 
 def run_mailbox_dag(env: dict) -> subprocess.CompletedProcess:
