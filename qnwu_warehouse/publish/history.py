@@ -143,33 +143,39 @@ rebuilds as (
     select string_agg('version ' || version_seq || ': ' || reason, '; ' order by version_seq) as reasons
     from history.versions
     where version_seq > from_version and version_seq <= to_version and rebuilt_whole
-)
-select
-    changed.*,
-    (select count(*) from reports
-        where (changed.scope_level = 'province'
-            or (changed.scope_level = 'district' and reports.district_code = changed.scope_code)
-            or (changed.scope_level = 'unit' and reports.unit_code = changed.scope_code))
-        and ((changed.period_grain = 'month' and reports.period = changed.period_label)
-            or (changed.period_grain = 'quarter' and reports.quarter_label = changed.period_label)
-            or (changed.period_grain = 'year' and reports.report_year = changed.period_label))
-    ) as reports_behind,
-    (select string_agg(
+),
+causes as (
+    select
+        changed.figure_table,
+        changed.figure_id,
+        changed.measure,
+        count(*) as reports_behind,
+        string_agg(
             reports.unit_code || ' ' || reports.period || ' ' || reports.change
             || ' v' || coalesce(cast(reports.version_after as varchar), '-')
             || ' file ' || left(coalesce(reports.file_hash_after, reports.file_hash_before), 12)
             || ' (version ' || reports.version_seq || ')',
-            '; ' order by reports.unit_code, reports.period, reports.version_seq)
-        from reports
-        where (changed.scope_level = 'province'
+            '; ' order by reports.unit_code, reports.period, reports.version_seq
+        ) as reports_cause
+    from changed
+    inner join reports
+        on (changed.scope_level = 'province'
             or (changed.scope_level = 'district' and reports.district_code = changed.scope_code)
             or (changed.scope_level = 'unit' and reports.unit_code = changed.scope_code))
         and ((changed.period_grain = 'month' and reports.period = changed.period_label)
             or (changed.period_grain = 'quarter' and reports.quarter_label = changed.period_label)
             or (changed.period_grain = 'year' and reports.report_year = changed.period_label))
-    ) as reports_cause,
+    group by changed.figure_table, changed.figure_id, changed.measure
+)
+select
+    changed.*,
+    coalesce(causes.reports_behind, 0) as reports_behind,
+    causes.reports_cause,
     (select reasons from rebuilds) as rules_cause
 from changed
+left join causes
+    on changed.figure_table = causes.figure_table and changed.figure_id = causes.figure_id
+    and changed.measure = causes.measure
 """
 
 _MACROS = f"""
