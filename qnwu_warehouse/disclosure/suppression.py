@@ -58,36 +58,45 @@ def equations_of(rows: list[dict]) -> list[Equation]:
     return [Equation(parent, tuple(sorted(members))) for (_kind, parent), members in sorted(children.items())]
 
 
-def choose_hidden(rows: list[dict], threshold: int, complementary: bool = True) -> dict[str, str]:
-    """{cell_id: 'primary' | 'secondary'} for the cells of one indicator and year."""
+def choose_hidden(
+    rows: list[dict], threshold: int, complementary: bool = True, public: set[str] | None = None
+) -> dict[str, str]:
+    """{cell_id: 'primary' | 'secondary'} for the cells of one indicator and year.
+
+    `public`: cells an earlier published version showed with the value they have now
+    (disclosure/audit.pinned_by_history). Hiding one again protects nothing, so none is taken as a
+    complement, and each counts as known in the sums; a small one stays hidden (primary) but needs
+    no protection of its own."""
     cells = {
         row["cell_id"]: Cell(row["cell_id"], int(row["value"]), row["scope_level"], row["category"], bool(row["is_primary"]))
         for row in rows
     }
+    public = set(public or ()) & cells.keys()
     equations = [e for e in equations_of(rows) if e.parent in cells]
     _check_sums(equations, cells)
     hidden = {cell_id for cell_id, cell in cells.items() if cell.is_primary}
-    if not complementary or not hidden:
+    if not complementary or not hidden - public:
         return dict.fromkeys(hidden, "primary")
-    _local_rules(equations, cells, hidden, threshold)
+    _local_rules(equations, cells, hidden, threshold, public)
     member_of: dict[str, list[Equation]] = defaultdict(list)
     for equation in equations:
         for cell_id in (equation.parent, *equation.children):
             member_of[cell_id].append(equation)
-    to_check = set(hidden)
+    to_check = hidden - public
     for _round in range(len(cells) + 1):
-        system = System(equations, {c: cells[c].value for c in cells if c not in hidden}, hidden)
+        unknown = hidden - public
+        system = System(equations, {c: cells[c].value for c in cells if c not in unknown}, unknown)
         intervals = system.bounds(to_check)
         failing = sorted(c for c, interval in intervals.items() if not protected(interval, threshold))
         if not failing:
             break
         added = set()
         for cell_id in failing:
-            choice = _cheapest(cell_id, member_of, cells, hidden | added, threshold)
+            choice = _cheapest(cell_id, member_of, cells, hidden | added | public, threshold)
             if choice is not None:
                 added.add(choice)
         if not added:  # nothing left to hide beside the failing cells: hide the whole indicator-year
-            added = set(cells) - hidden
+            added = set(cells) - hidden - public
             if not added:
                 break
         hidden |= added
@@ -115,29 +124,34 @@ def _cheapest(cell_id: str, member_of, cells: dict[str, Cell], hidden: set[str],
     return min(candidates, key=lambda c: (_cost(cells[c], threshold), c))
 
 
-def _local_rules(equations: list[Equation], cells: dict[str, Cell], hidden: set[str], threshold: int) -> None:
+def _local_rules(
+    equations: list[Equation], cells: dict[str, Cell], hidden: set[str], threshold: int, public: set[str]
+) -> None:
+    """The rules of each sum on its own; a public cell (see choose_hidden) is known, hidden or not,
+    and is never taken. A sum whose only candidates are public is left to the linear program."""
     changed = True
     while changed:
         changed = False
         for equation in equations:
             members = (equation.parent, *equation.children)
-            hidden_members = [m for m in members if m in hidden]
+            hidden_members = [m for m in members if m in hidden and m not in public]
             if not hidden_members:
                 continue
-            published_children = [c for c in equation.children if c not in hidden]
-            if equation.parent not in hidden:
-                hidden_sum = sum(cells[c].value for c in equation.children if c in hidden)
+            candidates = [c for c in equation.children if c not in hidden and c not in public]
+            if equation.parent not in hidden or equation.parent in public:
+                hidden_sum = sum(cells[c].value for c in equation.children if c in hidden and c not in public)
                 if len(hidden_members) >= 2 and hidden_sum >= threshold:
                     continue
-                if not published_children:
-                    hidden.add(equation.parent)
-                    changed = True
+                if not candidates:
+                    if equation.parent not in hidden and equation.parent not in public:
+                        hidden.add(equation.parent)
+                        changed = True
                     continue
-                hidden.add(min(published_children, key=lambda c: (_cost(cells[c], threshold), c)))
+                hidden.add(min(candidates, key=lambda c: (_cost(cells[c], threshold), c)))
                 changed = True
-            elif len(hidden_members) == 1 and published_children:
+            elif len(hidden_members) == 1 and candidates:
                 # the parent alone is hidden: it equals the published children's sum
-                hidden.add(min(published_children, key=lambda c: (_cost(cells[c], threshold), c)))
+                hidden.add(min(candidates, key=lambda c: (_cost(cells[c], threshold), c)))
                 changed = True
 
 

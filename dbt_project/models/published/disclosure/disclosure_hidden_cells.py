@@ -61,6 +61,7 @@ def model(dbt, session):
             f"sensitive indicators must be flows (time_aggregation = sum): {stocks}; "
             "the disclosure sums do not hold for a stock"
         )
+    public = already_public(dbt.config.get("live_published_file"), components)
     rows = []
     for component_id in chosen:
         fingerprint = fingerprints.get(component_id, "gone")
@@ -68,8 +69,51 @@ def model(dbt, session):
         records = components.get(component_id, [])
         if records:
             threshold = int(records[0]["small_cell_threshold"])
-            for cell_id, kind in sorted(choose_hidden(records, threshold, complementary).items()):
+            for cell_id, kind in sorted(choose_hidden(records, threshold, complementary, public).items()):
                 rows.append((cell_id, component_id, kind, fingerprint))
     return pd.DataFrame(rows, columns=["cell_id", "component_id", "suppression", "cells_fingerprint"]).astype(
         {"cell_id": "string", "component_id": "string", "suppression": "string", "cells_fingerprint": "string"}
     )
+
+
+def already_public(live_file, components):
+    """The cells of the indicator-years being chosen that the live published version, or any version
+    in its history, showed with the value they have now: hiding them again protects nothing, so
+    suppression takes none as a complement (qnwu_warehouse.disclosure.suppression.choose_hidden), and
+    publish's audit across versions counts them as known (disclosure/audit.pinned_by_history).
+    Read-only from the published file, which a publish never writes in place."""
+    import os
+
+    import duckdb
+
+    if not live_file or not components or not os.path.exists(live_file):
+        return set()
+    values = {r["cell_id"]: r["value"] for records in components.values() for r in records}
+    years = sorted({component.rsplit(":", 1)[1] for component in components})
+    codes = sorted({component.rsplit(":", 1)[0] for component in components})
+    published = set()
+    with duckdb.connect(live_file, read_only=True) as live:
+        tables = {
+            f"{schema}.{table}"
+            for schema, table in live.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        }
+        queries = [
+            f"select indicator_value_id, value from marts.{table} where value is not null "
+            "and indicator_code in (select unnest(?)) and left(period, 4) in (select unnest(?))"
+            for table in ("fct_indicator_values", "fct_beneficiaries")
+            if f"marts.{table}" in tables
+        ]
+        if "history.figure_changes" in tables:  # every value any version published
+            queries.append(
+                "select figure_id, value from history.figure_changes where figure_table = 'agg_indicators_by_period' "
+                "and not value_is_suppressed and value is not null "
+                "and subject_code in (select unnest(?)) and left(period_label, 4) in (select unnest(?))"
+            )
+        elif "marts.agg_indicators_by_period" in tables:
+            queries.append(
+                "select indicator_total_id, value from marts.agg_indicators_by_period where value is not null "
+                "and indicator_code in (select unnest(?)) and left(period_label, 4) in (select unnest(?))"
+            )
+        for query in queries:
+            published.update((cell, float(value)) for cell, value in live.execute(query, [codes, years]).fetchall())
+    return {cell for cell, value in published if cell in values and float(values[cell]) == value}
