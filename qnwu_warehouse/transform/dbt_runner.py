@@ -53,8 +53,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         # the published layer's disclosure control (dbt_project/macros/disclosure.sql)
         "QNWU_SMALL_CELL_THRESHOLD": str(settings.small_cell_threshold),
         "QNWU_COMPLEMENTARY_SUPPRESSION": str(settings.complementary_suppression).lower(),
-        # the live version, whose published cells suppression never takes as complements
-        "QNWU_PUBLISHED_FILE": str(settings.published_warehouse),
     }
 
 

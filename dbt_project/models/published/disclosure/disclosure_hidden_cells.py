@@ -61,7 +61,8 @@ def model(dbt, session):
             f"sensitive indicators must be flows (time_aggregation = sum): {stocks}; "
             "the disclosure sums do not hold for a stock"
         )
-    public = already_public(dbt.config.get("live_published_file"), components)
+    data_dir = dbt.config.get("data_dir")
+    public = already_public(f"{data_dir}/published/warehouse.duckdb" if data_dir else "", components)
     rows = []
     for component_id in chosen:
         fingerprint = fingerprints.get(component_id, "gone")
