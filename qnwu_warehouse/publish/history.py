@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qnwu_warehouse.warehouse import attached_tables, quoted_identifier
+from qnwu_warehouse.warehouse import attached_tables, current_database, quoted_identifier
 
 HISTORY_SCHEMA = "history"
 
@@ -310,14 +310,9 @@ def ensure_schema(con) -> None:
 
 def has_history(con, catalog: str) -> bool:
     """Whether the version attached as `catalog` carries a history with at least one version."""
-    if HISTORY_SCHEMA + ".versions" not in {
-        f"{schema}.{table}"
-        for schema, table in con.execute(
-            "select schema_name, table_name from duckdb_tables() where database_name = ?", [catalog]
-        ).fetchall()
-    }:
+    if "versions" not in attached_tables(con, catalog, HISTORY_SCHEMA):
         return False
-    return bool(con.execute(f"select count(*) from {quoted_identifier(catalog)}.{HISTORY_SCHEMA}.versions").fetchone()[0])
+    return _newest_seq(con, catalog) > 0
 
 
 def copy_from(con, source_catalog: str) -> None:
@@ -379,7 +374,7 @@ def adopt_withdrawn_versions(con, candidates: list[Path], live_name: str, publis
     (recorded_until,) = con.execute(f"select max(published_at) from {HISTORY_SCHEMA}.versions").fetchone()
     if rolled_back_at is None or (recorded_until is not None and rolled_back_at <= recorded_until):
         return 0  # no rollback to the live version since its history was written: nothing withdrawn
-    local = _newest_seq(con, current_catalog(con))
+    local = _newest_seq(con, current_database(con))
     newest, newest_seq = None, local
     for number, path in enumerate(candidates):
         alias = f"history_candidate_{number}"
@@ -443,10 +438,6 @@ def _append_differences(con, seq: int, before: str, after: str) -> int:
         f"select count(*) from {HISTORY_SCHEMA}.figure_changes where version_seq = ?", [seq]
     ).fetchone()
     return appended
-
-
-def current_catalog(con) -> str:
-    return con.execute("select current_database()").fetchone()[0]
 
 
 def snapshot_before(con, row_filters: dict[str, str] | None, source: str) -> None:
@@ -557,7 +548,3 @@ def append(
     con.execute("drop table if exists figures_after")
     con.execute("drop table if exists reports_before")
     return HistoryEntry(seq, figures_changed, reports_changed, seconds_before + time.perf_counter() - started)
-
-
-def describe(entry: HistoryEntry) -> str:
-    return json.dumps(entry.as_dict())

@@ -106,7 +106,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             history_started = time.perf_counter()
             if previous is not None:  # after a rollback: the versions it withdrew, and the rollback itself
                 history.adopt_withdrawn_versions(
-                    con, _other_version_files(settings, live), live.stem, settings.published_dir
+                    con, list(_earlier_version_files(settings, but=live)), live.stem, settings.published_dir
                 )
             figure_filters = {
                 table: _changed_rows(con, table, change_set) if previous else ""
@@ -263,13 +263,10 @@ def _audit_history(con, settings: Settings) -> dict[str, object]:
     started = time.perf_counter()
     catalog = current_database(con)
     others = {}
-    files = {path.stem: path for path in versions(settings)}
-    files.update({Path(record["file"]).stem: Path(record["file"]) for record in releases.list_releases(settings)})
-    for number, (stem, path) in enumerate(sorted(files.items())):
-        if path.exists():
-            alias = f"earlier_version_{number}"
-            con.execute(f"attach '{path}' as {alias} (read_only)")
-            others[alias] = stem if not path.parent.name == "releases" else _release_version(path)
+    for number, (path, version_name) in enumerate(_earlier_version_files(settings).items()):
+        alias = f"earlier_version_{number}"
+        con.execute(f"attach '{path}' as {alias} (read_only)")
+        others[alias] = version_name
     try:
         pinned = disclosure_audit.pinned_by_history(con, catalog, "working.disclosure.disclosure_sensitive_cells", others)
         summary: dict[str, object] = {
@@ -304,17 +301,18 @@ def _audit_history(con, settings: Settings) -> dict[str, object]:
     return summary
 
 
-def _other_version_files(settings: Settings, live: Path | None) -> list[Path]:
-    """The kept and released version files, but the live one."""
-    files = {path.resolve() for path in versions(settings)}
-    files |= {Path(record["file"]).resolve() for record in releases.list_releases(settings)}
-    live_inode = live.stat().st_ino if live is not None else None
-    return sorted(path for path in files if path.exists() and path.stat().st_ino != live_inode)
-
-
-def _release_version(path: Path) -> str:
-    record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    return record["version"]
+def _earlier_version_files(settings: Settings, but: Path | None = None) -> dict[Path, str]:
+    """{file: version name} of the kept and released versions, each file once (a release is a hard
+    link to its version's file), without the one `but` names."""
+    files = {path: path.stem for path in versions(settings)}
+    files |= {Path(record["file"]): record["version"] for record in releases.list_releases(settings)}
+    seen = {but.stat().st_ino} if but is not None and but.exists() else set()
+    unique = {}
+    for path, version_name in sorted(files.items()):
+        if path.exists() and path.stat().st_ino not in seen:
+            seen.add(path.stat().st_ino)
+            unique[path] = version_name
+    return unique
 
 
 def _write_published_submissions(con, change_set: changes.ChangeSet) -> None:

@@ -29,6 +29,7 @@ from markupsafe import Markup, escape
 
 from qnwu_warehouse.serve import analyst_queries
 from qnwu_warehouse.settings import Settings
+from qnwu_warehouse.warehouse import attached_tables, current_database
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")  # no daylight saving in Viet Nam
@@ -233,9 +234,7 @@ def since_release(published_file: Path, release_file: Path, release_name: str, v
         for card in _Report(results, publication, "", None).glance()
     }
     with analyst_queries.connect_published(published_file) as con:
-        has_history = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'history' and table_name = 'version_reports'"
-        ).fetchone()[0]
+        has_history = "version_reports" in attached_tables(con, current_database(con), "history")
         reports, rebuilds = [], []
         if has_history:
             after = "version_seq > coalesce((select max(version_seq) from history.versions where version_name = ?), 0)"
