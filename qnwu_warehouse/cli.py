@@ -266,20 +266,32 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 def _cmd_history(args: argparse.Namespace) -> int:
     """As-of figures and restatements, from the history the live version carries."""
+    import duckdb
+
     from qnwu_warehouse.publish import history, releases
+    from qnwu_warehouse.warehouse import current_database
 
     settings = Settings.from_env()
     if not settings.published_warehouse.exists():
         raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
-    import duckdb
 
     with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
+        if not history.has_history(con, current_database(con)):
+            print(
+                "qnwu: the live version was published before the history existed (or carries none): "
+                "the next publish (`qnwu publish`) starts it",
+                file=sys.stderr,
+            )
+            return 2
         try:
             if args.history_command == "versions":
-                con.sql(
-                    "select version_seq, version_name, published_at, rebuilt_whole, reason, reports_changed, "
-                    "figures_changed from history.versions order by version_seq"
-                ).show(max_rows=args.max_rows, max_width=250)
+                _print_frame(
+                    con.execute(
+                        "select version_seq, version_name, published_at, rebuilt_whole, reason, reports_changed, "
+                        "figures_changed from history.versions order by version_seq"
+                    ).df(),
+                    args.max_rows,
+                )
                 return 0
             if args.history_command == "figures":
                 seq = history.resolve_version(

@@ -161,3 +161,14 @@ def test_analyst_limits_must_be_sane(name: str, value: str, monkeypatch):
     with pytest.raises(ConfigError, match=f"^{name}={value!r}|^{name}={value} ") as refused:
         PostgresSettings.from_env()
     assert "\n" not in str(refused.value) and "fix it or unset it" in str(refused.value)
+
+
+def test_history_of_a_live_version_published_before_the_history_says_so_in_one_line(tmp_path: Path):
+    import duckdb
+
+    (tmp_path / "published").mkdir()
+    duckdb.connect(str(tmp_path / "published" / "warehouse.duckdb")).execute("create schema marts").close()
+    for command in (["history", "versions"], ["history", "restatements", "--from-version", "1"]):
+        assert_one_line_error(
+            run_qnwu_cli(command, QNWU_DATA_DIR=str(tmp_path)), "before the history existed", "qnwu publish"
+        )
