@@ -182,6 +182,11 @@ def export_dashboards(settings: Settings, target: Path = DASHBOARDS_DIR) -> list
     superset = SupersetSettings.from_env()
     env = environment(settings, superset, PostgresSettings.from_env())
     state = home(settings)
+    if not (state / "superset.db").exists():  # superset/superset_config.py's metadata database
+        raise SupersetFailed(
+            f"no Superset metadata in {state}: start Superset once with `qnwu superset` (it imports the "
+            "dashboards), change them there, then export"
+        )
     (state / "logs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qnwu-superset-export-") as scratch:
         bundle_path = Path(scratch) / "export.zip"
