@@ -1,9 +1,10 @@
 """Build the marts with dbt, check them with Great Expectations, and publish them.
 
 Runs whenever qnwu_ingest announces new raw data (asset qnwu://warehouse/raw/submissions), and on
-demand. `build_marts` runs one `dbt build` (models, seeds, data and unit tests); the `dbt` task
-group mirrors dbt's graph with one task per model that reports that model's outcome, so every
-model is visible here without paying dbt's start-up per model. The quality gate then validates
+demand. `build_marts` runs one `dbt build` (models, seeds, data tests, and unit tests when the
+rules changed since the live version); the `dbt` task group mirrors dbt's graph with one task per
+model that reports that model's outcome, so every model is visible here without paying dbt's
+start-up per model. The quality gate then validates
 the marts with the suites in expectations/; only if every model passed and no critical
 expectation failed is a new published warehouse file swapped in for analysts and BI tools (asset
 qnwu://warehouse/published), and, with QNWU_SERVE_POSTGRES=true, the same version is served from

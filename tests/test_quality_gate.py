@@ -29,7 +29,7 @@ from qnwu_warehouse.checks import data_docs, quality
 from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import Settings
-from qnwu_warehouse.transform import dbt_runner
+from qnwu_warehouse.transform import dbt_runner, graph
 
 pytestmark = pytest.mark.slow
 
@@ -236,6 +236,27 @@ def test_a_good_batch_publishes_with_its_submissions_and_checks(warehouse):
     with working(warehouse) as con:
         runs = dict(con.execute("select run_id, count(*) from audit.validation_results group by run_id").fetchall())
     assert runs["good-run"] == runs["next-run"] == summary["expectations"]
+
+
+def _unit_tests_run(settings: Settings) -> list[str]:
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
+    return [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"]
+
+
+def test_dbt_unit_tests_run_again_only_when_the_rules_change(warehouse, monkeypatch):
+    unit_tests = sorted(json.loads((warehouse.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))["unit_tests"])
+    assert len(unit_tests) >= 9
+    assert sorted(_unit_tests_run(warehouse)) == unit_tests  # the template's first build, before any publish
+    resubmit_with(warehouse, "news_items", 4)
+    summary, results_dir = dbt_runner.build_for_run(warehouse, "same-rules")  # the live version has today's rules
+    assert "ERROR=0" in summary and _unit_tests_run(warehouse) == []
+    # the Airflow task of a model with unit tests does not count them as not run
+    ok, explanation = graph.model_outcome(results_dir, "agg_indicators_by_period")
+    assert ok and "all its tests passed" in explanation, explanation
+    assert quality.run_gate(warehouse, "same-rules").passed
+    monkeypatch.setenv("QNWU_SMALL_CELL_THRESHOLD", "6")  # a rule of the published layer changes
+    dbt_runner.build(changed := Settings.from_env())
+    assert sorted(_unit_tests_run(changed)) == unit_tests
 
 
 def test_an_outlier_is_a_warning_and_publishes(warehouse):
