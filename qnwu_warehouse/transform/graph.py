@@ -66,7 +66,12 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
     try:
         environment = {**dbt_environment(settings), "DBT_TARGET_PATH": str(scratch), "DBT_LOG_PATH": str(scratch / "logs")}
         done = subprocess.run(
-            [dbt_executable(), "--no-use-colors", "parse"], env=environment, capture_output=True, text=True, timeout=300
+            [dbt_executable(), "--no-use-colors", "parse"],
+            cwd=settings.data_dir,  # the profile's paths are relative to it (dbt_runner.dbt_environment)
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if done.returncode != 0:
             raise RuntimeError(
