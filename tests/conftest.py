@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +34,42 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("QNWU_DATA_DIR", str(folder))
     monkeypatch.delenv("QNWU_LANDING_URL", raising=False)
     return folder
+
+
+# The run id of the shared warehouse's one published version.
+SHARED_RUN_ID = "good-run"
+
+
+def _without_july_for_three_units(landing: Path) -> None:
+    """Three units never send July 2023: gaps the completeness figures must show as gaps."""
+    for unit in sorted({path.name[:5] for path in landing.iterdir() if not path.name.startswith(".")})[:3]:
+        for missing in landing.glob(f"{unit}_2023-07*"):
+            missing.unlink()
+
+
+@pytest.fixture(scope="session")
+def shared_warehouse(tmp_path_factory) -> Path:
+    """One data directory, built and published once for the whole run, by whichever xdist worker
+    asks first (the others wait on the lock): 40 units x 12 months of 2023 with the generator's
+    bad files, three units without July, ingested, built, gated and published (run id good-run).
+    Read it only: a test that writes takes its own copy (qnwu_devtools.data_dirs.copy_data_dir)."""
+    from support import build_warehouse  # noqa: PLC0415 (conftest sets the environment first)
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this run
+    template = root / "shared-warehouse"
+    with FileLock(str(root / "shared-warehouse.lock")):
+        if not (template / ".built").exists():
+            shutil.rmtree(template, ignore_errors=True)  # what a crashed build left
+            build_warehouse(
+                template,
+                SHARED_RUN_ID,
+                publish=True,
+                prepare_landing=_without_july_for_three_units,
+                units=40,
+                months=12,
+                faults=True,
+            )
+            (template / ".built").touch()
+    return template

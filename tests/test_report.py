@@ -1,9 +1,10 @@
 """The ready analyst queries and the HTML report of a published version.
 
-One small warehouse is built and published once (generated submissions for 40 units, with a few
-unit-months taken out so completeness has gaps; real ingestion, dbt build, quality gate and
-publish). Each query then runs read-only against the published file and is compared with the same
-figure computed another way: from the fact tables of the working warehouse, which hold the exact,
+One small warehouse is built and published once for the whole run (conftest.shared_warehouse:
+generated submissions for 40 units, with three units' July taken out so completeness has gaps;
+real ingestion, dbt build, quality gate and publish), and this module reads its own copy. Each
+query then runs read-only against the published file and is compared with the same figure
+computed another way: from the fact tables of the working warehouse, which hold the exact,
 unsuppressed values. The report is rendered in Debian's chromium: at desktop width its DOM
 (`--dump-dom`) must show exactly what the queries return; at phone width (390 px, emulated over
 the DevTools pipe because chromium's headless window cannot be narrower than 500 px) the page
@@ -28,8 +29,9 @@ import duckdb
 import pytest
 from article_figures import FIGURE_SQL, meets
 from browser import DevToolsChromium, chromium_binary, chromium_flags
-from support import build_warehouse
+from support import using_data_dir
 
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse import cli
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.serve import analyst_queries, report
@@ -55,25 +57,12 @@ REPORT_HEADINGS = (
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Settings:
-    """A data directory with one published version (and its working warehouse)."""
-
-    def without_july_for_three_units(landing: Path) -> None:
-        # Three units never send July: gaps in the completeness table that must show as gaps.
-        for unit in sorted({path.name[:5] for path in landing.iterdir()})[:3]:
-            for missing in landing.glob(f"{unit}_{YEAR}-07*"):
-                missing.unlink()
-
-    settings = build_warehouse(
-        tmp_path_factory.mktemp("report"),
-        "report-run",
-        publish=True,
-        prepare_landing=without_july_for_three_units,
-        units=40,
-        months=12,
-        faults=True,
-    )
-    return settings
+def built(shared_warehouse, tmp_path_factory) -> Settings:
+    """This module's copy of the shared warehouse (conftest.py): the report writes into it."""
+    data_dir = tmp_path_factory.mktemp("report") / "data"
+    copy_data_dir(shared_warehouse, data_dir)
+    with using_data_dir(data_dir) as settings:
+        return settings
 
 
 @pytest.fixture(scope="module")
