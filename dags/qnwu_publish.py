@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import TaskGroup, dag, get_current_context, task
 
 from qnwu_warehouse.orchestration.assets import PUBLISHED_WAREHOUSE, RAW_SUBMISSIONS
-from qnwu_warehouse.transform.graph import model_dependencies
+from qnwu_warehouse.transform.graph import model_dependencies, model_stage
 
 
 @dag(
@@ -42,8 +42,6 @@ def qnwu_publish():
 
     @task(retries=0)  # reports a result that is already final
     def dbt_model(built: dict, model: str) -> str:
-        from qnwu_warehouse.orchestration.pipeline import model_stage
-
         return model_stage(built["results_dir"], model)
 
     @task(retries=0)  # a failed gate is a verdict on the data; retrying cannot change it

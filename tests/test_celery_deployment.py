@@ -38,6 +38,20 @@ PROVINCE_SUMMARY = """
     group by indicator_code order by indicator_code"""
 
 
+# Test-only latency knobs, not in docker-compose.yml (they only change how soon things happen):
+# - the task supervisor notices that a task process has exited only at its next heartbeat tick
+#   when the process's sockets close before it is reaped, so with the default 5 s about half of
+#   qnwu_publish's ~50 short tasks held their worker slot 5 s longer than they ran;
+# - an idle scheduler loop sleeps 0.5 s instead of 1 s before it queues the next tasks.
+LATENCY_SETTINGS = {
+    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+}
+# Worker slots: the dbt model tasks are short and partly wait (API calls, the supervisor's tick),
+# so a third slot keeps both CPUs of a small machine busy.
+WORKER_CONCURRENCY = 3
+
+
 def _require_services() -> None:
     try:
         postgres_copy.connect("postgres").close()
@@ -99,12 +113,14 @@ def deployed(tmp_path_factory):
         api_port=free_port(),
         worker_log_port=free_port(),
         queue=f"qnwu-test-{suffix}",
+        extra_environment=LATENCY_SETTINGS,
     )
     try:
         deployment.prepare()
-        with deployment.running():
+        with deployment.running(worker_concurrency=WORKER_CONCURRENCY):
             deployment.wait_for_dags(("qnwu_ingest", "qnwu_publish"))
-            deployment._run_airflow("dags", "unpause", "qnwu_publish")  # so the asset event can start it
+            # qnwu_publish so that the asset event can start it, and qnwu_ingest with it (one CLI call)
+            deployment._run_airflow("dags", "unpause", "--treat-dag-id-as-regex", "--yes", "^qnwu_(publish|ingest)$")
             ingest_run = deployment.trigger("qnwu_ingest")
             assert deployment.wait_for_run("qnwu_ingest", ingest_run)[1] == "success", _logs(deployment)
             publish_run, state = deployment.wait_for_run("qnwu_publish")

@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +78,9 @@ class CeleryDeployment:
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     fernet_key: str = field(default_factory=lambda: _fernet_key())
+    # Extra Airflow settings on top of airflow_environment()'s (tests set latency knobs here;
+    # docker-compose.yml does not have them).
+    extra_environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def home(self) -> Path:
@@ -114,6 +117,7 @@ class CeleryDeployment:
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_port),
             "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "10",
             "QNWU_SERVE_POSTGRES": "true",
+            **self.extra_environment,
         }
 
     def _run_airflow(self, *arguments: str, timeout: float = 600) -> str:
@@ -169,17 +173,7 @@ class CeleryDeployment:
             self._wait_for_api(processes)
             yield self
         finally:
-            for process in processes.values():
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            for process in processes.values():
-                try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            _stop(processes.values())
 
     def _wait_for_api(self, processes: dict[str, subprocess.Popen], timeout: float = 300) -> None:
         import urllib.request
@@ -190,7 +184,7 @@ class CeleryDeployment:
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=5):
                     return
-            time.sleep(2)
+            time.sleep(0.5)
         raise DeploymentFailed(
             f"the API server did not answer on port {self.api_port} within {timeout:.0f} s; "
             f"see {self.home / 'logs' / 'airflow-apiserver.log'}"
@@ -218,7 +212,7 @@ class CeleryDeployment:
                 cursor.execute("select dag_id from dag where dag_id = any(%s)", (list(dag_ids),))
                 if len(cursor.fetchall()) == len(dag_ids):
                     return
-                time.sleep(2)
+                time.sleep(0.5)
         raise DeploymentFailed(
             f"the dag-processor did not register {dag_ids} within {timeout:.0f} s; see "
             f"{self.home / 'logs' / 'airflow-dag-processor.log'}"
@@ -245,7 +239,7 @@ class CeleryDeployment:
                 row = cursor.fetchone()
                 if row and row[1] in ("success", "failed"):
                     return row
-                time.sleep(3)
+                time.sleep(0.5)
         raise DeploymentFailed(
             f"{dag_id} run {run_id or '(first)'} did not finish within {timeout:.0f} s; see the logs in {self.home / 'logs'}"
         )
@@ -259,6 +253,27 @@ class CeleryDeployment:
                 (dag_id, run_id),
             )
             return cursor.fetchall()
+
+
+def _stop(processes: Collection[subprocess.Popen], timeout: float = 30, resend_every: float = 5) -> None:
+    """SIGTERM each service's process group, again every few seconds while its process runs (a
+    scheduler that gets the signal inside a garbage-collector callback only prints the SystemExit
+    and keeps running), and SIGKILL whatever still runs after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while alive := [process for process in processes if process.poll() is None]:
+        if time.monotonic() >= deadline:
+            for process in alive:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            return
+        for process in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        until = min(deadline, time.monotonic() + resend_every)
+        for process in alive:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, until - time.monotonic()))
 
 
 def _airflow() -> str:

@@ -36,18 +36,6 @@ def build_stage(run_id: str) -> dict[str, object]:
     return {"dbt": summary, "results_dir": str(results_dir)}
 
 
-def model_stage(results_dir: str, model: str) -> str:
-    """One dbt model's outcome in this run; raises (failing the model's task) if it or a test failed."""
-    from pathlib import Path
-
-    from qnwu_warehouse.transform.graph import model_outcome
-
-    ok, explanation = model_outcome(Path(results_dir), model)
-    if not ok:
-        raise dbt_runner.DbtFailed(explanation)
-    return explanation
-
-
 def gate_stage(run_id: str) -> dict[str, object]:
     settings = _settings()
     gate = quality.run_gate(settings, run_id)
