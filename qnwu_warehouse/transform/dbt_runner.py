@@ -83,14 +83,16 @@ def _parse_cache(settings: Settings, args: tuple[str, ...]) -> Path:
 
 
 @contextlib.contextmanager
-def saved_parse(settings: Settings, args: tuple[str, ...]) -> Iterator[None]:
-    """Give a data directory without a saved parse the last one saved, and keep the one dbt
-    leaves. Only an optimisation: a cache that cannot be read or written is passed over."""
-    saved = settings.dbt_target_dir / "partial_parse.msgpack"
+def saved_parse(settings: Settings, args: tuple[str, ...], target_dir: Path | None = None) -> Iterator[None]:
+    """Give a dbt target folder (the data directory's, unless another is given) without a saved
+    parse the last one saved, and keep the one dbt leaves. Only an optimisation: a cache that
+    cannot be read or written is passed over."""
+    target_dir = target_dir or settings.dbt_target_dir
+    saved = target_dir / "partial_parse.msgpack"
     cache = _parse_cache(settings, args)
     with contextlib.suppress(OSError):
         if not saved.exists() and cache.exists():
-            settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+            target_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cache, saved)
     yield
     with contextlib.suppress(OSError):

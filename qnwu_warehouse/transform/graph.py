@@ -56,7 +56,7 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
     import subprocess
     import tempfile
 
-    from qnwu_warehouse.transform.dbt_runner import dbt_environment, dbt_executable
+    from qnwu_warehouse.transform.dbt_runner import dbt_environment, dbt_executable, saved_parse
 
     # Each parse writes into its own folder and then renames its manifest into place: the DAG
     # processor and the workers may parse the DAG file at the same moment, and neither may read
@@ -65,14 +65,15 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
     scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
     try:
         environment = {**dbt_environment(settings), "DBT_TARGET_PATH": str(scratch), "DBT_LOG_PATH": str(scratch / "logs")}
-        done = subprocess.run(
-            [dbt_executable(), "--no-use-colors", "parse"],
-            cwd=settings.data_dir,  # the profile's paths are relative to it (dbt_runner.dbt_environment)
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        with saved_parse(settings, ("parse",), target_dir=scratch):  # a new data directory's first parse
+            done = subprocess.run(
+                [dbt_executable(), "--no-use-colors", "parse"],
+                cwd=settings.data_dir,  # the profile's paths are relative to it (dbt_runner.dbt_environment)
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         if done.returncode != 0:
             raise RuntimeError(
                 f"dbt parse failed, so the DAG's model graph is unknown:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
