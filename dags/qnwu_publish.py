@@ -4,13 +4,13 @@ Runs whenever qnwu_ingest announces new raw data (asset qnwu://warehouse/raw/sub
 demand. `build_marts` runs one `dbt build` (models, seeds, data tests, and unit tests when the
 rules changed since the live version); the `dbt` task group mirrors dbt's graph with one task per
 model that reports that model's outcome, so every model is visible here without paying dbt's
-start-up per model. The quality gate then validates
-the marts with the suites in expectations/; only if every model passed and no critical
-expectation failed is a new published warehouse file swapped in for analysts and BI tools (asset
-qnwu://warehouse/published), and, with QNWU_SERVE_POSTGRES=true, the same version is served from
-PostgreSQL's marts schema; `write_report` writes its static HTML report (published/reports/).
-A failure leaves the previously published version untouched.
-All logic lives in qnwu_warehouse.orchestration.pipeline.
+start-up per model. The quality gate then validates the marts with the suites in expectations/;
+only if every model passed and no critical expectation failed is a new published warehouse file
+swapped in for analysts and BI tools (asset qnwu://warehouse/published), and, with
+QNWU_SERVE_POSTGRES=true, the same version is served from PostgreSQL's marts schema;
+`write_report` writes its static HTML report (published/reports/). A failure leaves the previously
+published version untouched. All logic lives in qnwu_warehouse.orchestration.pipeline and, for the
+per-model tasks, qnwu_warehouse.transform.graph.
 """
 
 from __future__ import annotations

@@ -105,11 +105,11 @@ def sorted_rows(rows) -> list[tuple]:
 QNWU = [sys.executable, "-m", "qnwu_warehouse.cli"]
 
 
-def run_qnwu_cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
+def run_qnwu_cli(args: list[str], *, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
     """`qnwu ARGS` in a fresh process with none of this environment's QNWU_ or AIRFLOW settings."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
     environment.update(env)
-    return subprocess.run(QNWU + args, env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run(QNWU + args, env=environment, capture_output=True, text=True, timeout=timeout)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:

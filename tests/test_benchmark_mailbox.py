@@ -6,11 +6,9 @@ sane, not how fast anything is (that depends on the machine: docs/benchmarks.md)
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from support import run_qnwu_cli
 
 from qnwu_devtools.mail_servers import dovecot_installed
 
@@ -22,26 +20,8 @@ if not dovecot_installed():
 
 def test_bench_mailbox_answers_every_message_and_prints_its_figures(tmp_path):
     results = tmp_path / "mailbox.json"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qnwu_warehouse.cli",
-            "bench",
-            "mailbox",
-            "--workdir",
-            str(tmp_path),
-            "--units",
-            "10",
-            "--messages",
-            "50",
-            "--json",
-            str(results),
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
+    done = run_qnwu_cli(
+        ["bench", "mailbox", "--workdir", str(tmp_path), "--units", "10", "--messages", "50", "--json", str(results)],
         timeout=600,
     )
     print(done.stdout)

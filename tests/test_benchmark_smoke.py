@@ -8,11 +8,9 @@ incremental scenario ran. It does not check how fast anything is: that depends o
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from support import run_qnwu_cli
 
 pytestmark = pytest.mark.slow
 
@@ -23,27 +21,9 @@ EVERY_STAGE = {"ingest", "build", "gate", "publish", "airflow"}
 def smoke_bench(tmp_path_factory) -> tuple[dict, str]:
     workdir = tmp_path_factory.mktemp("bench")
     results = workdir / "smoke.json"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qnwu_warehouse.cli",
-            "bench",
-            "pipeline",
-            "--scale",
-            "smoke",
-            "--workdir",
-            str(workdir),
-            "--json",
-            str(results),
-            # one pair: the medians over several pairs are checked in test_benchmark_pairing.py
-            "--repeats",
-            "1",
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
+    done = run_qnwu_cli(
+        # one pair: the medians over several pairs are checked in test_benchmark_pairing.py
+        ["bench", "pipeline", "--scale", "smoke", "--workdir", str(workdir), "--json", str(results), "--repeats", "1"],
         timeout=1800,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

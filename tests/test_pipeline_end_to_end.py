@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from support import run_qnwu_cli
 
 pytestmark = pytest.mark.slow
 
 
 def qnwu(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
-    environment["QNWU_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "qnwu_warehouse.cli", *args], env=environment, capture_output=True, text=True, timeout=900
-    )
+    return run_qnwu_cli(list(args), timeout=900, QNWU_DATA_DIR=str(data_dir))
 
 
 def sha256(path: Path) -> str:
