@@ -47,29 +47,42 @@ def _without_july_for_three_units(landing: Path) -> None:
             missing.unlink()
 
 
-@pytest.fixture(scope="session")
-def shared_warehouse(tmp_path_factory) -> Path:
-    """One data directory, built and published once for the whole run, by whichever xdist worker
-    asks first (the others wait on the lock): 40 units x 12 months of 2023 with the generator's
-    bad files, three units without July, ingested, built, gated and published (run id good-run).
-    Read it only: a test that writes takes its own copy (qnwu_devtools.data_dirs.copy_data_dir)."""
+def _built_once(tmp_path_factory, name: str, run_id: str, **build_options) -> Path:
+    """A data directory built and published once for the whole run, by whichever xdist worker asks
+    first (the others wait on the lock). Read it only: a test that writes takes its own copy
+    (qnwu_devtools.data_dirs.copy_data_dir)."""
     from support import build_warehouse  # noqa: PLC0415 (conftest sets the environment first)
 
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # shared by every worker of this run
-    template = root / "shared-warehouse"
-    with FileLock(str(root / "shared-warehouse.lock")):
+    template = root / name
+    with FileLock(str(root / f"{name}.lock")):
         if not (template / ".built").exists():
             shutil.rmtree(template, ignore_errors=True)  # what a crashed build left
-            build_warehouse(
-                template,
-                SHARED_RUN_ID,
-                publish=True,
-                prepare_landing=_without_july_for_three_units,
-                units=40,
-                months=12,
-                faults=True,
-            )
+            build_warehouse(template, run_id, publish=True, **build_options)
             (template / ".built").touch()
     return template
+
+
+@pytest.fixture(scope="session")
+def shared_warehouse(tmp_path_factory) -> Path:
+    """40 units x 12 months of 2023 with the generator's bad files, three units without July,
+    ingested, built, gated and published (run id good-run)."""
+    return _built_once(
+        tmp_path_factory,
+        "shared-warehouse",
+        SHARED_RUN_ID,
+        prepare_landing=_without_july_for_three_units,
+        units=40,
+        months=12,
+        faults=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def province_2023(tmp_path_factory) -> Path:
+    """The demo data: every unit of 2023 x 12 months with the generator's bad files, ingested,
+    built, gated and published (run id province-2023). The article's figures are read from its
+    working marts, the disclosure attack from its published file."""
+    return _built_once(tmp_path_factory, "province-2023", "province-2023", year=2023, months=12, faults=True)

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import build_warehouse, using_data_dir
+from support import using_data_dir
 
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
 from qnwu_warehouse.transform import dbt_runner
 
@@ -21,10 +22,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def docs(tmp_path_factory) -> tuple[Settings, dict, dict]:
-    """(settings, manifest, catalog) after a build of the demo warehouse and `dbt docs generate`."""
-    settings = build_warehouse(tmp_path_factory.mktemp("docs"), "docs", units=30, months=3, faults=True)
-    with using_data_dir(settings.data_dir):
+def docs(shared_warehouse, tmp_path_factory) -> tuple[Settings, dict, dict]:
+    """(settings, manifest, catalog) after `dbt docs generate` on this module's copy of the shared
+    built warehouse (conftest.py): docs generate writes into the copy's dbt target."""
+    data_dir = tmp_path_factory.mktemp("docs") / "data"
+    copy_data_dir(shared_warehouse, data_dir)
+    with using_data_dir(data_dir) as settings:
         dbt_runner.run_dbt(settings, "docs", "generate")
     target = settings.dbt_target_dir
     assert (target / "index.html").is_file()

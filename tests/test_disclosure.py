@@ -16,7 +16,6 @@ the gate and publish refuse that version.
 from __future__ import annotations
 
 import math
-import shutil
 from collections import defaultdict
 
 import duckdb
@@ -25,6 +24,7 @@ import numpy as np
 import pytest
 from support import build_warehouse, using_data_dir
 
+from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.checks.quality import QualityGateFailed
 from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning
@@ -184,8 +184,10 @@ def _published(settings):
 
 
 @pytest.fixture(scope="module")
-def sample_2023(tmp_path_factory):
-    return build_warehouse(tmp_path_factory.mktemp("disclosure-2023"), "disclosure-2023", publish=True, year=2023, months=12)
+def sample_2023(province_2023):
+    """The demo data of 2023, built and published once per run (conftest.py); read only."""
+    with using_data_dir(province_2023) as settings:
+        return settings
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +273,7 @@ def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_publ
     warehouse's published layer, as publishing would copy it) recovers or exposes cells, the gate
     fails on the disclosure audit, and a publish by hand is refused; the live version stays."""
     copy = tmp_path / "data"
-    shutil.copytree(sample_2023.data_dir, copy, symlinks=True)
+    copy_data_dir(sample_2023.data_dir, copy)
     with using_data_dir(copy, QNWU_COMPLEMENTARY_SUPPRESSION="false") as settings:
         live_before = versioning.current_version(settings)
         dbt_runner.run_dbt(settings, "build", "--select", "disclosure_hidden_cells+")

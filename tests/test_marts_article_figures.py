@@ -1,7 +1,8 @@
 """The article's 2023 figures, computed by SQL on the marts from unit-level reports.
 
 The demo data (the generator's 177 units x 12 months, with its fault files) goes through the real
-ingestion and a real `dbt build`; each figure of ../shared/domain/reference_figures_2023.csv that
+ingestion and a real `dbt build` (conftest.province_2023, built once per run and shared with
+test_disclosure.py); each figure of ../shared/domain/reference_figures_2023.csv that
 unit reports can carry is then one query on the marts, checked against the article's value and
 comparator. Nothing here knows the generator's calibration.
 """
@@ -11,15 +12,13 @@ from __future__ import annotations
 import duckdb
 import pytest
 from article_figures import FIGURE_SQL, NOT_FROM_UNIT_REPORTS, figures, meets
-from support import build_warehouse
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
-    settings = build_warehouse(tmp_path_factory.mktemp("marts"), "figures", faults=True)
-    connection = duckdb.connect(str(settings.working_warehouse), read_only=True)
+def marts(province_2023):
+    connection = duckdb.connect(str(province_2023 / "warehouse" / "working.duckdb"), read_only=True)
     yield connection
     connection.close()
 
