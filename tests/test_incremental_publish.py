@@ -17,6 +17,7 @@ from support import in_second_load, marts_snapshot, snapshot_differences, using_
 from qnwu_devtools.generator import generate
 from qnwu_warehouse.ingest.loader import ingest
 from qnwu_warehouse.orchestration import pipeline
+from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.transform import dbt_runner
 
 pytestmark = pytest.mark.slow
@@ -80,3 +81,25 @@ def test_second_load_is_validated_and_published_by_its_changes_and_equals_a_whol
         whole_version = settings.published_versions_dir / pipeline.publish_stage("whole", second_run["gate"])["version"]
         assert '"whole": true' in _publication(whole_version)["copied"]
         assert snapshot_differences(incremental, marts_snapshot(whole_version)) == []
+
+
+def _file_system_type(path) -> str:
+    """The type of the file system holding path, from the longest mount point above it."""
+    resolved, best, kind = str(path.resolve()), "", ""
+    for line in open("/proc/self/mounts", encoding="utf-8"):  # noqa: SIM115 (read whole at once)
+        _device, mount_point, fs_type, *_ = line.split()
+        if (resolved == mount_point or resolved.startswith(mount_point.rstrip("/") + "/")) and len(mount_point) > len(best):
+            best, kind = mount_point, fs_type
+    return kind
+
+
+def test_a_new_version_starts_as_a_clone_where_the_file_system_shares_blocks_and_a_copy_elsewhere(tmp_path):
+    live, new = tmp_path / "live.duckdb", tmp_path / "new.partial"
+    content = bytes(range(256)) * 16_384  # 4 MiB
+    live.write_bytes(content)
+    method = versioning.clone_or_copy(live, new)
+    assert method == ("clone" if _file_system_type(tmp_path) in {"xfs", "btrfs"} else "copy")
+    assert new.read_bytes() == content
+    with new.open("r+b") as changed:  # a replaced row in the new version leaves the live one as it was
+        changed.write(b"\xff" * 4096)
+    assert live.read_bytes() == content and new.read_bytes()[:4096] == b"\xff" * 4096
