@@ -4,13 +4,19 @@ Reports arrive in two loads: first the earlier months' first versions, then the 
 corrected (_v2) versions of earlier months. After the first load, a second `dbt build` with nothing new
 must leave every mart exactly as it was. After the second load, the incremental build (which rewrites
 only the reports loaded since its last run, delete+insert per report) must give exactly the marts a
-`--full-refresh` rebuild gives.
+`--full-refresh` rebuild gives. The second load also brings a late arrival: a version sent before its
+report's current version but loaded after it, which renumbers every version of that report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import shutil
+from pathlib import Path
 
+import duckdb
 import pytest
 from support import in_second_load, marts_snapshot, snapshot_differences
 
@@ -51,10 +57,37 @@ def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, m
 
     for path in second:
         shutil.copy2(path, landing / path.name)
+    late_hash, report = _a_late_arrival(settings, landing)
     ingest(settings, load_id="second")
-    dbt_runner.build(settings)  # the incremental facts take in the second load only
+    dbt_runner.build(settings)  # the incremental models take in the second load and the late arrival only
     incremental = marts_snapshot(settings.working_warehouse)
     assert "fct_indicator_values" in snapshot_differences(after_first_build, incremental)
+    with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
+        versions = con.execute(
+            "select file_hash, submission_version, is_current from marts.fct_submission_versions "
+            "where submission_id = ? order by submission_version",
+            [report],
+        ).fetchall()
+    # sent first, so numbered first although loaded last: every version of its report renumbered
+    assert versions[0] == (late_hash, 1, False) and len(versions) >= 2 and versions[-1][2]
 
     dbt_runner.run_dbt(settings, "run", "--full-refresh")
     assert snapshot_differences(incremental, marts_snapshot(settings.working_warehouse)) == []
+
+
+def _a_late_arrival(settings: Settings, landing: Path) -> tuple[str, str]:
+    """A version of a report of the first load, sent a day before that report's first version but
+    landing only now (as a unit's delayed mail would); returns (its file hash, its report's id)."""
+    with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
+        name = con.execute(
+            "select file_name from raw.received_files where load_id = 'first' and outcome = 'accepted' "
+            "and file_name like '%.json' order by file_name limit 1"
+        ).fetchone()[0]
+    original = landing / name
+    content = json.loads(original.read_text(encoding="utf-8"))
+    header = content["header"]
+    header["submitted_at"] = (dt.datetime.fromisoformat(header["submitted_at"]) - dt.timedelta(days=1)).isoformat()
+    content["values"][0]["value"] += 1
+    late = landing / f"{original.stem}_late.json"
+    late.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    return hashlib.sha256(late.read_bytes()).hexdigest(), f"{header['unit_code']}:{header['period']}"

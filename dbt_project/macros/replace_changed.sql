@@ -55,8 +55,17 @@
         or (select max({{ watermark_column }}) from {{ this }}) is null)
 {%- endmacro %}
 
-{#- The reports whose current version was loaded since the facts last ran, with rows or without.
-    `submissions`: int_submissions_current_placed. Call only under is_incremental(). -#}
+{#- The reports that changed since the facts last ran, with rows or without: a version of theirs was
+    loaded since (`report_loaded_at` of int_submissions_current_placed). That is a new current
+    version, or one sent earlier but loaded later, which renumbers the others. The facts' own
+    watermark is the highest load time of the current versions they hold, so a report changed only
+    by such a late version is rewritten again, to the same rows, until a later load passes it.
+    Call only under is_incremental(). -#}
+{% macro changed_report(report_loaded_at) -%}
+    {{ loaded_since_last_run(report_loaded_at, 'loaded_at') }}
+{%- endmacro %}
+
+{#- The ids of those reports. `submissions`: int_submissions_current_placed. -#}
 {% macro changed_reports(submissions) %}
-    select submission_id from {{ submissions }} where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
+    select submission_id from {{ submissions }} where {{ changed_report('report_loaded_at') }}
 {% endmacro %}

@@ -1,8 +1,21 @@
 -- Every accepted version of every unit's monthly report, numbered in the order the unit sent
 -- them. The latest submitted_at wins; a tie (same timestamp twice) is broken by load order and
 -- then by file hash so the choice is stable from run to run.
+-- Incremental: a run renumbers only the reports that received a version since it last ran (every
+-- version of such a report, since a late version can come before the others in time), not five
+-- years of them. Raw is append-only, so the new rows carry every version of every changed report,
+-- and delete+insert on submission_id replaces them whole. After a change of the seeds or of
+-- this rule, `qnwu rebuild` (a full refresh) renumbers everything.
 with submissions as (
-    select * from {{ ref('stg_raw__submissions') }}
+    select * from {{ ref('stg_raw__submissions') }} as all_versions
+    {% if is_incremental() %}
+    where exists (
+        select 1 from {{ ref('stg_raw__submissions') }} as new_versions
+        where {{ loaded_since_last_run('new_versions.loaded_at', 'loaded_at') }}
+            and new_versions.unit_code = all_versions.unit_code
+            and new_versions.period = all_versions.period
+    )
+    {% endif %}
 ),
 
 numbered as (
@@ -12,7 +25,11 @@ numbered as (
             partition by unit_code, period
             order by submitted_at, loaded_at, file_hash
         ) as submission_version,
-        count(*) over (partition by unit_code, period) as version_count
+        count(*) over (partition by unit_code, period) as version_count,
+        -- when the report last changed: a version sent earlier but loaded later renumbers the
+        -- others without changing which one is current, and the incremental facts must still
+        -- rewrite the report (its versions' numbers are in their rows)
+        max(loaded_at) over (partition by unit_code, period) as report_loaded_at
     from submissions
 ),
 
@@ -33,6 +50,7 @@ final as (
         values_declared_none,
         load_id,
         loaded_at,
+        report_loaded_at,
         submission_version,
         submission_version = version_count as is_current
     from numbered

@@ -8,8 +8,8 @@
 with current_submissions as (
     select * from {{ ref('int_submissions_current_placed') }}
     {% if is_incremental() %}
-    -- changed_reports (macros/replace_changed.sql): the same reports the strategy deletes
-    where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
+    -- changed_report (macros/replace_changed.sql): the same reports the strategy deletes
+    where {{ changed_report('report_loaded_at') }}
     {% endif %}
 ),
 
