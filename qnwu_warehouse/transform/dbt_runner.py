@@ -18,6 +18,7 @@ from pathlib import Path
 
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings, executable_beside_python, path_safe
+from qnwu_warehouse.transform.graph import with_rebuild_hint
 from qnwu_warehouse.warehouse import writer_lock
 
 
@@ -128,7 +129,7 @@ def run_dbt(
     output = completed.stdout + completed.stderr
     if completed.returncode not in allowed_exit_codes:
         tail = "\n".join(output.strip().splitlines()[-40:])
-        raise DbtFailed(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}):\n{tail}")
+        raise DbtFailed(with_rebuild_hint(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}):\n{tail}"))
     return output
 
 

@@ -103,6 +103,22 @@ class ModelFailed(Exception):
     """A dbt model, or one of its own tests, failed in this run's build."""
 
 
+# dbt's words when an incremental model's columns no longer match the table earlier runs built
+# (on_schema_change: fail): a deployed change to the model that history has not been rebuilt for.
+SCHEMA_OUT_OF_SYNC = "schemas on this incremental model are out of sync"
+
+
+def with_rebuild_hint(message: str) -> str:
+    """dbt's message, with what to do added when it is the out-of-sync one."""
+    if SCHEMA_OUT_OF_SYNC not in message:
+        return message
+    return (
+        f"{message}\nThe model's columns changed since its table was built (a new release of the models): "
+        "run `qnwu rebuild` once, which rebuilds every mart from raw, checks and publishes it (README, "
+        "'A change to a model')."
+    )
+
+
 def model_stage(results_dir: str, model: str) -> str:
     """One dbt model's outcome in this run, for its own Airflow task; raises ModelFailed if it or
     one of its tests failed. Here, not in orchestration.pipeline: in a deployment each of the ~45
@@ -124,7 +140,7 @@ def model_outcome(results_dir: Path, model: str) -> tuple[bool, str]:
         return False, f"dbt did not run {model} (an upstream model failed or it was not selected)"
     built = statuses[node_id]
     if built["status"] != "success":
-        return False, f"{model}: {built['status']}: {built.get('message')}"
+        return False, with_rebuild_hint(f"{model}: {built['status']}: {built.get('message')}")
     failures = []
     # a build that left out a kind of test on purpose (unit tests, when the rules did not change:
     # dbt_runner.build_arguments) did not fail to run them

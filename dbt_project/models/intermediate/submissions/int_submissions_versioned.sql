@@ -7,13 +7,11 @@
 -- and delete+insert on submission_id replaces them whole. After a change of the seeds or of
 -- this rule, `qnwu rebuild` (a full refresh) renumbers everything.
 with submissions as (
-    select * from {{ ref('stg_raw__submissions') }} as all_versions
+    select * from {{ ref('stg_raw__submissions') }}
     {% if is_incremental() %}
-    where exists (
-        select 1 from {{ ref('stg_raw__submissions') }} as new_versions
-        where {{ loaded_since_last_run('new_versions.loaded_at', 'loaded_at') }}
-            and new_versions.unit_code = all_versions.unit_code
-            and new_versions.period = all_versions.period
+    where (unit_code, period) in (
+        select unit_code, period from {{ ref('stg_raw__submissions') }}
+        where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
     )
     {% endif %}
 ),
