@@ -249,13 +249,37 @@ def _unit_tests_run(settings: Settings) -> list[str]:
     return [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"]
 
 
-def test_dbt_unit_tests_run_again_only_when_the_rules_change(warehouse, monkeypatch):
+def _data_tests_by_narrowing(settings: Settings) -> dict[bool, set[str]]:
+    """{whether its rows are narrowed to those loaded since the live version: the tested models}."""
+    manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
+    tested: dict[bool, set[str]] = {True: set(), False: set()}
+    for result in results:
+        node = manifest["nodes"].get(result["unique_id"], {})
+        if node.get("resource_type") == "test" and node.get("attached_node"):
+            narrowed = "where loaded_at > cast(" in (result.get("compiled_code") or "")
+            tested[narrowed].add(manifest["nodes"][node["attached_node"]]["name"])
+    return tested
+
+
+def test_a_build_after_a_publish_tests_the_new_rows_and_runs_unit_tests_only_when_the_rules_change(warehouse, monkeypatch):
     unit_tests = sorted(json.loads((warehouse.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))["unit_tests"])
     assert len(unit_tests) >= 9
     assert sorted(_unit_tests_run(warehouse)) == unit_tests  # the template's first build, before any publish
+    assert _data_tests_by_narrowing(warehouse)[True] == set()  # nothing was published: every row tested
     resubmit_with(warehouse, "news_items", 4)
     summary, results_dir = dbt_runner.build_for_run(warehouse, "same-rules")  # the live version has today's rules
     assert "ERROR=0" in summary and _unit_tests_run(warehouse) == []
+    # the data tests of the tables keyed by report (meta changed_by) test the rows not yet published,
+    # and only those: the others, and the published views named like the marts, test every row
+    by_report = {
+        node["name"]
+        for node in json.loads((warehouse.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("meta", {}).get("changed_by") == "report"
+    }
+    tested = _data_tests_by_narrowing(warehouse)
+    assert {"fct_indicator_values", "fct_club_snapshots", "fct_beneficiaries"} <= by_report
+    assert tested[True] == by_report and not tested[False] & by_report, tested
     # the Airflow task of a model with unit tests does not count them as not run
     ok, explanation = graph.model_outcome(results_dir, "agg_indicators_by_period")
     assert ok and "all its tests passed" in explanation, explanation
