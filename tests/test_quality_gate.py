@@ -160,14 +160,14 @@ def test_a_model_changed_since_its_table_was_built_asks_for_a_rebuild(warehouse)
     """A release that adds a column to an incremental model meets a table built without it: the build
     stops on dbt's out-of-sync error, and the operator is told to run `qnwu rebuild`, both by
     `qnwu build` and by the model's own Airflow task."""
-    with working(warehouse) as con:  # the table as a release before report_loaded_at built it
-        con.execute("alter table intermediate.int_submissions_versioned drop column report_loaded_at")
+    with working(warehouse) as con:  # the table as a release before messages_en built it
+        con.execute("alter table marts.fct_submission_feedback drop column messages_en")
     with pytest.raises(dbt_runner.DbtFailed, match="out of sync") as stopped:
         dbt_runner.build(warehouse)
     assert "run `qnwu rebuild` once" in str(stopped.value)
     _summary, results_dir = dbt_runner.build_for_run(warehouse, "after-a-release")
     with pytest.raises(graph.ModelFailed, match="run `qnwu rebuild` once"):
-        graph.model_stage(str(results_dir), "int_submissions_versioned")
+        graph.model_stage(str(results_dir), "fct_submission_feedback")
 
 
 def test_totals_that_do_not_reconcile_are_blocked_by_the_next_full_sweep(warehouse, monkeypatch):

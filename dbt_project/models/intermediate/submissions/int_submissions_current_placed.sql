@@ -2,17 +2,8 @@
 -- the report's month: a report keeps the unit and district it was filed under, even after the
 -- 2025 merges reuse the code. Also carries the first version's date, which timeliness uses
 -- (a unit that reported on time and corrected later was on time).
--- Incremental: a run places only the reports that received a version since it last ran; each
--- such report has exactly one current version, placed by its unit and month alone, so
--- delete+insert on submission_id replaces it whole.
 with versions as (
     select * from {{ ref('int_submissions_versioned') }}
-    {% if is_incremental() %}
-    where submission_id in (
-        select submission_id from {{ ref('int_submissions_versioned') }}
-        where {{ loaded_since_last_run('loaded_at', 'report_loaded_at') }}
-    )
-    {% endif %}
 ),
 
 units as (

@@ -1,19 +1,8 @@
 -- Every accepted version of every unit's monthly report, numbered in the order the unit sent
 -- them. The latest submitted_at wins; a tie (same timestamp twice) is broken by load order and
 -- then by file hash so the choice is stable from run to run.
--- Incremental: a run renumbers only the reports that received a version since it last ran (every
--- version of such a report, since a late version can come before the others in time), not five
--- years of them. Raw is append-only, so the new rows carry every version of every changed report,
--- and delete+insert on submission_id replaces them whole. After a change of the seeds or of
--- this rule, `qnwu rebuild` (a full refresh) renumbers everything.
 with submissions as (
     select * from {{ ref('stg_raw__submissions') }}
-    {% if is_incremental() %}
-    where (unit_code, period) in (
-        select unit_code, period from {{ ref('stg_raw__submissions') }}
-        where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
-    )
-    {% endif %}
 ),
 
 numbered as (

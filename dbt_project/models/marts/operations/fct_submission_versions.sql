@@ -3,16 +3,8 @@
 -- reads to know which reports changed since the live published version, and which reports a
 -- version holds (qnwu_warehouse/checks/changes.py, qnwu_warehouse/publish/versioning.py): Python
 -- reads marts, never the intermediate layer.
--- Incremental like int_submissions_versioned: a run replaces the versions of the reports that
--- received a version since it last ran.
 with versions as (
     select * from {{ ref('int_submissions_versioned') }}
-    {% if is_incremental() %}
-    where submission_id in (
-        select submission_id from {{ ref('int_submissions_versioned') }}
-        where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
-    )
-    {% endif %}
 ),
 
 placed as (
