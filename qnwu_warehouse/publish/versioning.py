@@ -365,25 +365,20 @@ def _open_version(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _has_column(con, table: str, column: str, database: str | None = None, schema: str = PUBLISHED_SCHEMA) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_columns() where database_name = coalesce(?, current_database()) "
-            "and schema_name = ? and table_name = ? and column_name = ?",
-            [database, schema, table, column],
-        ).fetchone()[0]
-    )
-
-
-def _columns(con, database: str, schema: str, table: str) -> list[str]:
+def _columns(con, database: str | None, schema: str, table: str) -> list[str]:
+    """A table's or view's columns in order (database None: the connection's own file)."""
     return [
         row[0]
         for row in con.execute(
-            "select column_name from duckdb_columns() where database_name = ? and schema_name = ? "
-            "and table_name = ? order by column_index",
+            "select column_name from duckdb_columns() where database_name = coalesce(?, current_database()) "
+            "and schema_name = ? and table_name = ? order by column_index",
             [database, schema, table],
         ).fetchall()
     ]
+
+
+def _has_column(con, table: str, column: str, database: str | None = None, schema: str = PUBLISHED_SCHEMA) -> bool:
+    return column in _columns(con, database, schema, table)
 
 
 def _published_layer_rows(con, table: str) -> int:
