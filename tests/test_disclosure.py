@@ -15,7 +15,9 @@ the gate and publish refuse that version.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import signal
 from collections import defaultdict
 
 import duckdb
@@ -26,6 +28,7 @@ from support import build_warehouse, using_data_dir
 
 from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.checks.quality import QualityGateFailed
+from qnwu_warehouse.disclosure import audit, audit_worker
 from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.transform import dbt_runner
@@ -294,3 +297,32 @@ def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_publ
             pipeline.publish_stage("without-complementary", {"note": "by hand"})
         assert versioning.current_version(settings) == live_before
         assert not list(settings.published_versions_dir.glob("*.partial*"))
+
+
+def test_the_gate_solves_the_audit_in_a_worker_with_the_same_result_and_survives_its_death(sample_2023):
+    """The gate hands the audit's sums to a worker process (disclosure/audit_worker.py): the worker
+    proves the very intervals the same sums give in this process; a worker killed mid-way costs
+    nothing but time (the audit is solved here instead); a sum that does not hold is reported
+    from the worker as from this process."""
+    with duckdb.connect(str(sample_2023.working_warehouse), read_only=True) as con:
+        sums = audit.read_published_sums(con, "working", "published", THRESHOLD)
+    here = audit.solve(sums)
+    assert len(here.cells) > 200 and here.passed
+    there = audit_worker.SolvingElsewhere(sums)
+    assert dataclasses.asdict(there.result()) == dataclasses.asdict(here)
+
+    killed = audit_worker.SolvingElsewhere(sums)
+    killed._process.kill()
+    assert dataclasses.asdict(killed.result()) == dataclasses.asdict(here)
+    assert killed._process.returncode == -signal.SIGKILL
+
+    broken = dataclasses.replace(sums, values={**sums.values})
+    published = {cell for cell, value in broken.values.items() if value is not None}
+    parent = next(
+        parent
+        for (_kind, parent), children in sums.equations.items()
+        if parent in published and published.issuperset(children)
+    )
+    broken.values[parent] += 1  # published parent no longer the sum of its published parts
+    with pytest.raises(audit.AuditModelMismatch, match="add up"):
+        audit_worker.SolvingElsewhere(broken).result()

@@ -86,6 +86,20 @@ def _number(value):
     return "inf" if math.isinf(value) else int(value)
 
 
+@dataclass
+class PublishedSums:
+    """What an attacker reads from the published relations: every cell's published value (None
+    when blanked), its component, and the sums between cells ((kind, parent) -> children). Plain
+    data, so that the linear programs can be solved in another process (solve)."""
+
+    threshold: int
+    values: dict[str, float | None] = field(default_factory=dict)
+    component: dict[str, str] = field(default_factory=dict)
+    equations: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    leaks: list[str] = field(default_factory=list)
+    pinned: dict[str, float] = field(default_factory=dict)
+
+
 def run_audit(
     con,
     catalog: str,
@@ -100,22 +114,33 @@ def run_audit(
     published them, see pinned_by_history): they enter the sums as known values, and are no longer
     audited themselves (what was published cannot be hidden again); every other hidden cell must
     stay protected with them known."""
+    return solve(read_published_sums(con, catalog, schema, threshold, years, pinned))
+
+
+def read_published_sums(
+    con,
+    catalog: str,
+    schema: str,
+    threshold: int,
+    years: set[str] | None = None,
+    pinned: dict[str, float] | None = None,
+) -> PublishedSums:
+    """The cells and sums of the published relations (see run_audit); AuditModelMismatch when a
+    cell is published twice with different values."""
     where = f"{quoted_identifier(catalog)}.{quoted_identifier(schema)}"
-    result = AuditResult(threshold)
+    sums = PublishedSums(threshold, pinned=dict(pinned or {}))
     sensitive = [
         code for (code,) in con.execute(f"select indicator_code from {where}.dim_indicators where is_sensitive").fetchall()
     ]
     if not sensitive:
-        return result
+        return sums
     codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sensitive)
     (province,) = con.execute(
         f"select unit_code from {where}.dim_units where unit_level = 'province' and valid_to is null"
     ).fetchone()
     quarter_of = dict(con.execute(f"select period, quarter_label from {where}.dim_periods").fetchall())
 
-    values: dict[str, float | None] = {}  # cell id -> published value, or None when blanked
-    component: dict[str, str] = {}
-    equations: dict[tuple[str, str], list[str]] = defaultdict(list)  # (kind, parent id) -> children
+    values, component, equations = sums.values, sums.component, sums.equations
 
     def known(cell_id: str, value, component_id: str) -> None:
         if cell_id in values and values[cell_id] is not None and value is not None and values[cell_id] != value:
@@ -195,13 +220,20 @@ def run_audit(
             for code, value in ((numerator_code, numerator), (denominator_code, denominator))
         )
         if hidden_part and (achieved is not None or is_met is not None):
-            result.leaks.append(
+            sums.leaks.append(
                 f"agg_target_progress {numerator_code} {year}: the share or is_met is published "
                 "while a total behind it is hidden"
             )
+    return sums
 
-    pinned_here = {cell: value for cell, value in (pinned or {}).items() if cell in values and values[cell] is None}
-    values.update(pinned_here)
+
+def solve(sums: PublishedSums) -> AuditResult:
+    """Each hidden cell's interval over the published sums (no database: see solve_elsewhere);
+    AuditModelMismatch when a published sum does not hold."""
+    component, equations, threshold = sums.component, sums.equations, sums.threshold
+    result = AuditResult(threshold, leaks=list(sums.leaks))
+    pinned_here = {cell: value for cell, value in sums.pinned.items() if sums.values.get(cell, 0) is None}
+    values = {**sums.values, **pinned_here}
     by_component: dict[str, list[Equation]] = defaultdict(list)
     for (_kind, parent), children in equations.items():
         if parent not in values:
@@ -215,13 +247,15 @@ def run_audit(
                     "this version"
                 )
     hidden_by_component: dict[str, set[str]] = defaultdict(set)
+    published_by_component: dict[str, dict[str, float]] = defaultdict(dict)
     for cell_id, value in values.items():
         if value is None:
             hidden_by_component[component[cell_id]].add(cell_id)
+        else:
+            published_by_component[component[cell_id]][cell_id] = float(value)
     for component_id in sorted(hidden_by_component):
         members = hidden_by_component[component_id]
-        published = {c: float(v) for c, v in values.items() if v is not None and component[c] == component_id}
-        system = System(by_component.get(component_id, []), published, members)
+        system = System(by_component.get(component_id, []), published_by_component[component_id], members)
         for cell_id, (low, high) in sorted(system.bounds().items()):
             result.cells.append(CellBound(cell_id, component_id, low, high, protected((low, high), threshold)))
     return result

@@ -1,0 +1,84 @@
+"""The disclosure audit's linear programs, solved in a process of their own.
+
+The gate reads the published sums from the working warehouse, which only its own process can
+open (one writer per DuckDB file), and hands them to `python -m qnwu_warehouse.disclosure.audit_worker`.
+The solves are Python and HiGHS, and both hold the GIL: in a thread of the gate they waited for
+Great Expectations' import and validation and held those up (a national year's audit took 3.2 s
+beside GX's import against 1.5 s alone). In a process of their own they run on the other core
+meanwhile. A fresh interpreter, not a fork: it inherits no database handle, lock or thread, and
+an Airflow task on a Celery worker (a daemonic process) may start it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from qnwu_warehouse.disclosure.audit import AuditModelMismatch, AuditResult, PublishedSums, solve
+
+log = logging.getLogger(__name__)
+
+
+class SolvingElsewhere:
+    """The audit of `sums`, started in a worker process; result() waits for it."""
+
+    def __init__(self, sums: PublishedSums):
+        self._sums = sums
+        self._started = time.perf_counter()
+        self._folder = tempfile.TemporaryDirectory(prefix="qnwu-audit-")  # private: mode 0700
+        inputs = Path(self._folder.name) / "sums.pickle"
+        self._outputs = Path(self._folder.name) / "result.pickle"
+        with inputs.open("wb") as file:
+            pickle.dump(sums, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(inputs), str(self._outputs)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        self.solver_seconds: float | None = None
+
+    def result(self) -> AuditResult:
+        """The audit's result; AuditModelMismatch as solve() raises it. A worker that died (killed,
+        out of memory) does not cost the audit: it is then solved here."""
+        _, errors = self._process.communicate()
+        self.solver_seconds = time.perf_counter() - self._started
+        try:
+            if self._process.returncode == 0:
+                with self._outputs.open("rb") as file:
+                    outcome = pickle.load(file)  # written by our own worker, in our own private folder
+                if isinstance(outcome, AuditModelMismatch):
+                    raise outcome
+                return outcome
+            log.warning(
+                "the disclosure audit's worker ended with status %s (%s); solving in this process instead",
+                self._process.returncode,
+                errors.decode(errors="replace").strip().splitlines()[-1:] or "no message",
+            )
+            return solve(self._sums)
+        finally:
+            self._folder.cleanup()
+
+
+def _main(inputs: str, outputs: str) -> None:
+    with open(inputs, "rb") as file:
+        sums = pickle.load(file)
+    try:
+        outcome: AuditResult | AuditModelMismatch = solve(sums)
+    except AuditModelMismatch as mismatch:
+        outcome = mismatch
+    partial = f"{outputs}.partial"
+    with open(partial, "wb") as file:
+        pickle.dump(outcome, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, outputs)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1], sys.argv[2])
