@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import signal
 from collections import defaultdict
 
@@ -326,3 +327,53 @@ def test_the_gate_solves_the_audit_in_a_worker_with_the_same_result_and_survives
     broken.values[parent] += 1  # published parent no longer the sum of its published parts
     with pytest.raises(audit.AuditModelMismatch, match="add up"):
         audit_worker.SolvingElsewhere(broken).result()
+
+
+def test_the_audit_reads_a_cell_as_published_when_any_table_publishes_it(sample_2023, tmp_path):
+    """The audit reads each fact table's sums on their own and takes the exact, cell-by-cell reading
+    only when the tables disagree (audit._unit_month_sums). On the sample they agree, and both
+    readings give the same sums; where one table publishes a cell the other hides, the cell is
+    known to the attacker and leaves the unknowns; where two tables publish different values for a
+    cell, the audit cannot vouch for the version."""
+    working = tmp_path / "working.duckdb"
+    shutil.copyfile(sample_2023.working_warehouse, working)
+    with duckdb.connect(str(working)) as con:
+        before = audit.read_published_sums(con, "working", "published", THRESHOLD)
+        where = '"working"."published"'
+        codes = ", ".join(f"'{code}'" for code in sorted({cell.split(":")[0] for cell in before.component.values()}))
+        facts = " union all ".join(
+            f"select indicator_value_id, district_code, period, indicator_code, category, value from {where}.{table} "
+            f"where indicator_code in ({codes})"
+            for table in audit.FACT_TABLES
+        )
+        exact = con.execute(audit._UNIT_SUMS_EXACT.format(facts=facts)).fetchall()
+        by_table = audit._unit_month_sums(con, where, codes, "")
+        assert sorted((*row[:6], min(row[6], 1)) for row in exact) == sorted(by_table)
+
+        hidden_unit_cell, true_value = con.execute(
+            """select cells.cell_id, cells.value from disclosure.disclosure_sensitive_cells as cells
+            join disclosure.disclosure_hidden_cells using (cell_id)
+            where cells.scope_level = 'unit' order by cells.cell_id limit 1"""
+        ).fetchone()
+        assert before.values[hidden_unit_cell] is None
+        con.execute("create table marts.beneficiaries_as_tampered as select * from published.fct_beneficiaries")
+        con.execute("create or replace view published.fct_beneficiaries as select * from marts.beneficiaries_as_tampered")
+        con.execute(
+            "update marts.beneficiaries_as_tampered set value = ? where indicator_value_id = ?",
+            [true_value, hidden_unit_cell],
+        )
+        one_table_publishes_it = audit.read_published_sums(con, "working", "published", THRESHOLD)
+        assert hidden_unit_cell not in one_table_publishes_it.values  # a constant of its sum now
+        assert one_table_publishes_it.values.keys() == before.values.keys() - {hidden_unit_cell}
+
+        published_cell = con.execute(
+            "select indicator_value_id from marts.beneficiaries_as_tampered "
+            f"where value is not null and indicator_code in ({codes}) and indicator_value_id <> ? "
+            "order by indicator_value_id limit 1",
+            [hidden_unit_cell],
+        ).fetchone()[0]
+        con.execute(
+            "update marts.beneficiaries_as_tampered set value = value + 1 where indicator_value_id = ?", [published_cell]
+        )
+        with pytest.raises(audit.AuditModelMismatch, match="published twice with different values"):
+            audit.read_published_sums(con, "working", "published", THRESHOLD)

@@ -100,21 +100,9 @@ class PublishedSums:
     pinned: dict[str, float] = field(default_factory=dict)
 
 
-def run_audit(
-    con,
-    catalog: str,
-    schema: str,
-    threshold: int,
-    years: set[str] | None = None,
-    pinned: dict[str, float] | None = None,
-) -> AuditResult:
-    """Audit the published relations `catalog`.`schema` on connection `con`: every year, or the
-    `years` given (a sum never crosses a year, so a year can be audited on its own).
-    `pinned`: hidden cells whose value an attacker has from elsewhere (an earlier version that
-    published them, see pinned_by_history): they enter the sums as known values, and are no longer
-    audited themselves (what was published cannot be hidden again); every other hidden cell must
-    stay protected with them known."""
-    return solve(read_published_sums(con, catalog, schema, threshold, years, pinned))
+def run_audit(con, *where_and_what, **options) -> AuditResult:
+    """The whole audit in this process: solve(read_published_sums(con, ...)), with its arguments."""
+    return solve(read_published_sums(con, *where_and_what, **options))
 
 
 def read_published_sums(
@@ -125,8 +113,13 @@ def read_published_sums(
     years: set[str] | None = None,
     pinned: dict[str, float] | None = None,
 ) -> PublishedSums:
-    """The cells and sums of the published relations (see run_audit); AuditModelMismatch when a
-    cell is published twice with different values."""
+    """The cells and sums of the published relations `catalog`.`schema` on connection `con`: every
+    year, or the `years` given (a sum never crosses a year, so a year can be audited on its own).
+    `pinned`: hidden cells whose value an attacker has from elsewhere (an earlier version that
+    published them, see pinned_by_history): they enter the sums as known values, and are no longer
+    audited themselves (what was published cannot be hidden again); every other hidden cell must
+    stay protected with them known. AuditModelMismatch when a cell is published twice with
+    different values."""
     where = f"{quoted_identifier(catalog)}.{quoted_identifier(schema)}"
     sums = PublishedSums(threshold, pinned=dict(pinned or {}))
     sensitive = [
@@ -160,23 +153,7 @@ def read_published_sums(
         if years is None
         else "and left(period, 4) in (" + ", ".join("'" + year.replace("'", "''") + "'" for year in sorted(years)) + ")"
     )
-    facts = " union all ".join(
-        f"select indicator_value_id, district_code, period, indicator_code, category, value from {where}.{table} "
-        f"where indicator_code in ({codes}) {year_filter}"
-        for table in FACT_TABLES
-    )
-    unit_sums = con.execute(f"""
-        with cells as (
-            select indicator_value_id, any_value(district_code) as district_code, any_value(period) as period,
-                any_value(indicator_code) as indicator_code, any_value(category) as category,
-                max(value) as value, count(distinct value) as published_values
-            from ({facts}) as facts
-            group by indicator_value_id
-        )
-        select district_code, period, indicator_code, category, coalesce(sum(value), 0),
-            list(indicator_value_id order by indicator_value_id) filter (where value is null), max(published_values)
-        from cells
-        group by district_code, period, indicator_code, category""").fetchall()
+    unit_sums = _unit_month_sums(con, where, codes, year_filter)
     for district, period, indicator, category, published_sum, hidden_units, published_values in unit_sums:
         if published_values > 1:
             raise AuditModelMismatch(f"a unit's {indicator} {category} of {period} is published twice with different values")
@@ -227,9 +204,67 @@ def read_published_sums(
     return sums
 
 
+# A unit's month of one indicator and category, as its district's (or the province's) sum sees it:
+# the total of its published units' cells, the hidden cells, and how many values a cell has.
+_UNIT_SUMS_EXACT = """
+    with cells as (
+        select indicator_value_id, any_value(district_code) as district_code, any_value(period) as period,
+            any_value(indicator_code) as indicator_code, any_value(category) as category,
+            max(value) as value, count(distinct value) as published_values
+        from ({facts}) as facts
+        group by indicator_value_id
+    )
+    select district_code, period, indicator_code, category, coalesce(sum(value), 0),
+        list(indicator_value_id order by indicator_value_id) filter (where value is null), max(published_values)
+    from cells
+    group by district_code, period, indicator_code, category"""
+
+
+def _unit_month_sums(con, where: str, codes: str, year_filter: str) -> list[tuple]:
+    """The sums of the units' cells, one row per (district, period, indicator, category): (district,
+    period, indicator, category, total of the published cells, hidden cell ids, most values a cell
+    is published with).
+
+    A cell counts as published if any table publishes it, so the exact answer groups every table's
+    cells by cell id first: 3.9 million rows at five national years, 2.5 s. Each table's sums are
+    read on their own first (one pass, grouped by the sums' few thousand keys) with a checksum of
+    the published (cell, value) pairs; where every table gives the same total, hidden cells,
+    count and checksum for every sum, the tables publish the same cells with the same values, and
+    the first table's sums are the answer. Anything else (a cell one table hides and another
+    publishes, or two values for a cell) takes the exact query."""
+    per_table = [
+        f"""select district_code, period, indicator_code, category, coalesce(sum(value), 0) as published_sum,
+                list(indicator_value_id order by indicator_value_id) filter (where value is null) as hidden_units,
+                count(value) as published_cells,
+                sum(hash(indicator_value_id, value)) filter (where value is not null) as published_checksum
+            from {where}.{table}
+            where indicator_code in ({codes}) {year_filter}
+            group by district_code, period, indicator_code, category"""
+        for table in FACT_TABLES
+    ]
+    keys = ("district_code", "period", "indicator_code", "category")
+    compared = ("published_sum", "hidden_units", "published_cells", "published_checksum")
+    con.execute(f"create or replace temp table audit_unit_sums as {per_table[0]}")
+    differing = sum(
+        con.execute(f"""select count(*) from audit_unit_sums as first_table full outer join ({other}) as other_table
+                on {" and ".join(f"first_table.{k} is not distinct from other_table.{k}" for k in keys)}
+            where {" or ".join(f"first_table.{c} is distinct from other_table.{c}" for c in compared)}""").fetchone()[0]
+        for other in per_table[1:]
+    )
+    if not differing:
+        return con.execute(f"select {', '.join(keys)}, published_sum, hidden_units, 1 from audit_unit_sums").fetchall()
+    facts = " union all ".join(
+        f"select indicator_value_id, district_code, period, indicator_code, category, value from {where}.{table} "
+        f"where indicator_code in ({codes}) {year_filter}"
+        for table in FACT_TABLES
+    )
+    return con.execute(_UNIT_SUMS_EXACT.format(facts=facts)).fetchall()
+
+
 def solve(sums: PublishedSums) -> AuditResult:
-    """Each hidden cell's interval over the published sums (no database: see solve_elsewhere);
-    AuditModelMismatch when a published sum does not hold."""
+    """Each hidden cell's interval over the published sums. No database: the gate runs this in a
+    worker process (audit_worker.SolvingElsewhere). AuditModelMismatch when a published sum does
+    not hold."""
     component, equations, threshold = sums.component, sums.equations, sums.threshold
     result = AuditResult(threshold, leaks=list(sums.leaks))
     pinned_here = {cell: value for cell, value in sums.pinned.items() if sums.values.get(cell, 0) is None}
