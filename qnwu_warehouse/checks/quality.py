@@ -495,10 +495,10 @@ def _reference_sets(specs: list[dict], resolved: list[dict]) -> dict[str, list]:
 
 
 def _import_great_expectations() -> threading.Thread:
-    """Start importing Great Expectations in a thread: it takes seconds (4.4 s in a fresh process
-    here, most of it GX's expectation classes, scipy.stats and altair), and the gate's work before
-    GX (the change set, the disclosure audit) is mostly DuckDB and HiGHS, which let go of the GIL
-    while they run. The import was the largest part of a national year's gate (docs/benchmarks.md)."""
+    """Start importing Great Expectations in a thread: it takes about 2 s after the CLI's own
+    imports (most of it GX's expectation classes, scipy.stats and altair), and the gate's work
+    before GX (the change set, reading the disclosure audit's sums) is DuckDB, which lets go of
+    the GIL while it reads. The audit itself is solved in a worker process (audit_worker)."""
     thread = threading.Thread(target=importlib.import_module, args=("great_expectations",), name="import-gx", daemon=True)
     thread.start()
     return thread

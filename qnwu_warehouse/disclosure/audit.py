@@ -253,6 +253,11 @@ def _unit_month_sums(con, where: str, codes: str, year_filter: str) -> list[tupl
     )
     if not differing:
         return con.execute(f"select {', '.join(keys)}, published_sum, hidden_units, 1 from audit_unit_sums").fetchall()
+    return _unit_month_sums_exact(con, where, codes, year_filter)
+
+
+def _unit_month_sums_exact(con, where: str, codes: str, year_filter: str) -> list[tuple]:
+    """_unit_month_sums read cell by cell: every table's cells grouped by cell id first."""
     facts = " union all ".join(
         f"select indicator_value_id, district_code, period, indicator_code, category, value from {where}.{table} "
         f"where indicator_code in ({codes}) {year_filter}"
