@@ -372,3 +372,13 @@ def test_the_audit_reads_a_cell_as_published_when_any_table_publishes_it(sample_
         )
         with pytest.raises(audit.AuditModelMismatch, match="published twice with different values"):
             audit.read_published_sums(con, "working", "published", THRESHOLD)
+
+
+def test_an_audit_worker_that_cannot_start_costs_only_time(sample_2023, monkeypatch):
+    """No interpreter to start (or no room for the sums): the audit is solved in the gate's process."""
+    with duckdb.connect(str(sample_2023.working_warehouse), read_only=True) as con:
+        sums = audit.read_published_sums(con, "working", "published", THRESHOLD)
+    monkeypatch.setattr(audit_worker.sys, "executable", "/nonexistent/python")
+    not_started = audit_worker.SolvingElsewhere(sums)
+    assert not_started._process is None
+    assert dataclasses.asdict(not_started.result()) == dataclasses.asdict(audit.solve(sums))

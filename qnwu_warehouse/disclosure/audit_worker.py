@@ -31,26 +31,32 @@ class SolvingElsewhere:
     def __init__(self, sums: PublishedSums):
         self._sums = sums
         self._started = time.perf_counter()
-        self._folder = tempfile.TemporaryDirectory(prefix="qnwu-audit-")  # private: mode 0700
-        inputs = Path(self._folder.name) / "sums.pickle"
-        self._outputs = Path(self._folder.name) / "result.pickle"
-        with inputs.open("wb") as file:
-            pickle.dump(sums, file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(inputs), str(self._outputs)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-        )
         self.solver_seconds: float | None = None
+        self._process: subprocess.Popen | None = None
+        self._folder: tempfile.TemporaryDirectory | None = None
+        try:
+            self._folder = tempfile.TemporaryDirectory(prefix="qnwu-audit-")  # private: mode 0700
+            inputs = Path(self._folder.name) / "sums.pickle"
+            self._outputs = Path(self._folder.name) / "result.pickle"
+            with inputs.open("wb") as file:
+                pickle.dump(sums, file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(inputs), str(self._outputs)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            )
+        except OSError as problem:  # a full disk, no interpreter to start: the audit is solved here
+            log.warning("the disclosure audit's worker could not start (%s); solving in this process instead", problem)
 
     def result(self) -> AuditResult:
         """The audit's result; AuditModelMismatch as solve() raises it. A worker that died (killed,
-        out of memory) does not cost the audit: it is then solved here."""
-        _, errors = self._process.communicate()
-        self.solver_seconds = time.perf_counter() - self._started
+        out of memory) or never started does not cost the audit: it is then solved here."""
         try:
+            if self._process is None:
+                return solve(self._sums)
+            _, errors = self._process.communicate()
             if self._process.returncode == 0:
                 with self._outputs.open("rb") as file:
                     outcome = pickle.load(file)  # written by our own worker, in our own private folder
@@ -64,7 +70,9 @@ class SolvingElsewhere:
             )
             return solve(self._sums)
         finally:
-            self._folder.cleanup()
+            self.solver_seconds = time.perf_counter() - self._started
+            if self._folder is not None:
+                self._folder.cleanup()
 
 
 def _main(inputs: str, outputs: str) -> None:
