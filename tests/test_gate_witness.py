@@ -6,6 +6,9 @@ checks per column; Great Expectations then validates both the rows and the witne
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import duckdb
 import great_expectations as gx
 import pandas as pd
@@ -143,3 +146,26 @@ def _assert_the_witness_stands_for_the_rows(batch_of, rows: int, columns: dict, 
                 .result.get("unexpected_list", [])
             )
             assert quality._unexpected_rows(con, "checked", kind, column, gx_values) == expected
+
+
+DEFERRED_IMPORT_SCRIPT = """
+import sys
+from qnwu_warehouse.checks import quality
+
+assert "great_expectations" not in sys.modules
+quality._import_great_expectations().join()
+import great_expectations  # noqa: F401
+print(sorted(name for name in sys.modules if name.startswith("scipy.stats.")))
+from scipy.stats import norm
+print(norm.cdf(0), "scipy.stats._continuous_distns" in sys.modules)
+"""
+
+
+def test_the_gate_imports_great_expectations_without_running_scipy_stats_until_it_is_used():
+    """The gate defers scipy.stats, 0.5 s of GX's import that no suite uses: GX imports without
+    running it, and the first use of one of its names loads the whole module."""
+    done = subprocess.run(
+        [sys.executable, "-c", DEFERRED_IMPORT_SCRIPT], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["[]", "0.5 True"]
