@@ -16,6 +16,7 @@ the gate and publish refuse that version.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import shutil
 import signal
@@ -382,3 +383,51 @@ def test_an_audit_worker_that_cannot_start_costs_only_time(sample_2023, monkeypa
     not_started = audit_worker.SolvingElsewhere(sums)
     assert not_started._process is None
     assert dataclasses.asdict(not_started.result()) == dataclasses.asdict(audit.solve(sums))
+
+
+def test_publish_takes_the_gates_intervals_only_for_the_very_sums_the_gate_solved(sample_2023):
+    """Publish audits the version file's sums, and solves them only when the gate of the same run
+    did not solve the very same ones (versioning._gate_intervals): a digest of everything the
+    solver reads (audit.sums_digest), whatever order the sums were read in. The sample's version
+    took the gate's intervals, and they are the ones solving the version file gives."""
+    with duckdb.connect(str(sample_2023.working_warehouse), read_only=True) as con:
+        sums = audit.read_published_sums(con, "working", "published", THRESHOLD)
+    reordered = audit.PublishedSums(
+        sums.threshold,
+        dict(reversed(sums.values.items())),
+        dict(reversed(sums.component.items())),
+        {key: list(reversed(children)) for key, children in reversed(sums.equations.items())},
+        list(reversed(sums.leaks)),
+        dict(reversed(sums.pinned.items())),
+    )
+    assert audit.sums_digest(reordered) == audit.sums_digest(sums)
+    hidden = next(cell for cell, value in sums.values.items() if value is None)
+    published = next(cell for cell, value in sums.values.items() if value is not None)
+    key, children = next(iter(sums.equations.items()))
+    variants = [
+        dataclasses.replace(sums, threshold=sums.threshold + 1),
+        dataclasses.replace(sums, values={**sums.values, published: sums.values[published] + 1}),
+        dataclasses.replace(sums, values={**sums.values, hidden: 0.0}),
+        dataclasses.replace(sums, component={**sums.component, hidden: "another:2023"}),
+        dataclasses.replace(sums, equations={**sums.equations, key: children[:-1]}),
+        dataclasses.replace(sums, leaks=[*sums.leaks, published]),
+        dataclasses.replace(sums, pinned={**sums.pinned, hidden: 1.0}),
+    ]
+    assert len({audit.sums_digest(variant) for variant in [sums, *variants]}) == len(variants) + 1
+
+    with _published(sample_2023) as con:
+        publication = json.loads(con.execute("select disclosure from meta.publication").fetchone()[0])
+        stored = sorted(
+            con.execute("select cell_id, component_id, lower_bound, upper_bound from meta.disclosure_audit").fetchall()
+        )
+        catalog = con.execute("select current_database()").fetchone()[0]
+        version_sums = audit.read_published_sums(con, catalog, "marts", THRESHOLD)
+        solved = audit.solve(version_sums)
+        con.execute(f"attach '{sample_2023.working_warehouse}' as working (read_only)")
+        from_the_gate = versioning._gate_intervals(con, "province-2023", version_sums)
+        assert versioning._gate_intervals(con, "another-run", version_sums) is None
+        for variant in variants[:2]:
+            assert versioning._gate_intervals(con, "province-2023", variant) is None
+    assert publication["audit"]["solved_by"] == "gate"
+    assert len(solved.cells) > 200 and dataclasses.asdict(from_the_gate) == dataclasses.asdict(solved)
+    assert stored == sorted((c.cell_id, c.component_id, c.lower_bound, c.upper_bound) for c in solved.cells)

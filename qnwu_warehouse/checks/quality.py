@@ -675,6 +675,11 @@ create table if not exists audit.disclosure_audit (
     run_id varchar, audited_at timestamptz, cell_id varchar, component_id varchar, suppression varchar,
     lower_bound double, upper_bound double, protected boolean
 );
+-- what each audit solved: the digest of its published sums (disclosure/audit.py, sums_digest), so
+-- that publish can take these intervals for a version file whose sums have the same digest
+create table if not exists audit.disclosure_audit_inputs (
+    run_id varchar, audited_at timestamptz, sums_digest varchar
+);
 """
 DISCLOSURE_CRITERION = (
     "every hidden cell's interval over all published figures, in whole counts, reaches the "
@@ -688,6 +693,7 @@ class _PendingAudit:
     published sums could not be read."""
 
     solving: audit_worker.SolvingElsewhere | None
+    sums: disclosure_audit.PublishedSums | None
     mismatch: disclosure_audit.AuditModelMismatch | None
     threshold: int
     started: float
@@ -703,8 +709,8 @@ def _start_disclosure_audit(con, settings: Settings, change_set: changes.ChangeS
             con, current_database(con), "published", settings.small_cell_threshold, changes.changed_years(change_set)
         )
     except disclosure_audit.AuditModelMismatch as problem:
-        return _PendingAudit(None, problem, settings.small_cell_threshold, started)
-    return _PendingAudit(audit_worker.SolvingElsewhere(sums), None, settings.small_cell_threshold, started)
+        return _PendingAudit(None, None, problem, settings.small_cell_threshold, started)
+    return _PendingAudit(audit_worker.SolvingElsewhere(sums), sums, None, settings.small_cell_threshold, started)
 
 
 def _finish_disclosure_audit(
@@ -714,6 +720,7 @@ def _finish_disclosure_audit(
     audit.disclosure_audit, with whether it is primary."""
     problem = pending.mismatch
     if pending.solving is not None:
+        digest = disclosure_audit.sums_digest(pending.sums)  # while the worker may still be solving
         try:
             audit = pending.solving.result()
         except disclosure_audit.AuditModelMismatch as mismatch:
@@ -733,6 +740,7 @@ def _finish_disclosure_audit(
             {"criterion": DISCLOSURE_CRITERION},
         ), summary
     con.execute(DISCLOSURE_DDL)
+    audited_at = datetime.now(UTC)
     con.execute(
         "create or replace temp table audited_cells (cell_id varchar, component_id varchar, "
         "lower_bound double, upper_bound double, protected boolean)"
@@ -748,8 +756,9 @@ def _finish_disclosure_audit(
             audited.upper_bound, audited.protected
         from audited_cells as audited
         left join disclosure.disclosure_hidden_cells as hidden using (cell_id)""",
-        [run_id, datetime.now(UTC)],
+        [run_id, audited_at],
     )
+    con.execute("insert into audit.disclosure_audit_inputs values (?, ?, ?)", [run_id, audited_at, digest])
     summary = {
         **audit.summary(),
         "years": "all" if change_set.whole else sorted(changes.changed_years(change_set)),

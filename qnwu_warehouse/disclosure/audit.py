@@ -17,6 +17,8 @@ shares no code with the choice of cells to hide (suppression.py) beyond that sol
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -98,6 +100,21 @@ class PublishedSums:
     equations: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     leaks: list[str] = field(default_factory=list)
     pinned: dict[str, float] = field(default_factory=dict)
+
+
+def sums_digest(sums: PublishedSums) -> str:
+    """A digest of everything solve() reads from `sums`, whatever order the sums were read in:
+    equal digests mean the same linear programs, hence the same intervals. Publish compares the
+    version file's digest with the gate's, to take the gate's intervals instead of solving again."""
+    canonical = [
+        sums.threshold,
+        sorted(sums.values.items()),
+        sorted(sums.component.items()),
+        sorted([kind, parent, sorted(children)] for (kind, parent), children in sums.equations.items()),
+        sorted(sums.leaks),
+        sorted(sums.pinned.items()),
+    ]
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
 
 def run_audit(con, *where_and_what, **options) -> AuditResult:
