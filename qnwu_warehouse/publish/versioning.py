@@ -142,7 +142,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             history_seconds = time.perf_counter() - history_started  # the snapshots, counted with the history
             counts = _write_marts(con, tables, change_set)
             con.execute("create schema if not exists meta")
-            disclosure = _audit_disclosure(con, settings, change_set, run_id)
+            disclosure = _audit_disclosure(con, settings, change_set)
             # what this version contains and why it was allowed out: its submissions and its checks
             _write_published_submissions(con, change_set)
             entry = history.append(
@@ -211,7 +211,7 @@ class DisclosureRefused(Exception):
     """The version about to be published would let a hidden cell be derived; nothing was swapped in."""
 
 
-def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet, run_id: str) -> dict[str, object]:
+def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet) -> dict[str, object]:
     """The disclosure audit (disclosure/audit.py) once more, on the version file itself: the gate
     audited the published layer, this audits exactly what readers will open, also when a version is
     published by hand (`qnwu publish`). Writes meta.disclosure_audit (each hidden cell's interval:
@@ -220,13 +220,13 @@ def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet, ru
     Only the years with changed reports are audited again: the others' cells were copied unchanged
     from the live version, which was audited, and no sum crosses a year.
     The sums are always read from the version file; they are solved again only when the gate of
-    this run did not solve the very same sums (_gate_intervals)."""
+    gate did not solve the very same sums (_gate_intervals)."""
     started = time.perf_counter()
     years = changes.changed_years(change_set)
     sums = disclosure_audit.read_published_sums(
         con, current_database(con), PUBLISHED_SCHEMA, settings.small_cell_threshold, years
     )
-    audit = _gate_intervals(con, run_id, sums)
+    audit = _gate_intervals(con, sums)
     solved_by = "gate" if audit is not None else "publish"
     if audit is None:
         audit = disclosure_audit.solve(sums)
@@ -284,28 +284,30 @@ def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet, ru
     }
 
 
-def _gate_intervals(con, run_id: str, sums: disclosure_audit.PublishedSums) -> disclosure_audit.AuditResult | None:
-    """The intervals the gate of `run_id` found, when the sums it solved have the digest of the
-    version file's `sums` (disclosure/audit.py, sums_digest): the same linear programs, so solving
-    them again gives the same intervals (a new month on five years: 1.1 to 1.4 s). None when the
-    gate solved other sums: another run, other years, a version whose published layer differs
-    from the working warehouse's, or a working warehouse from before the digests were kept."""
+def _gate_intervals(con, sums: disclosure_audit.PublishedSums) -> disclosure_audit.AuditResult | None:
+    """The intervals the gate found for sums with the digest of the version file's `sums`
+    (disclosure/audit.py, sums_digest): the same linear programs, so solving them again gives the
+    same intervals (a new month on five years: 1.1 to 1.4 s). Which run's gate does not matter,
+    only the digest: the intervals are a function of the sums alone. None when no gate solved
+    these sums: other years, a version whose published layer differs from the working
+    warehouse's, a working warehouse from before the digests were kept."""
     recorded = con.execute(
         "select count(*) from duckdb_tables() where database_name = 'working' and schema_name = 'audit' "
         "and table_name = 'disclosure_audit_inputs'"
     ).fetchone()[0]
     if not recorded:
         return None
-    audited_at = con.execute(
-        "select max(audited_at) from working.audit.disclosure_audit_inputs where run_id = ? and sums_digest = ?",
-        [run_id, disclosure_audit.sums_digest(sums)],
-    ).fetchone()[0]
-    if audited_at is None:
+    newest = con.execute(
+        "select run_id, audited_at from working.audit.disclosure_audit_inputs where sums_digest = ? "
+        "order by audited_at desc limit 1",
+        [disclosure_audit.sums_digest(sums)],
+    ).fetchone()
+    if newest is None:
         return None
     cells = con.execute(
         "select distinct cell_id, component_id, lower_bound, upper_bound, protected "
         "from working.audit.disclosure_audit where run_id = ? and audited_at = ? order by component_id, cell_id",
-        [run_id, audited_at],
+        newest,
     ).fetchall()
     return disclosure_audit.AuditResult(
         sums.threshold, [disclosure_audit.CellBound(*cell) for cell in cells], leaks=list(sums.leaks)
