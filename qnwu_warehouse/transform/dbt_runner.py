@@ -128,22 +128,9 @@ def run_dbt(
         completed = subprocess.run(command, cwd=settings.data_dir, env=environment, capture_output=True, text=True)
     output = completed.stdout + completed.stderr
     if completed.returncode not in allowed_exit_codes:
-        report = failure_report(completed.stdout, completed.stderr)
-        raise DbtFailed(with_rebuild_hint(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}):\n{report}"))
+        tail = "\n".join(output.strip().splitlines()[-40:])
+        raise DbtFailed(with_rebuild_hint(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}):\n{tail}"))
     return output
-
-
-def failure_report(stdout: str, stderr: str, lines: int = 40) -> str:
-    """The end of dbt's output, which says what failed. dbt logs to stdout; a Python traceback on
-    stderr is dbt itself crashing, and it can crash after the failure it has just logged: its
-    --fail-fast cancels the other threads' queries, and dbt-duckdb's cancel then sometimes meets a
-    connection already closed ("Connection Error: Connection already closed!"). That traceback
-    would push the failure out of the end of the output: the crash is then cut to its last line,
-    after the end of the log."""
-    if "Traceback (most recent call last):" in stderr:
-        crash = stderr.strip().splitlines()[-1]
-        return "\n".join([*stdout.strip().splitlines()[-lines:], f"(then dbt itself crashed: {crash})"])
-    return "\n".join((stdout + stderr).strip().splitlines()[-lines:])
 
 
 def tests_of_new_rows(settings: Settings) -> dict[str, str]:
