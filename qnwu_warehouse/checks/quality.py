@@ -693,7 +693,6 @@ class _PendingAudit:
     published sums could not be read."""
 
     solving: audit_worker.SolvingElsewhere | None
-    sums: disclosure_audit.PublishedSums | None
     mismatch: disclosure_audit.AuditModelMismatch | None
     threshold: int
     started: float
@@ -709,8 +708,8 @@ def _start_disclosure_audit(con, settings: Settings, change_set: changes.ChangeS
             con, current_database(con), "published", settings.small_cell_threshold, changes.changed_years(change_set)
         )
     except disclosure_audit.AuditModelMismatch as problem:
-        return _PendingAudit(None, None, problem, settings.small_cell_threshold, started)
-    return _PendingAudit(audit_worker.SolvingElsewhere(sums), sums, None, settings.small_cell_threshold, started)
+        return _PendingAudit(None, problem, settings.small_cell_threshold, started)
+    return _PendingAudit(audit_worker.SolvingElsewhere(sums), None, settings.small_cell_threshold, started)
 
 
 def _finish_disclosure_audit(
@@ -720,7 +719,7 @@ def _finish_disclosure_audit(
     audit.disclosure_audit, with whether it is primary."""
     problem = pending.mismatch
     if pending.solving is not None:
-        digest = disclosure_audit.sums_digest(pending.sums)  # while the worker may still be solving
+        digest = disclosure_audit.sums_digest(pending.solving.sums)  # while the worker may still be solving
         try:
             audit = pending.solving.result()
         except disclosure_audit.AuditModelMismatch as mismatch:

@@ -29,7 +29,7 @@ class SolvingElsewhere:
     """The audit of `sums`, started in a worker process; result() waits for it."""
 
     def __init__(self, sums: PublishedSums):
-        self._sums = sums
+        self.sums = sums
         self._started = time.perf_counter()
         self.solver_seconds: float | None = None
         self._process: subprocess.Popen | None = None
@@ -55,7 +55,7 @@ class SolvingElsewhere:
         out of memory) or never started does not cost the audit: it is then solved here."""
         try:
             if self._process is None:
-                return solve(self._sums)
+                return solve(self.sums)
             _, errors = self._process.communicate()
             if self._process.returncode == 0:
                 with self._outputs.open("rb") as file:
@@ -68,7 +68,7 @@ class SolvingElsewhere:
                 self._process.returncode,
                 errors.decode(errors="replace").strip().splitlines()[-1:] or "no message",
             )
-            return solve(self._sums)
+            return solve(self.sums)
         finally:
             self.solver_seconds = time.perf_counter() - self._started
             if self._folder is not None:

@@ -219,8 +219,8 @@ def _audit_disclosure(con, settings: Settings, change_set: changes.ChangeSet) ->
     as it would say which cells are the small ones) and returns the counts for meta.publication.
     Only the years with changed reports are audited again: the others' cells were copied unchanged
     from the live version, which was audited, and no sum crosses a year.
-    The sums are always read from the version file; they are solved again only when the gate of
-    gate did not solve the very same sums (_gate_intervals)."""
+    The sums are always read from the version file; they are solved again only when no gate
+    solved the very same sums (_gate_intervals)."""
     started = time.perf_counter()
     years = changes.changed_years(change_set)
     sums = disclosure_audit.read_published_sums(
@@ -291,11 +291,7 @@ def _gate_intervals(con, sums: disclosure_audit.PublishedSums) -> disclosure_aud
     only the digest: the intervals are a function of the sums alone. None when no gate solved
     these sums: other years, a version whose published layer differs from the working
     warehouse's, a working warehouse from before the digests were kept."""
-    recorded = con.execute(
-        "select count(*) from duckdb_tables() where database_name = 'working' and schema_name = 'audit' "
-        "and table_name = 'disclosure_audit_inputs'"
-    ).fetchone()[0]
-    if not recorded:
+    if "disclosure_audit_inputs" not in attached_tables(con, "working", "audit"):
         return None
     newest = con.execute(
         "select run_id, audited_at from working.audit.disclosure_audit_inputs where sums_digest = ? "

@@ -158,14 +158,13 @@ def build_arguments(settings: Settings) -> tuple[list[str], dict[str, str]]:
     return (["--exclude-resource-type", "unit_test"] if narrowed else []), narrowed
 
 
-# No --fail-fast on DuckDB: after a failed node it cancels the other threads' queries, and
-# dbt-duckdb's cancel can meet a connection already closed and crash dbt (exit 2, "Connection
-# Error: Connection already closed!", seen in CI on 2026-12-06) before dbt prints what failed.
-# Without it, dbt skips what depends on the failure, builds the rest, and ends with every failure.
-
-
 def build(settings: Settings) -> str:
-    """`dbt build`, raising DbtFailed with dbt's summary of what failed (operators and tests)."""
+    """`dbt build`, raising DbtFailed with dbt's summary of what failed (operators and tests).
+
+    Not --fail-fast: after a failed node it cancels the other threads' queries, and dbt-duckdb's
+    cancel can meet a connection already closed and crash dbt (exit 2, "Connection Error:
+    Connection already closed!", seen in CI on 2026-12-06) before dbt prints what failed. Without
+    it, dbt skips what depends on the failure, builds the rest, and ends with every failure."""
     arguments, environment = build_arguments(settings)
     return run_dbt(settings, "build", *arguments, extra_env=environment)
 
