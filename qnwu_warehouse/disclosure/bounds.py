@@ -23,10 +23,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
-from scipy.sparse import csr_matrix
 
+# HiGHS and scipy.sparse are imported where a model is built and solved, not here: the gate and
+# publish import this module for its types, and their audits are solved in a worker process or
+# taken from the gate's (disclosure/audit_worker.py); the two imports were 0.15 s of each.
 INFINITY = math.inf
 _TOLERANCE = 1e-6
 
@@ -182,6 +183,8 @@ class _Solver:
     on 2,529 solves, four fifths of it outside the solver."""
 
     def __init__(self, size: int, eq_rows, eq_rhs, ub_rows, ub_rhs):
+        import highspy
+
         highs = _new_highs()
         # presolve would answer some unbounded objectives "unbounded or infeasible"; without it
         # the status is exact, and the warm start does the work presolve would
@@ -198,6 +201,8 @@ class _Solver:
         self._costed: list[int] = []
 
     def _solve(self, objective: dict[int, float], sign: float) -> float:
+        import highspy
+
         highs = self._highs
         if self._costed:  # the last objective's columns back to cost 0
             highs.changeColsCost(len(self._costed), np.array(self._costed, dtype=np.int32), np.zeros(len(self._costed)))
@@ -226,6 +231,8 @@ def _new_highs():
     """A silent HiGHS model. The first one made in a process prints HiGHS's banner to the
     process's standard output, before any option can turn it off; that banner would land in the
     CLI's summary and in Airflow's task logs, so file descriptor 1 points at /dev/null meanwhile."""
+    import highspy
+
     global _highs_banner_shown
     if _highs_banner_shown:
         highs = highspy.Highs()
@@ -244,7 +251,9 @@ def _new_highs():
     return highs
 
 
-def _matrix(rows: list[dict[int, float]], size: int) -> csr_matrix:
+def _matrix(rows: list[dict[int, float]], size: int):
+    from scipy.sparse import csr_matrix
+
     data, indices, pointers = [], [], [0]
     for row in rows:
         for k, v in sorted(row.items()):

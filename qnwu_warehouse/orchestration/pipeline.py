@@ -15,7 +15,6 @@ from datetime import date
 import duckdb
 
 from qnwu_warehouse.checks import alerts, quality
-from qnwu_warehouse.ingest import loader
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import Settings, path_safe
 from qnwu_warehouse.transform import dbt_runner
@@ -28,6 +27,10 @@ def _settings() -> Settings:
 
 
 def ingest_stage(run_id: str, today: date | None = None) -> dict[str, object]:
+    # imported here: the other stages need none of ingest's modules (pandas, its readers), and
+    # each stage is a process of its own (a `qnwu` command, an Airflow task)
+    from qnwu_warehouse.ingest import loader
+
     return loader.ingest(_settings(), load_id=run_id, today=today).as_dict()
 
 
