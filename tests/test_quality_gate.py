@@ -244,6 +244,49 @@ def test_a_good_batch_publishes_with_its_submissions_and_checks(warehouse):
     assert runs["good-run"] == runs["next-run"] == summary["expectations"]
 
 
+def test_every_suite_is_validated_through_one_stored_asset_and_saved_again_only_when_it_changes(warehouse):
+    """GX rewrites great_expectations.yml whole for each asset or batch definition added: the suites
+    share one asset, added once per data directory, and a suite and its definition are stored again
+    only when what it checks changes (its fingerprint: a reference set read from the data can)."""
+    import yaml
+
+    project = warehouse.gx_dir / "gx"
+
+    def stored() -> dict[str, tuple[str, int, int]]:
+        """{suite: (its fingerprint, when its suite file and its definition were written)}"""
+        return {
+            path.stem: (
+                json.loads((project / "expectations" / path.name).read_text(encoding="utf-8"))["meta"]["qnwu_fingerprint"],
+                (project / "expectations" / path.name).stat().st_mtime_ns,
+                path.stat().st_mtime_ns,
+            )
+            for path in (project / "validation_definitions").glob("*.json")
+        }
+
+    sources = yaml.safe_load((project / "great_expectations.yml").read_text(encoding="utf-8"))["fluent_datasources"]
+    assets = sources[quality.DATA_SOURCE]["assets"]
+    assert list(assets) == [quality.FRAME_ASSET]
+    assert list(assets[quality.FRAME_ASSET]["batch_definitions"]) == [quality.FRAME_BATCH]
+    before = stored()
+    assert set(before) == {suite["name"] for suite in quality.load_suites()}
+    project_file = (project / "great_expectations.yml").stat().st_mtime_ns
+
+    resubmit_with(warehouse, "news_items", 4)
+    dbt_runner.build(warehouse)
+    pipeline.gate_stage("gate-again")
+
+    after = stored()
+    assert set(after) == set(before)
+    unchanged = [name for name in before if before[name][0] == after[name][0]]
+    assert len(unchanged) > len(before) / 2
+    for name in before:
+        if name in unchanged:
+            assert after[name] == before[name], f"{name} was stored again with the same expectations"
+        else:
+            assert after[name][1] > before[name][1] and after[name][2] > before[name][2], name
+    assert (project / "great_expectations.yml").stat().st_mtime_ns == project_file
+
+
 def _unit_tests_run(settings: Settings) -> list[str]:
     results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
     return [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"]
