@@ -92,7 +92,7 @@ def test_the_incremental_scenario_compares_the_newest_month_with_the_first(smoke
     # what each dbt build and gate spent its time on: dbt's nodes, the gate's phases and suites
     newest = {s["stage"]: s for s in report["stages"] if s["phase"] == "newest month, run 1"}
     assert newest["build"]["profile"]["model fct_indicator_values"] >= 0
-    assert {"phase gx_validation", "phase data_docs", "suite reconcile_raw_to_facts"} <= set(newest["gate"]["profile"])
+    assert {"phase gx_validation", "phase gx_data_docs", "suite reconcile_raw_to_facts"} <= set(newest["gate"]["profile"])
     phases = {s["phase"] for s in report["stages"]}
     assert {"first month, run 1", "newest month, run 1", "history (2 months)"} <= phases
     assert {"first month", "newest month"} <= phases  # the two runs through Airflow

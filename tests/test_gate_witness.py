@@ -150,10 +150,10 @@ def _assert_the_witness_stands_for_the_rows(batch_of, rows: int, columns: dict, 
 
 DEFERRED_IMPORT_SCRIPT = """
 import sys
-from qnwu_warehouse.checks import quality
+from qnwu_warehouse.checks import gx_validation
 
 assert "great_expectations" not in sys.modules
-quality._import_great_expectations().join()
+gx_validation.import_great_expectations()
 import great_expectations  # noqa: F401
 print(sorted(name for name in sys.modules if name.startswith("scipy.stats.")))
 from scipy.stats import norm

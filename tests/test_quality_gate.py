@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from qnwu_devtools.data_dirs import copy_data_dir
-from qnwu_warehouse.checks import data_docs, quality
+from qnwu_warehouse.checks import data_docs, gx_validation, quality
 from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.settings import Settings
@@ -264,9 +264,9 @@ def test_every_suite_is_validated_through_one_stored_asset_and_saved_again_only_
         }
 
     sources = yaml.safe_load((project / "great_expectations.yml").read_text(encoding="utf-8"))["fluent_datasources"]
-    assets = sources[quality.DATA_SOURCE]["assets"]
-    assert list(assets) == [quality.FRAME_ASSET]
-    assert list(assets[quality.FRAME_ASSET]["batch_definitions"]) == [quality.FRAME_BATCH]
+    assets = sources[gx_validation.DATA_SOURCE]["assets"]
+    assert list(assets) == [gx_validation.FRAME_ASSET]
+    assert list(assets[gx_validation.FRAME_ASSET]["batch_definitions"]) == [gx_validation.FRAME_BATCH]
     before = stored()
     assert set(before) == {suite["name"] for suite in quality.load_suites()}
     project_file = (project / "great_expectations.yml").stat().st_mtime_ns
@@ -285,6 +285,25 @@ def test_every_suite_is_validated_through_one_stored_asset_and_saved_again_only_
         else:
             assert after[name][1] > before[name][1] and after[name][2] > before[name][2], name
     assert (project / "great_expectations.yml").stat().st_mtime_ns == project_file
+
+
+def test_an_expectation_gx_rejects_stops_the_gate_with_its_name_and_stops_gx_too(warehouse, monkeypatch):
+    """GX runs in a thread of the gate (gx_validation.py): its error is the gate's, raised where the
+    gate waits for the suite's verdict, and GX's thread is stopped rather than left validating."""
+    suites = quality.load_suites()
+    rejected = {
+        "name": "a_suite_gx_rejects",
+        "table": "marts.fct_funds",
+        "expectations": [
+            {"type": "expect_column_values_to_be_purple", "severity": "critical", "kwargs": {"column": "amount_vnd"}}
+        ],
+    }
+    monkeypatch.setattr(quality, "load_suites", lambda: [*suites[:3], rejected, *suites[3:]])
+    with pytest.raises(ValueError, match="unknown Great Expectations type 'expect_column_values_to_be_purple'"):
+        quality.run_gate(warehouse, "rejected-run")
+    assert not [thread for thread in threading.enumerate() if thread.name == "great-expectations"]
+    with working(warehouse) as con:  # nothing of the run was recorded
+        assert con.execute("select count(*) from audit.validation_results where run_id = 'rejected-run'").fetchone()[0] == 0
 
 
 def _unit_tests_run(settings: Settings) -> list[str]:

@@ -13,7 +13,8 @@ checked column on which every expectation succeeds or fails exactly as on all th
 same unexpected values; GX validates that frame and stays the engine of record (results, Data
 Docs), and the counts of rows checked and failing are read back from DuckDB. tests/
 test_gate_witness.py proves the equivalence on generated tables. A suite with an expectation the
-witness cannot stand for (one that counts rows, such as `mostly`) is validated on its rows.
+witness cannot stand for (one that counts rows, such as `mostly`) is validated on its rows. GX
+runs in a thread of its own (gx_validation.py), imported while the gate reads the first suites.
 
 Results are written to ``audit.validation_results`` so they can be queried like any other data,
 and a critical failure raises :class:`QualityGateFailed` naming the failing expectations with sample rows.
@@ -21,14 +22,9 @@ and a critical failure raises :class:`QualityGateFailed` naming the failing expe
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import hashlib
-import importlib
-import importlib.util
 import json
-import os
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,15 +32,13 @@ from pathlib import Path
 
 import yaml
 
-from qnwu_warehouse.checks import changes, data_docs
+from qnwu_warehouse.checks import changes, gx_validation
 from qnwu_warehouse.disclosure import audit as disclosure_audit
 from qnwu_warehouse.disclosure import audit_worker
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, Settings
 from qnwu_warehouse.warehouse import current_database, quoted_identifier, working_connection
 
 SEVERITIES = ("critical", "warning")
-# GX would otherwise try to send usage analytics over a network these machines do not have.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 AUDIT_DDL = """
 create schema if not exists audit;
@@ -155,16 +149,6 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[dict]:
     return suites
 
 
-def _expectation_class(snake_name: str):
-    import great_expectations as gx
-
-    camel = "".join(part.capitalize() for part in snake_name.split("_"))
-    try:
-        return getattr(gx.expectations, camel)
-    except AttributeError:
-        raise ValueError(f"expectations/: unknown Great Expectations type {snake_name!r}") from None
-
-
 def _resolve_kwargs(kwargs: dict, con) -> dict:
     resolved = {}
     for key, value in kwargs.items():
@@ -173,86 +157,6 @@ def _resolve_kwargs(kwargs: dict, con) -> dict:
         else:
             resolved[key] = value
     return resolved
-
-
-def _gx_context(settings: Settings):
-    """A file-backed GX context under the data directory: suites, results and Data Docs persist,
-    so the HTML site shows every run's results."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX labels each batch with a fingerprint that hashes every value of a DataFrame under 1 GB.
-    # Nothing here reads that label, and on a national year the gate took 47.5 s with it and
-    # 34.5 s without (docs/benchmarks.md): fingerprint nothing.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
-
-
-# Every suite's frame is validated through one dataframe asset and its one batch definition. GX
-# keeps data sources, assets and batch definitions in great_expectations.yml and rewrites the whole
-# file on each one added: an asset and a batch definition per suite were 44 rewrites on a new data
-# directory's first gate (0.5 s of a national year's, more than validating the suites). The suite's
-# name, not the asset's, is what the results and the Data Docs are filed under.
-DATA_SOURCE = "working_warehouse"
-FRAME_ASSET = "suite_frame"
-FRAME_BATCH = "whole_frame"
-
-
-def _frame_batch_definition(context):
-    """The batch definition every suite's frame is validated through, added once per data directory."""
-    try:
-        source = context.data_sources.get(DATA_SOURCE)
-    except KeyError:
-        source = context.data_sources.add_pandas(DATA_SOURCE)
-    try:
-        asset = source.get_asset(FRAME_ASSET)
-    except LookupError:
-        asset = source.add_dataframe_asset(name=FRAME_ASSET)
-    try:
-        return asset.get_batch_definition(FRAME_BATCH)
-    except KeyError:
-        return asset.add_batch_definition_whole_dataframe(FRAME_BATCH)
-
-
-def _stored_validation(context, batch_definition, name: str, expectations: list[tuple[str, dict, str]]):
-    """The suite's GX validation definition, and whether it was saved now: the one stored in the
-    context is reused, and a new one stored only when its expectations (type, kwargs, severity) or
-    the batch definition it validates changed since the last run. Every save rewrites the suite's
-    or the definition's file, and re-saving all 22 suites on each run cost more than validating
-    them (7 s of a 21 s gate on 40 units x 12 months)."""
-    import great_expectations as gx
-    from great_expectations.exceptions import DataContextError
-
-    fingerprint = hashlib.sha256(
-        json.dumps([FRAME_ASSET, FRAME_BATCH, expectations], sort_keys=True, default=str).encode()
-    ).hexdigest()
-    try:
-        stored = context.validation_definitions.get(name)
-        if (stored.suite.meta or {}).get("qnwu_fingerprint") == fingerprint:
-            return stored, False
-    except DataContextError:
-        pass
-    suite = gx.ExpectationSuite(name=name, meta={"qnwu_fingerprint": fingerprint})
-    for expectation_type, kwargs, severity in expectations:
-        suite.add_expectation(_expectation_class(expectation_type)(**kwargs, meta={"severity": severity}))
-    suite = context.suites.add_or_update(suite)
-    validation = gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
-    return context.validation_definitions.add_or_update(validation), True
-
-
-def _build_data_docs(context, run_id: str, saved_suites: list[str]) -> None:
-    """Render this run's validation results and the suites saved by it, and the index of every
-    run. Rendering all stored results again on each run made the Data Docs the part of the gate
-    that grew with history (3.4 s after two runs on 40 units x 12 months, and more every run)."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-    this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_id]
-    context.build_data_docs(
-        resource_identifiers=[*this_run, *(ExpectationSuiteIdentifier(name=name) for name in saved_suites)]
-    )
 
 
 # Expectations that look only at a table's shape (its column names), never at its values.
@@ -328,14 +232,25 @@ class SuiteRows:
 
     frame: object
     relation: str
+    source: str  # the suite's rows with all their columns: a table, or its query as a subquery
     rows: int
     witness: bool
     # the value set each reference-set check (in set) of a column gets on the witness frame
     value_sets: dict[str, list] = dataclasses.field(default_factory=dict)
 
 
+# The temporary tables holding a suite's rows (a query's, or a table's changed rows) until GX's
+# verdict on the suite is in: one per suite, since later suites are read meanwhile.
+SUITE_ROWS_TABLE = "gate_suite_rows"
+
+
 def _suite_rows(
-    suite_spec: dict, con, change_set: changes.ChangeSet, value_sets: dict[str, list], sweep: bool = True
+    suite_spec: dict,
+    con,
+    change_set: changes.ChangeSet,
+    value_sets: dict[str, list],
+    sweep: bool = True,
+    table: str = SUITE_ROWS_TABLE,
 ) -> SuiteRows:
     """The frame GX validates for a suite.
 
@@ -347,30 +262,44 @@ def _suite_rows(
 
     A suite's query, or the changed rows of a table, is read once into a temporary table that the
     witness queries then scan: each would otherwise scan the whole table again to find the changed
-    rows (a new month on five years: the facts suite took 2.8 s, then 0.5 s). A table validated
-    whole is scanned where it is, never copied."""
+    rows (a new month on five years: the facts suite took 2.8 s, then 0.5 s). The table keeps only
+    the columns the suite's expectations read: the outliers' query has 7 columns and checks one,
+    and on a national year writing all 7 took 0.45 s against 0.15 s. A failure's sample rows are
+    whole rows, read again from the suite's query (`source`) when there is a failure to show. A
+    table validated whole is scanned where it is, never copied."""
     sql = _suite_sql(suite_spec, change_set, sweep)
-    if suite_spec.get("table") and sql == f"select * from {suite_spec['table']}":
-        relation = f"({sql}) as suite_rows"
-    else:
-        con.execute(f"create or replace temp table gate_suite_rows as {sql}")
-        relation = "gate_suite_rows"
-    rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    source = f"({sql}) as suite_rows"
+    columns = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]  # bound, not run
     checks = _checks_by_column(suite_spec)
+    if suite_spec.get("table") and sql == f"select * from {suite_spec['table']}":
+        relation = source
+    else:
+        kept = [column for column in columns if checks is None or column in checks] or columns
+        con.execute(
+            f"create or replace temp table {table} as select {', '.join(map(quoted_identifier, kept))} from {source}"
+        )
+        relation = table
+    rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
     if checks is not None:
         try:
-            frame, reduced = _witness_frame(con, relation, checks, value_sets)
-            return SuiteRows(frame, relation, rows, witness=True, value_sets=reduced)
+            frame, reduced = _witness_frame(con, relation, checks, value_sets, columns)
+            return SuiteRows(frame, relation, source, rows, witness=True, value_sets=reduced)
         except _NoNeutralPadding:
             pass
-    return SuiteRows(con.execute(f"select * from {relation}").df(), relation, rows, witness=False)
+    return SuiteRows(con.execute(f"select * from {source}").df(), relation, source, rows, witness=False)
 
 
 class _NoNeutralPadding(Exception):
     """A witness column could not be padded without changing a verdict."""
 
 
-def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: dict[str, list] | None = None):
+def _witness_frame(
+    con,
+    relation: str,
+    checks: dict[str, set[str]],
+    value_sets: dict[str, list] | None = None,
+    all_columns: list[str] | None = None,
+):
     """A frame on which each expectation of `checks` ({column: expectation types}) succeeds or
     fails exactly as on the rows of `relation`, and names the same unexpected values.
 
@@ -393,7 +322,8 @@ def _witness_frame(con, relation: str, checks: dict[str, set[str]], value_sets: 
     import numpy as np
     import pandas as pd
 
-    all_columns = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+    if all_columns is None:  # the frame's columns: the relation's, or the suite's when it holds fewer
+        all_columns = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
     null_counts = {}
     not_null_checked = [column for column, kinds in checks.items() if NOT_NULL in kinds]
     if not_null_checked:
@@ -516,167 +446,77 @@ def _reference_sets(specs: list[dict], resolved: list[dict]) -> dict[str, list]:
     return {column: values for column, values in in_sets if columns.count(column) == 1}
 
 
-# Modules GX imports at its own import for expectations this project's suites do not use (KL
-# divergence, Kolmogorov-Smirnov tests): scipy.stats was 0.5 s of GX's 1.8 s import on an idle
-# machine. It is loaded on first use instead, so an expectation that needs it still gets it whole.
-DEFERRED_GX_IMPORTS = ("scipy.stats",)
-
-
-def _defer_import(name: str) -> None:
-    """Put a lazily loaded `name` in sys.modules (importlib.util.LazyLoader): its code runs on the
-    first access to one of its attributes, not at `import`. Nothing happens if it is loaded already."""
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)  # imports the parent package, which is cheap here
-    if spec is None or spec.loader is None:
-        return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    parent, _, child = name.rpartition(".")
-    if parent:
-        setattr(sys.modules[parent], child, module)
-
-
-def _import_gx_without_sqlalchemy() -> None:
-    """Import Great Expectations as it is installed without its SQL extras. SQLAlchemy is one of
-    GX's optional dependencies (its extras, such as `sql-server`); this virtualenv has it for
-    Airflow, and GX then imports it and builds its SQL layer: 0.2 s of its 1.4 s import. The gate
-    validates pandas frames (GX's SQL data source fails on DuckDB), so while GX is imported an
-    `import sqlalchemy` fails, as GX's own compatibility module expects when it is not installed;
-    a process that has SQLAlchemy loaded already (an Airflow task) keeps it as it is."""
-    hidden = "sqlalchemy" not in sys.modules
-    if hidden:
-        sys.modules["sqlalchemy"] = None  # the import system's way to say "not importable"
-    try:
-        importlib.import_module("great_expectations")
-    finally:
-        if hidden and "sqlalchemy" in sys.modules and sys.modules["sqlalchemy"] is None:
-            del sys.modules["sqlalchemy"]  # importable again for anything else in this process
-
-
-def _import_great_expectations() -> threading.Thread:
-    """Start importing Great Expectations in a thread: it takes 1.3 to 1.8 s after the CLI's own
-    imports (most of it GX's expectation classes, its data source models and altair), and the
-    gate's work before GX (the change set, reading the disclosure audit's sums) is DuckDB, which
-    lets go of the GIL while it reads. The audit itself is solved in a worker process
-    (audit_worker). Reading the suites' rows in that time too was slower, not faster: pandas and
-    the witness frames' Python need the GIL that the import holds."""
-    for name in DEFERRED_GX_IMPORTS:
-        _defer_import(name)
-    thread = threading.Thread(target=_import_gx_without_sqlalchemy, name="import-gx", daemon=True)
-    thread.start()
-    return thread
-
-
 def run_gate(settings: Settings, run_id: str) -> GateResult:
     """Validate every suite against the working warehouse, record the results as data, and
-    rebuild the Data Docs site."""
+    rebuild the Data Docs site.
+
+    The gate's thread reads each suite's rows in DuckDB and reduces them to a witness frame; Great
+    Expectations, imported meanwhile in a thread of its own (gx_validation.py), validates each frame
+    as it is handed over; the disclosure audit's linear programs are solved in a worker process
+    (disclosure/audit_worker.py). A suite's verdict comes back while later suites are read, and the
+    gate's thread then counts its failing rows in DuckDB and names them."""
     started = time.perf_counter()
-    gx_import = _import_great_expectations()
     results: list[ExpectationResult] = []
-    with working_connection(settings) as con:
+    with gx_validation.validator(settings.gx_dir) as gx, working_connection(settings) as con:
         change_set = _changes_since_live_version(con, settings)
         sweep, sweep_reason = _full_sweep(con, settings, change_set)
         change_set_seconds = time.perf_counter() - started
-        # the audit needs no GX: its sums are read now, and solved in a process of their own while
-        # GX is imported and validates here; its result is reported after the suites'
+        # the audit's sums are read now, and solved while the suites are; its result comes last
         audit = _start_disclosure_audit(con, settings, change_set)
         audit_seconds = time.perf_counter() - started - change_set_seconds
-        gx_import.join()
-        import great_expectations as gx  # noqa: PLC0415 (imported by the thread above; this only binds the name)
-
-        context = _gx_context(settings)
-        batch_definition = _frame_batch_definition(context)
-        setup_seconds = time.perf_counter() - started - change_set_seconds - audit_seconds
-        suites_started = time.perf_counter()
-        sql_seconds, per_suite = 0.0, {}
+        sql_seconds, waited_for_gx, per_suite = 0.0, 0.0, {}
         suites = load_suites()
-        saved_suites: list[str] = []
-        for suite_spec in suites:
+        read: collections.deque[tuple[dict, SuiteRows, float]] = collections.deque()
+
+        def judge(verdict: gx_validation.Verdict) -> None:
+            nonlocal sql_seconds
+            suite_spec, suite_rows, seconds = read.popleft()
+            assert verdict.name == suite_spec["name"], (verdict.name, suite_spec["name"])
+            judged = time.perf_counter()
+            results.extend(_suite_results(con, suite_spec, suite_rows, verdict))
+            if suite_rows.relation.startswith(SUITE_ROWS_TABLE):
+                con.execute(f"drop table if exists {suite_rows.relation}")
+            sql_seconds += time.perf_counter() - judged
+            per_suite[suite_spec["name"]] = round(seconds + verdict.seconds + time.perf_counter() - judged, 2)
+
+        for index, suite_spec in enumerate(suites):
             suite_started = time.perf_counter()
             specs = suite_spec["expectations"]
             resolved = [_resolve_kwargs(spec.get("kwargs", {}), con) for spec in specs]
-            suite_rows = _suite_rows(suite_spec, con, change_set, _reference_sets(specs, resolved), sweep)
-            sql_seconds += time.perf_counter() - suite_started
-            name = suite_spec["name"]
+            suite_rows = _suite_rows(
+                suite_spec, con, change_set, _reference_sets(specs, resolved), sweep, f"{SUITE_ROWS_TABLE}_{index}"
+            )
             expectations = []
             for spec, kwargs in zip(specs, resolved, strict=True):
                 if spec["type"] == IN_SET and kwargs.get("column") in suite_rows.value_sets:
                     kwargs = {**kwargs, "value_set": suite_rows.value_sets[kwargs["column"]]}
                 expectations.append((spec["type"], kwargs, spec["severity"]))
-            validation, saved = _stored_validation(context, batch_definition, name, expectations)
-            if saved:
-                saved_suites.append(name)
-            # a witness frame is small: every unexpected value is listed, so that the count of
-            # unexpected rows can be read back from the real rows (_unexpected_rows)
-            validation_result = validation.run(
-                batch_parameters={"dataframe": suite_rows.frame},
-                result_format={
-                    "result_format": "COMPLETE" if suite_rows.witness else "SUMMARY",
-                    "partial_unexpected_count": 5,
-                },
-                run_id=gx.RunIdentifier(run_name=run_id),
-            )
-            # let this suite's frame go before the next one is read, not after
-            suite_rows.frame = None
-            reports: tuple[tuple[dict, ...], int] | None = None
-            for item in validation_result.results:
-                config = item.expectation_config
-                detail = item.result or {}
-                severity = (config.meta or {}).get("severity", "critical")
-                if not item.success and severity == "critical" and reports is None:
-                    reports = _offending_reports(con, suite_spec)
-                column = config.kwargs.get("column")
-                element_count, unexpected_count = detail.get("element_count"), detail.get("unexpected_count")
-                if suite_rows.witness and column is not None:
-                    # the witness frame stands for suite_rows.rows rows: count them, not it
-                    element_count = suite_rows.rows
-                    unexpected_count = (
-                        0
-                        if item.success
-                        else _unexpected_rows(con, suite_rows.relation, config.type, column, detail.get("unexpected_list"))
-                    )
-                results.append(
-                    ExpectationResult(
-                        suite_name=name,
-                        table_name=suite_spec.get("table", "(query)"),
-                        expectation_type=config.type,
-                        column_name=column,
-                        severity=severity,
-                        success=bool(item.success),
-                        element_count=element_count,
-                        unexpected_count=unexpected_count,
-                        unexpected_sample=_offending_rows(
-                            con, suite_rows.relation, column, detail.get("partial_unexpected_list")
-                        ),
-                        kwargs={k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id", "value_set")},
-                        **(
-                            {
-                                "names_reports": bool(suite_spec.get("offending_reports")),
-                                "reports": reports[0],
-                                "reports_total": reports[1],
-                            }
-                            if reports is not None and not item.success
-                            else {}
-                        ),
-                    )
-                )
-            per_suite[name] = round(time.perf_counter() - suite_started, 2)
-        validated_seconds = time.perf_counter() - suites_started
+            # a witness frame is small: every unexpected value is listed (complete), so that the
+            # count of unexpected rows can be read back from the real rows (_unexpected_rows)
+            frame = gx_validation.SuiteFrame(suite_spec["name"], expectations, suite_rows.frame, suite_rows.witness, run_id)
+            gx.submit(frame)
+            suite_rows.frame = None  # let this suite's frame go before the next one is read
+            elapsed = time.perf_counter() - suite_started
+            sql_seconds += elapsed
+            read.append((suite_spec, suite_rows, elapsed))
+            for verdict in gx.finished():
+                judge(verdict)
+        while read:
+            waiting = time.perf_counter()
+            verdict = gx.wait()
+            waited_for_gx += time.perf_counter() - waiting
+            judge(verdict)
         # The Data Docs are GX's results alone: they are rendered while the audit's worker may
         # still be solving on the other core (five years: 0.3 s of the wait for it), not after.
-        docs_started = time.perf_counter()
-        docs_written_from = time.time() - 1  # the pages of this build (file times are not exact)
-        _build_data_docs(context, run_id, saved_suites)
-        offline = data_docs.make_offline(data_docs_index(settings).parent, changed_since=docs_written_from)
-        docs_seconds = time.perf_counter() - docs_started
+        waiting = time.perf_counter()
+        docs = gx.data_docs(run_id)
+        waited_for_gx += time.perf_counter() - waiting
         audit_waited = time.perf_counter()
         audit_result, disclosure = _finish_disclosure_audit(con, run_id, change_set, audit)
         audit_seconds += time.perf_counter() - audit_waited
         results.append(audit_result)
         results.append(_dbt_tests_result(settings))
+        gx_timings = gx.timings()
         gate = GateResult(
             run_id=run_id,
             results=tuple(results),
@@ -689,18 +529,65 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
             con.execute(SWEEPS_DDL)
             con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
     seconds = {
-        # the change set and the reading of the audit's sums run while GX is imported; then the wait
-        # for the import's rest, and GX's context. The audit's seconds are the gate's own: reading
-        # its sums, and waiting for its solver after the suites and the Data Docs
+        # this process's own: the change set; the audit (reading its sums, then waiting for its
+        # solver); the suites' rows, witness frames and failing rows in DuckDB; the waits for GX's
+        # verdicts and Data Docs. Then GX's, in the process that ran it (gx_validation.Timings), most
+        # of it while this one worked.
         "change_set": round(change_set_seconds, 2),
         "disclosure_audit": round(audit_seconds, 2),
-        "gx_import_wait_and_context": round(setup_seconds, 2),
         "duckdb_rows_and_witness_frames": round(sql_seconds, 2),
-        "gx_validation": round(validated_seconds - sql_seconds, 2),
-        "data_docs": round(docs_seconds, 2),
+        "waiting_for_gx": round(waited_for_gx, 2),
+        **{f"gx_{name}": value for name, value in gx_timings.items()},
         "per_suite": per_suite,
     }
-    return dataclasses.replace(gate, seconds=seconds, data_docs=dataclasses.asdict(offline))
+    return dataclasses.replace(gate, seconds=seconds, data_docs=docs.offline)
+
+
+def _suite_results(con, suite_spec: dict, suite_rows: SuiteRows, verdict: gx_validation.Verdict) -> list[ExpectationResult]:
+    """GX's verdict on a suite as the gate's results: on a witness frame, the rows checked and
+    failing are counted on the real rows; a failure names sample rows, and for a critical failure
+    of a suite that can say so, the reports behind it."""
+    results = []
+    reports: tuple[tuple[dict, ...], int] | None = None
+    for item in verdict.items:
+        detail = item["result"]
+        severity = item["meta"].get("severity", "critical")
+        if not item["success"] and severity == "critical" and reports is None:
+            reports = _offending_reports(con, suite_spec)
+        column = item["kwargs"].get("column")
+        element_count, unexpected_count = detail.get("element_count"), detail.get("unexpected_count")
+        if suite_rows.witness and column is not None:
+            # the witness frame stands for suite_rows.rows rows: count them, not it
+            element_count = suite_rows.rows
+            unexpected_count = (
+                0
+                if item["success"]
+                else _unexpected_rows(con, suite_rows.relation, item["type"], column, detail.get("unexpected_list"))
+            )
+        results.append(
+            ExpectationResult(
+                suite_name=verdict.name,
+                table_name=suite_spec.get("table", "(query)"),
+                expectation_type=item["type"],
+                column_name=column,
+                severity=severity,
+                success=item["success"],
+                element_count=element_count,
+                unexpected_count=unexpected_count,
+                unexpected_sample=_offending_rows(con, suite_rows.source, column, detail.get("partial_unexpected_list")),
+                kwargs={k: v for k, v in item["kwargs"].items() if k not in ("column", "batch_id", "value_set")},
+                **(
+                    {
+                        "names_reports": bool(suite_spec.get("offending_reports")),
+                        "reports": reports[0],
+                        "reports_total": reports[1],
+                    }
+                    if reports is not None and not item["success"]
+                    else {}
+                ),
+            )
+        )
+    return results
 
 
 DISCLOSURE_DDL = """
@@ -880,12 +767,13 @@ def _unexpected_rows(con, relation: str, expectation_type: str, column: str, une
     return con.execute(f"select count(*) from {relation} where {quoted} in (select unnest(?))", [values]).fetchone()[0]
 
 
-def _offending_rows(con, relation: str, column: str | None, unexpected: list | None, limit: int = 5) -> list:
+def _offending_rows(con, source: str, column: str | None, unexpected: list | None, limit: int = 5) -> list:
     """Whole rows, not bare values: 'is_outlier = true' says nothing, the unit and month do.
-    Read from DuckDB, in table order, since the validated frame holds only the columns checked."""
+    Read from DuckDB, from the suite's table or query (`source`), since the validated frame and the
+    suite's temporary table hold only the columns checked."""
     if not unexpected:
         return []
-    all_columns = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+    all_columns = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
     if column is None or column not in all_columns:
         return list(unexpected)[:limit]
     values = _python_values(unexpected)
@@ -899,7 +787,7 @@ def _offending_rows(con, relation: str, column: str | None, unexpected: list | N
             ],
         )
     )
-    rows = con.execute(f"select * from {relation} where {condition} limit {limit}", [values] if values else []).df()
+    rows = con.execute(f"select * from {source} where {condition} limit {limit}", [values] if values else []).df()
     return json.loads(rows.to_json(orient="records", date_format="iso", force_ascii=False))
 
 
@@ -920,7 +808,7 @@ def _offending_reports(con, suite_spec: dict) -> tuple[tuple[dict, ...], int]:
 
 
 def data_docs_index(settings: Settings) -> Path:
-    return settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return gx_validation.data_docs_site(settings.gx_dir) / "index.html"
 
 
 def _dbt_tests_result(settings: Settings) -> ExpectationResult:

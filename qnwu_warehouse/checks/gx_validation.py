@@ -1,0 +1,337 @@
+"""Great Expectations, the gate's engine of record: its context, each suite's validation, and the
+Data Docs, run in a thread of the gate beside the gate's work in DuckDB.
+
+Before it validates anything, GX costs 1.3 to 1.7 s of CPU to import, and every suite is then
+GX's own Python. The gate's other work is DuckDB's, which lets go of the GIL while a query runs:
+so GX is imported in a thread as soon as the gate starts, and validates each suite's frame as soon
+as the gate hands it over, while the gate reads the next suite's rows (quality.run_gate). Verdicts
+come back in the order the suites were handed over.
+
+Measured on a national year (docs/benchmarks.md): a worker process of its own for GX was slower,
+not faster (the whole gate in 6.4 and 6.5 s, against 4.5 to 5.2 s in a thread): a fresh
+interpreter imports pandas and GX again (2.2 s of CPU), and on two cores that CPU is taken from
+DuckDB's threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qnwu_warehouse.checks import data_docs
+
+# GX would otherwise try to send usage analytics over a network these machines do not have.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+# Modules GX imports at its own import for expectations this project's suites do not use (KL
+# divergence, Kolmogorov-Smirnov tests): scipy.stats was 0.5 s of GX's 1.8 s import on an idle
+# machine. It is loaded on first use instead, so an expectation that needs it still gets it whole.
+DEFERRED_GX_IMPORTS = ("scipy.stats",)
+
+# Every suite's frame is validated through one dataframe asset and its one batch definition. GX
+# keeps data sources, assets and batch definitions in great_expectations.yml and rewrites the whole
+# file on each one added: an asset and a batch definition per suite were 44 rewrites on a new data
+# directory's first gate (0.5 s of a national year's, more than validating the suites). The suite's
+# name, not the asset's, is what the results and the Data Docs are filed under.
+DATA_SOURCE = "working_warehouse"
+FRAME_ASSET = "suite_frame"
+FRAME_BATCH = "whole_frame"
+
+
+@dataclass
+class SuiteFrame:
+    """What GX validates for one suite: its expectations (type, kwargs, severity) on `frame`.
+    `complete`: list every unexpected value (a witness frame, whose unexpected values the gate
+    counts again on the real rows), else a summary with a few of them."""
+
+    name: str
+    expectations: list[tuple[str, dict, str]]
+    frame: object  # a pandas DataFrame
+    complete: bool
+    run_id: str
+
+
+@dataclass
+class Verdict:
+    """GX's result for a suite: one dict per expectation (type, kwargs, meta, success, result)."""
+
+    name: str
+    items: list[dict]
+    seconds: float
+
+
+@dataclass
+class DocsBuilt:
+    """The Data Docs of a run: the offline assets' summary (data_docs.OfflineSite as a dict)."""
+
+    offline: dict
+    seconds: float
+
+
+@dataclass
+class Timings:
+    """Where GX's time went, in its thread."""
+
+    import_and_context: float = 0.0
+    validation: float = 0.0
+    data_docs: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(value, 2) for name, value in dataclasses.asdict(self).items()}
+
+
+def data_docs_site(gx_dir: Path) -> Path:
+    return gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
+def _defer_import(name: str) -> None:
+    """Put a lazily loaded `name` in sys.modules (importlib.util.LazyLoader): its code runs on the
+    first access to one of its attributes, not at `import`. Nothing happens if it is loaded already."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)  # imports the parent package, which is cheap here
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+
+
+def import_great_expectations() -> None:
+    """Import Great Expectations as it is installed without its SQL extras, and without running the
+    modules of DEFERRED_GX_IMPORTS. SQLAlchemy is one of GX's optional dependencies (its extras,
+    such as `sql-server`); this virtualenv has it for Airflow, and GX then imports it and builds its
+    SQL layer: 0.2 s of its 1.4 s import. The gate validates pandas frames (GX's SQL data source
+    fails on DuckDB), so while GX is imported an `import sqlalchemy` fails, as GX's own
+    compatibility module expects when it is not installed; a process that has SQLAlchemy loaded
+    already (an Airflow task) keeps it as it is."""
+    if "great_expectations" in sys.modules:
+        return
+    for name in DEFERRED_GX_IMPORTS:
+        _defer_import(name)
+    hidden = "sqlalchemy" not in sys.modules
+    if hidden:
+        sys.modules["sqlalchemy"] = None  # the import system's way to say "not importable"
+    try:
+        importlib.import_module("great_expectations")
+    finally:
+        if hidden and "sqlalchemy" in sys.modules and sys.modules["sqlalchemy"] is None:
+            del sys.modules["sqlalchemy"]  # importable again for anything else in this process
+
+
+def _expectation_class(snake_name: str):
+    import great_expectations as gx
+
+    camel = "".join(part.capitalize() for part in snake_name.split("_"))
+    try:
+        return getattr(gx.expectations, camel)
+    except AttributeError:
+        raise ValueError(f"expectations/: unknown Great Expectations type {snake_name!r}") from None
+
+
+class GxSession:
+    """GX's file-backed context under the data directory (suites, results and Data Docs persist, so
+    the HTML site shows every run's results), and the suites validated in this process."""
+
+    def __init__(self, gx_dir: Path):
+        started = time.perf_counter()
+        import_great_expectations()
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.execution_engine import pandas_execution_engine
+
+        # GX labels each batch with a fingerprint that hashes every value of a DataFrame under 1 GB.
+        # Nothing here reads that label, and on a national year the gate took 47.5 s with it and
+        # 34.5 s without (docs/benchmarks.md): fingerprint nothing.
+        pandas_execution_engine.HASH_THRESHOLD = 0
+        self.gx_dir = gx_dir
+        self.context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.batch_definition = self._frame_batch_definition()
+        self.saved_suites: list[str] = []
+        self.timings = Timings(import_and_context=time.perf_counter() - started)
+
+    def _frame_batch_definition(self):
+        """The batch definition every suite's frame is validated through, added once per data directory."""
+        try:
+            source = self.context.data_sources.get(DATA_SOURCE)
+        except KeyError:
+            source = self.context.data_sources.add_pandas(DATA_SOURCE)
+        try:
+            asset = source.get_asset(FRAME_ASSET)
+        except LookupError:
+            asset = source.add_dataframe_asset(name=FRAME_ASSET)
+        try:
+            return asset.get_batch_definition(FRAME_BATCH)
+        except KeyError:
+            return asset.add_batch_definition_whole_dataframe(FRAME_BATCH)
+
+    def _stored_validation(self, name: str, expectations: list[tuple[str, dict, str]]):
+        """The suite's GX validation definition: the one stored in the context is reused, and a new
+        one stored only when its expectations (type, kwargs, severity) or the batch definition it
+        validates changed since the last run. Every save rewrites the suite's or the definition's
+        file, and re-saving all 22 suites on each run cost more than validating them (7 s of a 21 s
+        gate on 40 units x 12 months)."""
+        import great_expectations as gx
+        from great_expectations.exceptions import DataContextError
+
+        fingerprint = hashlib.sha256(
+            json.dumps([FRAME_ASSET, FRAME_BATCH, expectations], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        try:
+            stored = self.context.validation_definitions.get(name)
+            if (stored.suite.meta or {}).get("qnwu_fingerprint") == fingerprint:
+                return stored
+        except DataContextError:
+            pass
+        # the expectations are given to the suite whole: each add_expectation() asks the context's
+        # store whether the suite is saved yet, and compares the expectation with every other one
+        suite = gx.ExpectationSuite(
+            name=name,
+            expectations=[
+                _expectation_class(expectation_type)(**kwargs, meta={"severity": severity})
+                for expectation_type, kwargs, severity in expectations
+            ],
+            meta={"qnwu_fingerprint": fingerprint},
+        )
+        suite = self.context.suites.add_or_update(suite)
+        self.saved_suites.append(name)
+        validation = gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite)
+        return self.context.validation_definitions.add_or_update(validation)
+
+    def validate(self, suite: SuiteFrame) -> Verdict:
+        import great_expectations as gx
+
+        started = time.perf_counter()
+        validation = self._stored_validation(suite.name, suite.expectations)
+        result = validation.run(
+            batch_parameters={"dataframe": suite.frame},
+            result_format={"result_format": "COMPLETE" if suite.complete else "SUMMARY", "partial_unexpected_count": 5},
+            run_id=gx.RunIdentifier(run_name=suite.run_id),
+        )
+        items = [
+            {
+                "type": item.expectation_config.type,
+                "kwargs": dict(item.expectation_config.kwargs),
+                "meta": dict(item.expectation_config.meta or {}),
+                "success": bool(item.success),
+                "result": dict(item.result or {}),
+            }
+            for item in result.results
+        ]
+        seconds = time.perf_counter() - started
+        self.timings.validation += seconds
+        return Verdict(suite.name, items, seconds)
+
+    def data_docs(self, run_id: str) -> DocsBuilt:
+        """Render this run's validation results and the suites saved by it, and the index of every
+        run, then serve their assets from the site itself (data_docs.py). Rendering all stored
+        results again on each run made the Data Docs the part of the gate that grew with history
+        (3.4 s after two runs on 40 units x 12 months, and more every run)."""
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        started = time.perf_counter()
+        written_from = time.time() - 1  # the pages of this build (file times are not exact)
+        this_run = [key for key in self.context.validation_results_store.list_keys() if key.run_id.run_name == run_id]
+        self.context.build_data_docs(
+            resource_identifiers=[*this_run, *(ExpectationSuiteIdentifier(name=name) for name in self.saved_suites)]
+        )
+        offline = data_docs.make_offline(data_docs_site(self.gx_dir), changed_since=written_from)
+        seconds = time.perf_counter() - started
+        self.timings.data_docs += seconds
+        return DocsBuilt(dataclasses.asdict(offline), seconds)
+
+
+class ValidatingInThread:
+    """GX in a thread of this process: imported at once, then validating each suite as it comes.
+    An error of GX's (a suite it rejects, a context it cannot open) is raised in the gate's thread,
+    by the call that waits for the answer."""
+
+    def __init__(self, gx_dir: Path):
+        self._gx_dir = gx_dir
+        self._requests: queue.Queue = queue.Queue()
+        self._answers: queue.Queue = queue.Queue()
+        self._session: GxSession | None = None
+        self._thread = threading.Thread(target=self._work, name="great-expectations", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        failure: BaseException | None = None
+        try:
+            self._session = GxSession(self._gx_dir)
+        except BaseException as problem:  # answered to every request, raised in the gate's thread
+            failure = problem
+        while (request := self._requests.get()) is not None:
+            kind, argument = request
+            if failure is not None:
+                self._answers.put(failure)
+                continue
+            try:
+                answer = self._session.validate(argument) if kind == "validate" else self._session.data_docs(argument)
+            except BaseException as problem:
+                answer = problem
+            self._answers.put(answer)
+
+    def _answer(self, block: bool):
+        try:
+            answer = self._answers.get(block=block)
+        except queue.Empty:
+            return None
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def submit(self, suite: SuiteFrame) -> None:
+        self._requests.put(("validate", suite))
+
+    def finished(self) -> list[Verdict]:
+        """The verdicts that are in, without waiting."""
+        done = []
+        while (verdict := self._answer(block=False)) is not None:
+            done.append(verdict)
+        return done
+
+    def wait(self) -> Verdict:
+        """The next verdict, in the order the suites were submitted."""
+        return self._answer(block=True)
+
+    def data_docs(self, run_id: str) -> DocsBuilt:
+        self._requests.put(("docs", run_id))
+        return self._answer(block=True)
+
+    def timings(self) -> dict[str, float]:
+        return self._session.timings.as_dict() if self._session else Timings().as_dict()
+
+    def close(self) -> None:
+        """Stop the thread once its current request is done: after an error in the gate, GX must
+        not go on writing results to the data directory."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._requests.get_nowait()
+        self._requests.put(None)
+        self._thread.join()
+
+
+@contextlib.contextmanager
+def validator(gx_dir: Path):
+    """GX for one gate run, in its thread; stopped when the block ends."""
+    engine = ValidatingInThread(gx_dir)
+    try:
+        yield engine
+    finally:
+        engine.close()
