@@ -189,6 +189,11 @@ class _Solver:
         # presolve would answer some unbounded objectives "unbounded or infeasible"; without it
         # the status is exact, and the warm start does the work presolve would
         highs.setOptionValue("presolve", "off")
+        # Only the objective changes from one solve to the next, never the constraints, so the last
+        # optimal basis stays feasible: primal simplex starts from it as it is, where HiGHS's
+        # default (dual simplex) must first make it dual feasible again. A national year's 2,272
+        # solves: 1.08 s, then 0.76 s, with the same bounds.
+        highs.setOptionValue("simplex_strategy", 4)  # 4: primal simplex
         highs.addVars(size, np.zeros(size), np.full(size, highspy.kHighsInf))
         for rows, lower, upper in (
             (eq_rows, np.array(eq_rhs, dtype=float), np.array(eq_rhs, dtype=float)),
