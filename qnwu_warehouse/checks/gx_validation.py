@@ -3,7 +3,7 @@ Data Docs, run in a thread of the gate beside the gate's work in DuckDB.
 
 Before it validates anything, GX costs 1.3 to 1.7 s of CPU to import, and every suite is then
 GX's own Python. The gate's other work is DuckDB's, which lets go of the GIL while a query runs:
-so GX is imported in a thread as soon as the gate starts, and validates each suite's frame as soon
+so GX is imported in a thread as soon as the gate has its connection, and validates each suite's frame as soon
 as the gate hands it over, while the gate reads the next suite's rows (quality.run_gate). Verdicts
 come back in the order the suites were handed over.
 
@@ -68,14 +68,6 @@ class Verdict:
 
     name: str
     items: list[dict]
-    seconds: float
-
-
-@dataclass
-class DocsBuilt:
-    """The Data Docs of a run: the offline assets' summary (data_docs.OfflineSite as a dict)."""
-
-    offline: dict
     seconds: float
 
 
@@ -238,9 +230,10 @@ class GxSession:
         self.timings.validation += seconds
         return Verdict(suite.name, items, seconds)
 
-    def data_docs(self, run_id: str) -> DocsBuilt:
+    def data_docs(self, run_id: str) -> dict[str, object]:
         """Render this run's validation results and the suites saved by it, and the index of every
-        run, then serve their assets from the site itself (data_docs.py). Rendering all stored
+        run, then serve their assets from the site itself (data_docs.py; its summary is returned).
+        Rendering all stored
         results again on each run made the Data Docs the part of the gate that grew with history
         (3.4 s after two runs on 40 units x 12 months, and more every run)."""
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -252,9 +245,8 @@ class GxSession:
             resource_identifiers=[*this_run, *(ExpectationSuiteIdentifier(name=name) for name in self.saved_suites)]
         )
         offline = data_docs.make_offline(data_docs_site(self.gx_dir), changed_since=written_from)
-        seconds = time.perf_counter() - started
-        self.timings.data_docs += seconds
-        return DocsBuilt(dataclasses.asdict(offline), seconds)
+        self.timings.data_docs += time.perf_counter() - started
+        return dataclasses.asdict(offline)
 
 
 class ValidatingInThread:
@@ -310,12 +302,18 @@ class ValidatingInThread:
         """The next verdict, in the order the suites were submitted."""
         return self._answer(block=True)
 
-    def data_docs(self, run_id: str) -> DocsBuilt:
+    def data_docs(self, run_id: str) -> dict[str, object]:
         self._requests.put(("docs", run_id))
         return self._answer(block=True)
 
     def timings(self) -> dict[str, float]:
         return self._session.timings.as_dict() if self._session else Timings().as_dict()
+
+    def __enter__(self) -> ValidatingInThread:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the thread once its current request is done: after an error in the gate, GX must
@@ -325,13 +323,3 @@ class ValidatingInThread:
                 self._requests.get_nowait()
         self._requests.put(None)
         self._thread.join()
-
-
-@contextlib.contextmanager
-def validator(gx_dir: Path):
-    """GX for one gate run, in its thread; stopped when the block ends."""
-    engine = ValidatingInThread(gx_dir)
-    try:
-        yield engine
-    finally:
-        engine.close()

@@ -457,7 +457,10 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
     gate's thread then counts its failing rows in DuckDB and names them."""
     started = time.perf_counter()
     results: list[ExpectationResult] = []
-    with gx_validation.validator(settings.gx_dir) as gx, working_connection(settings) as con:
+    # GX starts under the writer lock, as the gate's connection does: a second gate arriving at
+    # once waits for the lock before its GX reads or writes the data directory's GX project, and
+    # GX's thread is stopped before the lock is let go
+    with working_connection(settings) as con, gx_validation.ValidatingInThread(settings.gx_dir) as gx:
         change_set = _changes_since_live_version(con, settings)
         sweep, sweep_reason = _full_sweep(con, settings, change_set)
         change_set_seconds = time.perf_counter() - started
@@ -475,7 +478,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
                 raise RuntimeError(f"GX's verdict on {verdict.name} came back for {suite_spec['name']}")
             judged = time.perf_counter()
             results.extend(_suite_results(con, suite_spec, suite_rows, verdict))
-            if suite_rows.relation.startswith(SUITE_ROWS_TABLE):
+            if suite_rows.relation != suite_rows.source:  # a temporary table of its own
                 con.execute(f"drop table if exists {suite_rows.relation}")
             sql_seconds += time.perf_counter() - judged
             per_suite[suite_spec["name"]] = round(seconds + verdict.seconds + time.perf_counter() - judged, 2)
@@ -541,7 +544,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         **{f"gx_{name}": value for name, value in gx_timings.items()},
         "per_suite": per_suite,
     }
-    return dataclasses.replace(gate, seconds=seconds, data_docs=docs.offline)
+    return dataclasses.replace(gate, seconds=seconds, data_docs=docs)
 
 
 def _suite_results(con, suite_spec: dict, suite_rows: SuiteRows, verdict: gx_validation.Verdict) -> list[ExpectationResult]:
