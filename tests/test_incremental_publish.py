@@ -15,6 +15,7 @@ import pytest
 from support import in_second_load, marts_snapshot, snapshot_differences, using_data_dir
 
 from qnwu_devtools.generator import generate
+from qnwu_warehouse.checks.changes import ChangeSet
 from qnwu_warehouse.ingest.loader import ingest
 from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning
@@ -81,6 +82,54 @@ def test_second_load_is_validated_and_published_by_its_changes_and_equals_a_whol
         whole_version = settings.published_versions_dir / pipeline.publish_stage("whole", second_run["gate"])["version"]
         assert '"whole": true' in _publication(whole_version)["copied"]
         assert snapshot_differences(incremental, marts_snapshot(whole_version)) == []
+
+
+def test_a_new_version_replaces_the_cells_whose_suppression_flipped_in_other_reports_of_a_changed_year(tmp_path):
+    """A new report can hide a cell of another report of its year, or show one again; publish
+    replaces those rows beside the changed report's, and no other row of the live version."""
+    with duckdb.connect(str(tmp_path / "working.duckdb")) as working:
+        working.execute("create schema published")
+        working.execute(
+            "create table published.fct_x (cell_id varchar, submission_id varchar, period varchar, value int, "
+            "value_is_suppressed boolean)"
+        )
+        working.execute("""insert into published.fct_x values
+            ('r1:a', 'r1', '2024-02', 7, false),      -- the changed report's cell, with its new value
+            ('r2:b', 'r2', '2024-01', 40, false),     -- hidden by the live version, shown now
+            ('r3:c', 'r3', '2024-01', null, true),    -- shown by the live version, hidden now
+            ('r3:d', 'r3', '2024-01', 12, false),     -- unchanged
+            ('r4:e', 'r4', '2023-12', 9, false)       -- another year: hidden in the live version, kept so""")
+    version = duckdb.connect(str(tmp_path / "version.duckdb"))
+    version.execute(f"attach '{tmp_path / 'working.duckdb'}' as working (read_only)")
+    version.execute("create schema marts")
+    version.execute("""create table marts.fct_x as select * from (values
+        ('r1:a', 'r1', '2024-02', 3, false), ('r2:b', 'r2', '2024-01', null, true),
+        ('r3:c', 'r3', '2024-01', 25, false), ('r3:d', 'r3', '2024-01', 12, false),
+        ('r4:e', 'r4', '2023-12', null, true)) as t(cell_id, submission_id, period, value, value_is_suppressed)""")
+    version.execute("create temp table changed_reports as select 'r1' as submission_id")
+    change_set = ChangeSet(
+        False,
+        "reports changed since the live version",
+        reports=1,
+        buckets=(("month", "2024-02"), ("quarter", "2024-Q1"), ("year", "2024")),
+        kinds={"fct_x": "report"},
+        cell_keys={"fct_x": "cell_id"},
+    )
+    row_filter = versioning._changed_rows(version, "fct_x", change_set)
+    replaced = [
+        version.execute(f"select cell_id from marts.fct_x where {part} order by 1").fetchall() for part in row_filter
+    ]
+    assert replaced == [[("r1:a",)], [("r2:b",), ("r3:c",)]]
+
+    assert versioning._write_marts(version, {"fct_x": row_filter}) == {"fct_x": 5}
+    assert version.execute("select cell_id, value, value_is_suppressed from marts.fct_x order by 1").fetchall() == [
+        ("r1:a", 7, False),
+        ("r2:b", 40, False),
+        ("r3:c", None, True),
+        ("r3:d", 12, False),
+        ("r4:e", None, True),
+    ]
+    version.close()
 
 
 def _file_system_type(path) -> str:

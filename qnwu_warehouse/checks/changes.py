@@ -43,8 +43,9 @@ from qnwu_warehouse.warehouse import quoted_identifier
 CHANGED_BY_KINDS = ("report", "period_bucket", "month", "file")
 
 
-def mart_changed_by(settings: Settings) -> dict[str, str]:
-    """{mart name: its changed_by kind} from the manifest of the last dbt build or parse."""
+def models_meta(settings: Settings) -> list[tuple[str, dict]]:
+    """Each model's relation name (alias, else model name) and `config: meta`, from the manifest of
+    the last dbt build or parse. A mart and its published relation share a name."""
     manifest_path = settings.dbt_target_dir / "manifest.json"
     try:
         nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"]
@@ -53,14 +54,29 @@ def mart_changed_by(settings: Settings) -> dict[str, str]:
             f"{manifest_path}: no readable dbt manifest, so which rows of a mart a change reaches is unknown; "
             "run `qnwu build` first."
         ) from None
+    return [
+        (node.get("alias") or node["name"], node.get("config", {}).get("meta") or {})
+        for node in nodes.values()
+        if node.get("resource_type") == "model"
+    ]
+
+
+def mart_changed_by(meta: list[tuple[str, dict]]) -> dict[str, str]:
+    """{mart name: its changed_by kind}, from the models' meta (models_meta)."""
     kinds = {}
-    for node in nodes.values():
-        kind = (node.get("config", {}).get("meta") or {}).get("changed_by")
-        if node.get("resource_type") == "model" and kind is not None:
+    for relation, model_meta in meta:
+        kind = model_meta.get("changed_by")
+        if kind is not None:
             if kind not in CHANGED_BY_KINDS:
-                raise ValueError(f"model {node['name']}: meta changed_by must be one of {CHANGED_BY_KINDS}, got {kind!r}")
-            kinds[node.get("alias") or node["name"]] = kind
+                raise ValueError(f"model {relation}: meta changed_by must be one of {CHANGED_BY_KINDS}, got {kind!r}")
+            kinds[relation] = kind
     return kinds
+
+
+def hidden_cell_keys(meta: list[tuple[str, dict]]) -> dict[str, str]:
+    """{published relation: the column holding its cells' ids}, for the relations in which hidden
+    cells are blanked (`config: meta: hidden_cell_key`, read by the macro with_suppression too)."""
+    return {relation: model_meta["hidden_cell_key"] for relation, model_meta in meta if model_meta.get("hidden_cell_key")}
 
 
 def rules_fingerprint(settings: Settings) -> str:
@@ -93,6 +109,8 @@ class ChangeSet:
     buckets: tuple[tuple[str, str], ...] = ()
     # {mart: changed_by kind}, from the build's manifest (mart_changed_by)
     kinds: dict[str, str] = field(default_factory=dict, compare=False)
+    # {published relation: its cells' id column} (hidden_cell_keys)
+    cell_keys: dict[str, str] = field(default_factory=dict, compare=False)
 
     def condition(self, changed_by: str | None) -> str:
         """A WHERE condition keeping the changed rows of a `changed_by` kind of table ('' when all
@@ -170,10 +188,11 @@ def reason_to_redo_all(con, settings: Settings, published: str | None) -> str | 
 def changes_since(con, settings: Settings, working: str, published: str | None) -> ChangeSet:
     """The change set between the working marts (catalog `working`) and the published version
     (catalog `published`, or None when nothing is published yet), on connection `con`."""
-    kinds = mart_changed_by(settings)
+    meta = models_meta(settings)
+    kinds, cell_keys = mart_changed_by(meta), hidden_cell_keys(meta)
     reason = reason_to_redo_all(con, settings, published)
     if reason:
-        return ChangeSet(True, reason, kinds=kinds)
+        return ChangeSet(True, reason, kinds=kinds, cell_keys=cell_keys)
     working, published = quoted_identifier(working), quoted_identifier(published)
     con.execute(f"""create or replace temp table changed_report_versions as
         (select submission_id, file_hash, period from {working}.marts.fct_submission_versions where is_current_placed
@@ -209,4 +228,4 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         order by all""").fetchall()
     )
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
-    return ChangeSet(False, "reports changed since the live version", reports, buckets, kinds)
+    return ChangeSet(False, "reports changed since the live version", reports, buckets, kinds, cell_keys)
