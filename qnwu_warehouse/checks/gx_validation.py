@@ -261,10 +261,10 @@ class GxSession:
         ).hexdigest()
         try:
             stored = self.context.validation_definitions.get(name)
-            if (stored.suite.meta or {}).get("qnwu_fingerprint") == fingerprint:
-                return stored
         except DataContextError:
-            pass
+            stored = None
+        if stored is not None and (stored.suite.meta or {}).get("qnwu_fingerprint") == fingerprint:
+            return stored
         # the expectations are given to the suite whole: each add_expectation() asks the context's
         # store whether the suite is saved yet, and compares the expectation with every other one
         suite = gx.ExpectationSuite(
@@ -278,6 +278,14 @@ class GxSession:
         suite = self.context.suites.add_or_update(suite)
         self.saved_suites.append(name)
         validation = gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite)
+        # validation_definitions.add_or_update() would save the suite a second time and the batch
+        # definition again, which rewrites all of great_expectations.yml: on a new data directory
+        # that was once per suite
+        if stored is None:
+            return self.context.validation_definitions.add(validation)
+        if stored.data.id == self.batch_definition.id and stored.suite.id == suite.id:
+            validation.id = stored.id  # what is stored names this suite and batch definition already
+            return validation
         return self.context.validation_definitions.add_or_update(validation)
 
     def validate(self, suite: SuiteFrame) -> Verdict:

@@ -24,7 +24,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from qnwu_warehouse.disclosure.bounds import Equation, System, protected
-from qnwu_warehouse.warehouse import quoted_identifier
 
 FACT_TABLES = ("fct_indicator_values", "fct_beneficiaries")
 
@@ -137,6 +136,10 @@ def read_published_sums(
     audited themselves (what was published cannot be hidden again); every other hidden cell must
     stay protected with them known. AuditModelMismatch when a cell is published twice with
     different values."""
+    # here, not at the top: the solver's worker (audit_worker.py) imports this module, and reads no
+    # database (DuckDB's import was a third of the worker's 0.19 s of imports)
+    from qnwu_warehouse.warehouse import quoted_identifier
+
     where = f"{quoted_identifier(catalog)}.{quoted_identifier(schema)}"
     sums = PublishedSums(threshold, pinned=dict(pinned or {}))
     sensitive = [
@@ -325,6 +328,8 @@ def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, s
     file carries (publish/history.py), and the unit cells of `other_versions` ({attached catalog:
     version name}: the kept and released version files). `truth` is the relation of the sensitive
     cells' true values (cell_id, value). Returns {cell id: (value, the version that published it)}."""
+    from qnwu_warehouse.warehouse import quoted_identifier  # see read_published_sums
+
     where = f"{quoted_identifier(catalog)}.history"
     marts = f"{quoted_identifier(catalog)}.marts"
     if not con.execute(
