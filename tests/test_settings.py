@@ -172,3 +172,14 @@ def test_history_of_a_live_version_published_before_the_history_says_so_in_one_l
         assert_one_line_error(
             run_qnwu_cli(command, QNWU_DATA_DIR=str(tmp_path)), "before the history existed", "qnwu publish"
         )
+
+
+def test_the_gate_and_publish_on_a_new_data_directory_say_in_one_line_what_to_run_first(tmp_path: Path):
+    """An operator error (the command's own, told apart from a bug only when it happens): exit 1 and
+    one line, with no traceback."""
+    for stage in ("gate", "publish"):
+        done = run_qnwu_cli([stage, "--run-id", "first"], QNWU_DATA_DIR=str(tmp_path))
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("qnwu: ") and "`qnwu build`" in lines[0], done.stderr

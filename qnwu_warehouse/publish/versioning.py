@@ -94,6 +94,11 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
     period buckets are replaced (qnwu_warehouse/checks/changes.py); a new month on five years of history then copies one
     month, not sixty. Without a live version, or when the rules changed since it was made, every
     mart is copied from scratch. Either way each table must end with the working mart's row count."""
+    if not settings.working_warehouse.exists():
+        raise NothingToPublish(
+            f"{settings.working_warehouse}: no working warehouse yet: load and build first (`qnwu run`, or "
+            "`qnwu ingest` then `qnwu build` and `qnwu gate`)."
+        )
     settings.published_versions_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     version_file = settings.published_versions_dir / f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.duckdb"
