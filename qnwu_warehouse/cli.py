@@ -471,7 +471,6 @@ def _operator_errors() -> tuple[type[Exception], ...]:
     )
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnwu", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
