@@ -378,14 +378,23 @@ def test_kill_9_while_publishing_leaves_the_old_version_readable(warehouse):
     live = warehouse.published_warehouse
     environment = {**os.environ, "QNWU_DATA_DIR": str(warehouse.data_dir)}
     killed = 0
-    for delay in (0.6, 0.9, 1.2, 1.5, 1.8):
+    # Each kill lands while the new version is being written: a moment after its partial file
+    # appears (fixed delays from the start missed it once publish got faster than the first one).
+    for number, pause in enumerate((0.0, 0.05, 0.15, 0.3, 0.6)):
         process = subprocess.Popen(
-            [sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", f"k{delay}"],
+            [sys.executable, "-m", "qnwu_warehouse.cli", "publish", "--run-id", f"kill{number}"],
             env=environment,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay)
+        deadline = time.monotonic() + 120
+        while (
+            process.poll() is None
+            and not any(warehouse.published_versions_dir.glob(f"*_kill{number}.partial"))
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.005)
+        time.sleep(pause)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1
