@@ -113,7 +113,10 @@ _loading = threading.RLock()
 def _defer_import(name: str) -> None:
     """Put a stand-in for `name` in sys.modules (_ModuleOnFirstUse): its code runs on the first read
     of one of its attributes, not at `import`. Nothing happens if it is loaded already or missing."""
-    if name in sys.modules or importlib.util.find_spec(name) is None:  # find_spec imports the parent
+    try:
+        if name in sys.modules or importlib.util.find_spec(name) is None:  # find_spec imports the parent
+            return
+    except ModuleNotFoundError:  # its parent package is not installed: GX goes without it as it would
         return
     stand_in = _ModuleOnFirstUse(name)
     sys.modules[name] = stand_in
@@ -154,47 +157,36 @@ def _read_configuration_once(context) -> None:
     provider.get_values = lambda: dict(values)  # the instance's own, ahead of its class's method
 
 
-class _CompiledTemplates:
-    """Jinja's bytecode cache, in memory, shared by every page GX renders in this process. GX builds
-    a new Jinja environment for each page it renders (great_expectations/render/view/view.py), and
-    each environment compiled the same templates again: 58 compilations for 45 pages of a national
-    year's Data Docs."""
-
-    def __init__(self):
-        import jinja2
-
-        class InMemory(jinja2.BytecodeCache):
-            def __init__(self):
-                self.codes: dict[str, bytes] = {}
-
-            def load_bytecode(self, bucket) -> None:
-                if bucket.key in self.codes:
-                    bucket.bytecode_from_string(self.codes[bucket.key])
-
-            def dump_bytecode(self, bucket) -> None:
-                self.codes[bucket.key] = bucket.bytecode_to_string()
-
-        self.cache = InMemory()
-
-
-_compiled_templates: _CompiledTemplates | None = None
-
-
 def _share_compiled_templates() -> None:
-    """Give every GX page view's Jinja environment one bytecode cache (_CompiledTemplates); once per
-    process."""
-    global _compiled_templates
-    if _compiled_templates is not None:
-        return
+    """Give every GX page view's Jinja environment one in-memory bytecode cache, once per process.
+    GX builds a new Jinja environment for each page it renders (great_expectations/render/view/
+    view.py), and each environment compiled the same templates again: 58 compilations for 45 pages
+    of a national year's Data Docs."""
+    import jinja2
     from great_expectations.render.view.view import DefaultJinjaView
 
-    _compiled_templates = _CompiledTemplates()
     built = DefaultJinjaView.__init__
+    if getattr(built, "shares_compiled_templates", False):
+        return
+
+    class InMemory(jinja2.BytecodeCache):
+        def __init__(self):
+            self.codes: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket) -> None:
+            if bucket.key in self.codes:
+                bucket.bytecode_from_string(self.codes[bucket.key])
+
+        def dump_bytecode(self, bucket) -> None:
+            self.codes[bucket.key] = bucket.bytecode_to_string()
+
+    cache = InMemory()
 
     def __init__(view, *args, **kwargs):
         built(view, *args, **kwargs)
-        view.env.bytecode_cache = _compiled_templates.cache
+        view.env.bytecode_cache = cache
 
+    __init__.shares_compiled_templates = True
     DefaultJinjaView.__init__ = __init__
 
 

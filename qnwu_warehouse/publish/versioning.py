@@ -478,8 +478,9 @@ def _changed_rows(con, table: str, change_set: changes.ChangeSet) -> list[str]:
     changed years can hold such a cell; of their rows, the ones whose suppression flipped are
     listed (temporary table changed_cells_<table>), comparing the working layer's hidden cells
     with the live version's. On five years, replacing every sensitive row of the changed year
-    instead rewrote 384,000 rows of fct_beneficiaries and as many of fct_indicator_values (1.4 s
-    of a new month's publish) to change a few hundred. Call before the version's table is written."""
+    instead rewrote 384,000 rows of fct_beneficiaries and as many of fct_indicator_values, and
+    snapshotted them into the history, to change a few hundred (a new month's publish: 5.84 s, then
+    4.47 to 5.64 s; docs/benchmarks.md). Call before the version's table is written."""
     changed = change_set.row_filter(table)
     key = change_set.cell_keys.get(table)
     if not changed or not _has_column(con, table, "value_is_suppressed", "working", LAYER_SCHEMA):
