@@ -147,15 +147,22 @@ def test_a_rerun_changes_nothing(data_dir: Path):
     assert after == {**before, "load_runs": before["load_runs"] + 1}
 
 
-def test_a_renamed_copy_sent_later_is_a_duplicate(data_dir: Path):
+@pytest.mark.parametrize("original_left_the_landing_zone", [False, True])
+def test_a_renamed_copy_sent_later_is_a_duplicate(data_dir: Path, original_left_the_landing_zone: bool):
+    """Also when the original is no longer in the landing zone: the content is then known only from
+    the ledger's hashes, not from the ledger rows of this run's paths."""
     landing = _landing(data_dir, units=5, months=1)
     settings = Settings.from_env()
     settings.ensure_data_dir()
     ingest(settings, load_id="first")
     original = sorted(p for p in landing.iterdir() if not p.name.startswith("."))[0]
-    (landing / f"gui lai {original.name}").write_bytes(original.read_bytes())
+    content = original.read_bytes()
+    if original_left_the_landing_zone:
+        original.unlink()
+    (landing / f"gui lai {original.name}").write_bytes(content)
+    (landing / f"gui lai lan nua {original.name}").write_bytes(content)  # and once more, in the same run
     later = ingest(settings, load_id="second")
-    assert (later.files_new, later.duplicates, later.accepted) == (1, 1, 0)
+    assert (later.files_new, later.duplicates, later.accepted) == (2, 2, 0)
 
 
 def test_resubmissions_are_kept_as_versions(data_dir: Path):
