@@ -258,12 +258,13 @@ class _Ledger:
 
     def recall_hashes(self, hashes: set[str]) -> None:
         """Learn which of these contents an earlier run received (one scan of the ledger's hashes)."""
-        if hashes - self.hashes:
+        unknown = sorted(hashes - self.hashes)
+        if unknown:
             self.hashes.update(
                 row[0]
                 for row in self.con.execute(
                     "select distinct file_hash from raw.received_files where file_hash in (select unnest(?::varchar[]))",
-                    [sorted(hashes - self.hashes)],
+                    [unknown],
                 ).fetchall()
             )
 
@@ -407,7 +408,9 @@ def _ingest_batch(
     def jobs():
         """The batch's files to examine, one by one: the examiners pull from here as they go.
         Entries that need no examining get their outcome on the way."""
-        for entry, got in zip(batch, read_batch(), strict=True):
+        reads = read_batch()
+        for index, entry in enumerate(batch):
+            got, reads[index] = reads[index], None  # an examined file's bytes are not kept to the batch's end
             if entry.kind == "link":
                 # the detail names the entry, not where it points: a message may reach the sender
                 outcome = _not_read(entry, "FILE_IS_LINK", entry.relative)
