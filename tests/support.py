@@ -61,20 +61,26 @@ def build_warehouse(
     return settings
 
 
-def marts_snapshot(warehouse: Path) -> dict[str, tuple[int, str]]:
-    """{table or view in schema marts of the DuckDB file: (rows, SHA-256 of its sorted rows)}."""
+# What a dbt build leaves that must not depend on how it got there: the marts, and the incremental
+# intermediate and disclosure tables under them (incremental equals a full rebuild, layer by layer)
+BUILT_SCHEMAS = ("marts", "intermediate", "disclosure")
+
+
+def marts_snapshot(warehouse: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, tuple[int, str]]:
+    """{table or view of the DuckDB file: (rows, SHA-256 of its sorted rows)}, for the marts (named
+    alone) and any other schema asked for (named schema.table)."""
     snapshot = {}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         connection.execute("set TimeZone = 'UTC'")
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        for table in tables:
-            rows = sorted(repr(row) for row in connection.execute(f"select * from marts.{table}").fetchall())
-            snapshot[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+        tables = connection.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join('?' for _ in schemas)}) order by 1, 2",
+            list(schemas),
+        ).fetchall()
+        for schema, table in tables:
+            rows = sorted(repr(row) for row in connection.execute(f"select * from {schema}.{table}").fetchall())
+            name = table if schema == "marts" else f"{schema}.{table}"
+            snapshot[name] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
     return snapshot
 
 

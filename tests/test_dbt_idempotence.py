@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import in_second_load, marts_snapshot, snapshot_differences
+from support import BUILT_SCHEMAS, in_second_load, marts_snapshot, snapshot_differences
 
 from qnwu_devtools.generator import generate
 from qnwu_warehouse.ingest.loader import ingest
@@ -49,18 +49,18 @@ def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, m
         shutil.copy2(path, landing / path.name)
     ingest(settings, load_id="first")
     dbt_runner.build(settings)
-    after_first_build = marts_snapshot(settings.working_warehouse)
+    after_first_build = marts_snapshot(settings.working_warehouse, BUILT_SCHEMAS)
     assert after_first_build["fct_indicator_values"][0] > 0
 
     dbt_runner.build(settings)  # nothing new arrived
-    assert snapshot_differences(after_first_build, marts_snapshot(settings.working_warehouse)) == []
+    assert snapshot_differences(after_first_build, marts_snapshot(settings.working_warehouse, BUILT_SCHEMAS)) == []
 
     for path in second:
         shutil.copy2(path, landing / path.name)
     late_hash, report = _a_late_arrival(settings, landing)
     ingest(settings, load_id="second")
     dbt_runner.build(settings)  # the incremental models take in the second load and the late arrival only
-    incremental = marts_snapshot(settings.working_warehouse)
+    incremental = marts_snapshot(settings.working_warehouse, BUILT_SCHEMAS)
     assert "fct_indicator_values" in snapshot_differences(after_first_build, incremental)
     with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
         versions = con.execute(
@@ -72,7 +72,7 @@ def test_rebuilds_are_idempotent_and_incremental_equals_full_refresh(tmp_path, m
     assert versions[0] == (late_hash, 1, False) and len(versions) >= 2 and versions[-1][2]
 
     dbt_runner.run_dbt(settings, "run", "--full-refresh")
-    assert snapshot_differences(incremental, marts_snapshot(settings.working_warehouse)) == []
+    assert snapshot_differences(incremental, marts_snapshot(settings.working_warehouse, BUILT_SCHEMAS)) == []
 
 
 def _a_late_arrival(settings: Settings, landing: Path) -> tuple[str, str]:

@@ -2,8 +2,15 @@
 -- the report's month: a report keeps the unit and district it was filed under, even after the
 -- 2025 merges reuse the code. Also carries the first version's date, which timeliness uses
 -- (a unit that reported on time and corrected later was on time).
+-- Incremental (delete+insert on submission_id): a run places again each report with a version
+-- loaded since the table's latest report_loaded_at; every version of a report has the same unit
+-- and month, so a report is placed, or dropped by the join, whole. A change to the unit seeds
+-- needs `qnwu rebuild` (README), which rebuilds this table with the rest.
 with versions as (
     select * from {{ ref('int_submissions_versioned') }}
+    {% if is_incremental() %}
+    where {{ loaded_since_last_run('report_loaded_at', 'report_loaded_at') }}
+    {% endif %}
 ),
 
 units as (

@@ -1,8 +1,17 @@
 -- Every accepted version of every unit's monthly report, numbered in the order the unit sent
 -- them. The latest submitted_at wins; a tie (same timestamp twice) is broken by load order and
 -- then by file hash so the choice is stable from run to run.
+-- Incremental (delete+insert on submission_id): a run numbers again every version of each report
+-- with a version loaded since the table's latest, and leaves the other reports' rows alone; the
+-- window functions below only ever look inside one report.
 with submissions as (
     select * from {{ ref('stg_raw__submissions') }}
+    {% if is_incremental() %}
+    where (unit_code, period) in (
+        select unit_code, period from {{ ref('stg_raw__submissions') }}
+        where {{ loaded_since_last_run('loaded_at', 'loaded_at') }}
+    )
+    {% endif %}
 ),
 
 numbered as (
