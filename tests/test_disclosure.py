@@ -301,6 +301,30 @@ def test_without_complementary_suppression_the_attacker_wins_and_nothing_is_publ
         assert not list(settings.published_versions_dir.glob("*.partial*"))
 
 
+def test_a_new_threshold_marks_the_cells_of_every_year_without_a_rebuild(years_2024_2025, tmp_path):
+    """The sensitive cells are built per year, and a run rebuilds only the years with new reports
+    (disclosure_sensitive_cells). A threshold raised with no new report must still reach every
+    year's cells and hidden cells on the next ordinary build: a privacy setting never lags."""
+    copy = tmp_path / "data"
+    copy_data_dir(years_2024_2025.data_dir, copy)
+    with using_data_dir(copy, QNWU_SMALL_CELL_THRESHOLD="10") as settings:
+        dbt_runner.run_dbt(settings, "build", "--select", "disclosure_sensitive_cells+")
+        with duckdb.connect(str(settings.working_warehouse), read_only=True) as con:
+            per_year = con.execute("""
+                select cells.report_year, count(*),
+                    count(*) filter (where cells.small_cell_threshold <> 10
+                                     or cells.is_primary <> coalesce(cells.value between 1 and 9, false)),
+                    count(*) filter (where cells.value between 5 and 9),
+                    count(*) filter (where cells.is_primary and hidden.suppression is distinct from 'primary')
+                from disclosure.disclosure_sensitive_cells as cells
+                left join disclosure.disclosure_hidden_cells as hidden using (cell_id)
+                group by 1 order by 1""").fetchall()
+    assert [row[0] for row in per_year] == [2024, 2025], per_year
+    for year, cells, wrongly_marked, newly_small, primary_not_hidden in per_year:
+        assert cells > 0 and newly_small > 0, (year, per_year)  # the new threshold has cells to mark
+        assert wrongly_marked == 0 and primary_not_hidden == 0, (year, per_year)
+
+
 def test_the_gate_solves_the_audit_in_a_worker_with_the_same_result_and_survives_its_death(sample_2023):
     """The gate hands the audit's sums to a worker process (disclosure/audit_worker.py): the worker
     proves the very intervals the same sums give in this process; a worker killed mid-way costs

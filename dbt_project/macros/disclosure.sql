@@ -27,3 +27,66 @@
     cast({{ grain }} || ':' || {{ label }} || ':' || {{ scope_level }} || ':' || {{ scope_code }} || ':'
         || {{ indicator_code }} || ':' || {{ category }} as varchar)
 {%- endmacro %}
+
+{#- When each year's reports last changed: the latest load of any report of the year
+    (int_submissions_current_placed's report_loaded_at). disclosure_sensitive_cells keeps it on
+    each cell, and rebuilds a year when it moves. -#}
+{% macro disclosure_report_years() %}
+    select cast(left(period, 4) as integer) as report_year, max(report_loaded_at) as year_loaded_at
+    from {{ ref('int_submissions_current_placed') }}
+    group by cast(left(period, 4) as integer)
+{% endmacro %}
+
+{#- Everything besides the reports that decides which cells are sensitive and how they are summed:
+    the threshold, the sensitive indicators, the indicators of a target (their province year over
+    all categories is a cell) and the province. Kept on each cell: a change rebuilds every year. -#}
+{% macro disclosure_cells_settings() %}
+    select md5(
+        '{{ small_cell_threshold() }}'
+        || '|' || coalesce((select string_agg(indicator_code || '=' || time_aggregation, ',' order by indicator_code)
+                            from {{ ref('dim_indicators') }} where is_sensitive), '')
+        || '|' || coalesce((select string_agg(distinct indicator_code, ',' order by indicator_code) from (
+                                select numerator_indicator_code as indicator_code from {{ ref('targets') }}
+                                union all
+                                select denominator_indicator_code from {{ ref('targets') }}
+                                where denominator_indicator_code is not null) as target_indicators), '')
+        || '|' || coalesce((select string_agg(unit_code, ',' order by unit_code) from {{ ref('dim_units') }}
+                            where unit_level = 'province' and valid_to is null), '')
+    )
+{% endmacro %}
+
+{#- The years disclosure_sensitive_cells builds again: each year with a report loaded since the
+    year's cells were built, or not built yet, and every year (also those built and now without
+    cells, which the strategy below then empties) when the settings changed. Under is_incremental(). -#}
+{% macro disclosure_years_to_build() %}
+    with report_years as (
+        {{ disclosure_report_years() }}
+    ),
+
+    built_years as (
+        select report_year, max(year_loaded_at) as year_loaded_at, bool_and(cells_settings = ({{ disclosure_cells_settings() }})) as same_settings
+        from {{ this }}
+        group by report_year
+    ),
+
+    settings_changed as (
+        select coalesce(not bool_and(same_settings), false) as changed from built_years
+    )
+
+    select report_years.report_year
+    from report_years
+    left join built_years on report_years.report_year = built_years.report_year
+    where built_years.report_year is null
+        or report_years.year_loaded_at > built_years.year_loaded_at
+        or (select changed from settings_changed)
+    union
+    select report_year from built_years
+    where (select changed from settings_changed)
+        or report_year not in (select report_year from report_years)
+{% endmacro %}
+
+{#- disclosure_sensitive_cells' incremental strategy: delete every year to build (also one left with
+    no cells), then insert the new cells (replace_changed_keys in replace_changed.sql). -#}
+{% macro get_incremental_replace_disclosure_years_sql(arg_dict) %}
+    {{- return(replace_changed_keys(arg_dict, disclosure_years_to_build())) -}}
+{% endmacro %}

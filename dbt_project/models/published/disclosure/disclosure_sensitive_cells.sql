@@ -8,10 +8,25 @@
 -- sums from the published relations on its own (qnwu_warehouse/disclosure/audit.py).
 -- Sensitive indicators must be flows: every sum below holds for time_aggregation = 'sum' only,
 -- and the Python model refuses a sensitive stock.
+-- Incremental per year (no sum crosses a year): a run rebuilds the years with a report loaded since
+-- the year was built, and every year when the settings behind the cells changed (threshold,
+-- sensitive indicators, target indicators, province), so that a privacy setting never lags behind
+-- (macros/disclosure.sql: disclosure_years_to_build; strategy replace_disclosure_years).
 with indicators as (
     select indicator_code, time_aggregation from {{ ref('dim_indicators') }}
     where is_sensitive
 ),
+
+-- when each year's reports last changed: kept on the year's cells
+report_years as (
+    {{ disclosure_report_years() }}
+),
+
+{% if is_incremental() %}
+years_to_build as (
+    {{ disclosure_years_to_build() }}
+),
+{% endif %}
 
 periods as (
     select * from {{ ref('dim_periods') }}
@@ -48,6 +63,9 @@ unit_cells_reported as (
     inner join indicators on facts.indicator_code = indicators.indicator_code
     inner join periods on facts.period_start_date = periods.period_start_date
     cross join province
+    {% if is_incremental() %}
+    where periods.report_year in (select report_year from years_to_build)
+    {% endif %}
 ),
 
 -- Most units' months are 0 (a national year holds 480,000 sensitive unit cells, 98% zeros). A
@@ -78,6 +96,9 @@ rollups as (
     from {{ ref('agg_indicators_by_period') }} as totals
     inner join indicators on totals.indicator_code = indicators.indicator_code
     left join periods on totals.period_grain = 'month' and totals.period_label = periods.period
+    {% if is_incremental() %}
+    where cast(left(totals.period_label, 4) as integer) in (select report_year from years_to_build)
+    {% endif %}
 ),
 
 rollup_cells as (
@@ -168,9 +189,12 @@ final as (
         {{ small_cell_threshold() }} as small_cell_threshold,
         cells.scope_parent_id,
         cells.time_parent_id,
-        cells.category_parent_id
+        cells.category_parent_id,
+        report_years.year_loaded_at,
+        ({{ disclosure_cells_settings() }}) as cells_settings
     from cells
     inner join indicators on cells.indicator_code = indicators.indicator_code
+    inner join report_years on cells.report_year = report_years.report_year
 )
 
 select * from final
