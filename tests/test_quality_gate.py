@@ -160,14 +160,18 @@ def test_a_model_changed_since_its_table_was_built_asks_for_a_rebuild(warehouse)
     """A release that adds a column to an incremental model meets a table built without it: the build
     stops on dbt's out-of-sync error, and the operator is told to run `qnwu rebuild`, both by
     `qnwu build` and by the model's own Airflow task."""
-    with working(warehouse) as con:  # the table as a release before messages_en built it
+    with working(warehouse) as con:  # the tables as a release before messages_en and cells_settings built them
         con.execute("alter table marts.fct_submission_feedback drop column messages_en")
+        # the sensitive cells' incremental filter reads this very column from the table: it must
+        # still end in the out-of-sync error, not in an error of its own SQL
+        con.execute("alter table disclosure.disclosure_sensitive_cells drop column cells_settings")
     with pytest.raises(dbt_runner.DbtFailed, match="out of sync") as stopped:
         dbt_runner.build(warehouse)
     assert "run `qnwu rebuild` once" in str(stopped.value)
     _summary, results_dir = dbt_runner.build_for_run(warehouse, "after-a-release")
-    with pytest.raises(graph.ModelFailed, match="run `qnwu rebuild` once"):
-        graph.model_stage(str(results_dir), "fct_submission_feedback")
+    for model in ("fct_submission_feedback", "disclosure_sensitive_cells"):
+        with pytest.raises(graph.ModelFailed, match="run `qnwu rebuild` once"):
+            graph.model_stage(str(results_dir), model)
 
 
 def test_totals_that_do_not_reconcile_are_blocked_by_the_next_full_sweep(warehouse, monkeypatch):
