@@ -5,6 +5,7 @@ at once lose or double a file."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ import fsspec
 import pytest
 
 from qnwu_devtools.generator import EXPECTED_OUTCOMES_FILE, generate
+from qnwu_warehouse.ingest import loader
+from qnwu_warehouse.ingest.landing import Landing
 from qnwu_warehouse.ingest.loader import ingest, read_archived
 from qnwu_warehouse.settings import Settings
 
@@ -163,6 +166,35 @@ def test_a_renamed_copy_sent_later_is_a_duplicate(data_dir: Path, original_left_
     (landing / f"gui lai lan nua {original.name}").write_bytes(content)  # and once more, in the same run
     later = ingest(settings, load_id="second")
     assert (later.files_new, later.duplicates, later.accepted) == (2, 2, 0)
+
+
+def test_files_are_read_ahead_in_stretches_bounded_by_the_bytes_read(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A batch is bounded by the sizes its listing declares, and a remote listing may declare none:
+    the files read ahead (for one duplicate lookup per stretch) must still be bounded by the bytes
+    actually read, not by the batch's 5,000 files of up to 10 MB each."""
+    landing = _landing(data_dir, units=5, months=1)
+    files = [p for p in landing.iterdir() if not p.name.startswith(".")]
+    listed = Landing.scan
+
+    def listing_without_sizes(self, settle_seconds):
+        entries, skipped = listed(self, settle_seconds)
+        return [dataclasses.replace(entry, size=None) for entry in entries], skipped
+
+    monkeypatch.setattr(Landing, "scan", listing_without_sizes)
+    monkeypatch.setattr(loader, "BATCH_BYTES", min(p.stat().st_size for p in files))  # each file fills a stretch
+    looked_up: list[int] = []
+    recall = loader._Ledger.recall_hashes
+
+    def counting_recall(self, hashes):
+        looked_up.append(len(hashes))
+        recall(self, hashes)
+
+    monkeypatch.setattr(loader._Ledger, "recall_hashes", counting_recall)
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    summary = ingest(settings, load_id="no-sizes")
+    assert summary.files_new == len(files) and summary.accepted + summary.rejected == len(files)
+    assert looked_up and max(looked_up) == 1, looked_up  # one file's bytes held at a time
 
 
 def test_resubmissions_are_kept_as_versions(data_dir: Path):

@@ -15,6 +15,7 @@ trusting names (landing.py), and every entry ends as a ledger row or a recorded 
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
@@ -388,29 +389,40 @@ def _ingest_batch(
             archive = _BatchArchive(settings, load_id, batch_number)
         return archive
 
-    def read_batch() -> list[_Read | None]:
-        """Every entry of the batch that is to be read, read and hashed (None: not to be read);
-        then the ledger is asked once which of these contents an earlier run received."""
-        read: list[_Read | None] = []
+    def read_ahead():
+        """(entry, what reading it gave; None: not to be read) for each entry of the batch, in order.
+        Files are read and hashed ahead, and the ledger is asked once per stretch which of those
+        contents an earlier run received. A stretch ends at BATCH_BYTES of bytes actually read: a
+        batch is bounded by the sizes its listing declared, and a remote listing may declare none."""
+        stretch: collections.deque[tuple[Entry, _Read | None]] = collections.deque()
+        held = 0
         for entry in batch:
-            if entry.kind in ("link", "special") or ledger.knows_unread(entry):
-                read.append(None)
-                continue
-            try:
-                content = landing.read(entry, limits.max_file_bytes)
-            except (ChangedWhileReading, NotRegularFile, OSError) as error:  # FileNotFoundError is an OSError
-                read.append(_Read(error=error))
-            else:
-                read.append(_Read(content, None if content is None else hashlib.sha256(content).hexdigest()))
-        ledger.recall_hashes({r.file_hash for r in read if r is not None and r.file_hash is not None})
-        return read
+            got = None
+            if entry.kind not in ("link", "special") and not ledger.knows_unread(entry):
+                try:
+                    content = landing.read(entry, limits.max_file_bytes)
+                except (ChangedWhileReading, NotRegularFile, OSError) as error:  # FileNotFoundError is an OSError
+                    got = _Read(error=error)
+                else:
+                    got = _Read(content, None if content is None else hashlib.sha256(content).hexdigest())
+                    held += len(content or b"")
+            stretch.append((entry, got))
+            if held >= BATCH_BYTES:
+                yield from recalled(stretch)
+                held = 0
+        yield from recalled(stretch)
+
+    def recalled(stretch):
+        """The stretch's entries, once the ledger has recalled their hashes; each is let go as it is
+        handed on, so an examined file's bytes are not kept to the stretch's end."""
+        ledger.recall_hashes({got.file_hash for _, got in stretch if got is not None and got.file_hash is not None})
+        while stretch:
+            yield stretch.popleft()
 
     def jobs():
         """The batch's files to examine, one by one: the examiners pull from here as they go.
         Entries that need no examining get their outcome on the way."""
-        reads = read_batch()
-        for index, entry in enumerate(batch):
-            got, reads[index] = reads[index], None  # an examined file's bytes are not kept to the batch's end
+        for entry, got in read_ahead():
             if entry.kind == "link":
                 # the detail names the entry, not where it points: a message may reach the sender
                 outcome = _not_read(entry, "FILE_IS_LINK", entry.relative)
