@@ -28,6 +28,15 @@
         || {{ indicator_code }} || ':' || {{ category }} as varchar)
 {%- endmacro %}
 
+{#- The indicators of a target: the numerator's and the denominator's. Their province year over
+    all categories is a published cell (agg_target_progress). -#}
+{% macro disclosure_target_indicators() %}
+    select numerator_indicator_code as indicator_code from {{ ref('targets') }}
+    union
+    select denominator_indicator_code from {{ ref('targets') }}
+    where denominator_indicator_code is not null
+{% endmacro %}
+
 {#- When each year's reports last changed: the latest load of any report of the year
     (int_submissions_current_placed's report_loaded_at). disclosure_sensitive_cells keeps it on
     each cell, and rebuilds a year when it moves. -#}
@@ -45,11 +54,8 @@
         '{{ small_cell_threshold() }}'
         || '|' || coalesce((select string_agg(indicator_code || '=' || time_aggregation, ',' order by indicator_code)
                             from {{ ref('dim_indicators') }} where is_sensitive), '')
-        || '|' || coalesce((select string_agg(distinct indicator_code, ',' order by indicator_code) from (
-                                select numerator_indicator_code as indicator_code from {{ ref('targets') }}
-                                union all
-                                select denominator_indicator_code from {{ ref('targets') }}
-                                where denominator_indicator_code is not null) as target_indicators), '')
+        || '|' || coalesce((select string_agg(indicator_code, ',' order by indicator_code)
+                            from ({{ disclosure_target_indicators() }}) as target_indicators), '')
         || '|' || coalesce((select string_agg(unit_code, ',' order by unit_code) from {{ ref('dim_units') }}
                             where unit_level = 'province' and valid_to is null), '')
     )
@@ -62,8 +68,8 @@
     {#- A table built by a release before year_loaded_at and cells_settings: build every year, and
         on_schema_change then stops the build with dbt's out-of-sync error, which says to run
         `qnwu rebuild` (qnwu_warehouse/transform/graph.py), instead of a binder error here. -#}
-    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list if execute else [] -%}
-    {%- if execute and not ('year_loaded_at' in built_columns and 'cells_settings' in built_columns) %}
+    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list if execute else ['year_loaded_at', 'cells_settings'] -%}
+    {%- if not ('year_loaded_at' in built_columns and 'cells_settings' in built_columns) %}
     {{ disclosure_report_years() }}
     {%- else %}
     with report_years as (

@@ -138,10 +138,7 @@ rollup_cells as (
 
 -- the province's year over all categories: the numerator or denominator of a target
 target_indicators as (
-    select numerator_indicator_code as indicator_code from {{ ref('targets') }}
-    union
-    select denominator_indicator_code from {{ ref('targets') }}
-    where denominator_indicator_code is not null
+    {{ disclosure_target_indicators() }}
 ),
 
 total_cells as (
