@@ -164,7 +164,11 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     if not settings.published_warehouse.exists():
         raise ConfigError(f"nothing published yet at {settings.published_warehouse}: run `make run` first.")
     with duckdb.connect(str(settings.published_warehouse), read_only=True) as con:
-        con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+        try:
+            con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+        except duckdb.Error as refused:  # the analyst's SQL: DuckDB's own message says what is wrong
+            print(f"qnwu sql: {refused}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -332,6 +332,15 @@ def test_article_figures_agree_with_the_article_test_and_the_article(results, ve
                 assert row["meets_article"] == meets(float(computed), row["article_value"], row["comparator"]), figure_id
 
 
+def test_qnwu_sql_answers_bad_sql_with_duckdbs_message_not_a_traceback(built, monkeypatch, capsys):
+    monkeypatch.setenv("QNWU_DATA_DIR", str(built.data_dir))
+    assert cli.main(["sql", "select count(*) from disclosure.disclosure_sensitive_cells"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("qnwu sql: Catalog Error") and "Traceback" not in said, said
+    assert cli.main(["sql", "select count(*) as n from marts.dim_indicators"]) == 0
+    assert "17" in capsys.readouterr().out
+
+
 def test_qnwu_query_lists_and_prints_csv(built, results, monkeypatch, capsys):
     monkeypatch.setenv("QNWU_DATA_DIR", str(built.data_dir))
     assert cli.main(["query"]) == 0
