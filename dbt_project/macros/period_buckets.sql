@@ -80,3 +80,49 @@
         select period_label from {{ changed }} where period_grain = 'year'
     )
 {% endmacro %}
+
+{#- Each unit's figures per bucket, one row per bucket, unit, district, indicator and category: the
+    sum of its rows (what a flow reports), and its latest row's value and month (what a stock or a
+    distinct count since January reports, macros/aggregation_types.sql). The latest row is ranked
+    across districts: a unit moved to another district within the bucket gives its stock once,
+    under the district of its latest row. `rows` has period_grain, period_label, unit_code,
+    district_code, indicator_code, category, time_aggregation, summed_value, last_value,
+    last_month, newest_month and latest_loaded_at. Its rows are either facts (one month each:
+    summed_value and last_value are the value, both months the month) or earlier results of this
+    macro (a unit's quarters, combined into its year): both give the same figures, since a sum of
+    sums is the sum, and the latest of each quarter's latest rows is the year's latest. -#}
+{% macro unit_values_per_bucket(rows) %}
+    with ranked as (
+        -- only stocks are ranked (a twentieth of the rows: sorting the flows too cost most of the
+        -- roll-up's time); desc nulls last: a quarter's rows of a district without its latest row
+        -- carry no month, and PostgreSQL would put them first
+        select
+            rows_to_rank.*,
+            row_number() over (
+                partition by period_grain, period_label, unit_code, indicator_code, category
+                order by last_month desc nulls last
+            ) as recency
+        from {{ rows }} as rows_to_rank
+        where {{ takes_period_end_value('time_aggregation') }}
+        union all
+        select rows_to_rank.*, cast(null as bigint) as recency
+        from {{ rows }} as rows_to_rank
+        where not {{ takes_period_end_value('time_aggregation') }}
+    )
+
+    select
+        period_grain,
+        period_label,
+        unit_code,
+        district_code,
+        indicator_code,
+        category,
+        time_aggregation,
+        cast(sum(summed_value) as bigint) as summed_value,
+        max(case when recency = 1 then last_value end) as last_value,
+        max(case when recency = 1 then last_month end) as last_reported_month,
+        max(newest_month) as newest_reported_month,
+        max(latest_loaded_at) as latest_loaded_at
+    from ranked
+    group by period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation
+{% endmacro %}
