@@ -10,8 +10,7 @@
     - replace_reports (the facts): every report whose current version was loaded since the last
       run (changed_reports);
     - replace_period_buckets (the roll-ups): the month, quarter and year of every such report
-      (changed_buckets in period_buckets.sql), so that a bucket left with no rows is deleted;
-    - replace_changed_quarters (the roll-up's per-unit quarters): the quarter of every such report.
+      (changed_buckets in period_buckets.sql), so that a bucket left with no rows is deleted.
     The model selects its new rows from that same change set, and the delete computes it before
     deleting anything, against the same table, so both see the same watermark. Works on DuckDB
     and PostgreSQL (dbt looks up get_incremental_<strategy>_sql). -#}
@@ -23,15 +22,6 @@
 {% macro get_incremental_replace_period_buckets_sql(arg_dict) %}
     {{- return(replace_changed_keys(arg_dict,
                                     changed_buckets(ref('int_submissions_current_placed'), ref('dim_periods')))) -}}
-{% endmacro %}
-
-{% macro get_incremental_replace_changed_quarters_sql(arg_dict) %}
-    {%- set changed_quarters -%}
-        select period_label as quarter_label
-        from ({{ changed_buckets(ref('int_submissions_current_placed'), ref('dim_periods')) }}) as changed
-        where period_grain = 'quarter'
-    {%- endset -%}
-    {{- return(replace_changed_keys(arg_dict, changed_quarters)) -}}
 {% endmacro %}
 
 {#- Delete the rows whose unique_key is in the new rows or in `changed` (a query of the same key

@@ -5,14 +5,9 @@
 -- (macros/aggregation_types.sql).
 -- Over units: summed; units_reporting counts distinct units, not rows.
 -- Incremental: a run rebuilds only the months, quarters and years that hold newly loaded reports
--- (changed_buckets in macros/period_buckets.sql), also those that now have no rows; strategy
--- replace_period_buckets deletes a bucket left empty. A month is built from its facts; a quarter
--- and a year from each unit's quarters in int_indicator_values_unit_quarters, built just before
--- from the same facts by the same rule (unit_values_per_bucket): a new December reads four rows per
--- unit for its year, not twelve months of facts. A whole build reads the months for every bucket,
--- so that every run of tests/test_dbt_idempotence.py checks one way against the other.
+-- (changed_buckets in macros/period_buckets.sql), from the reports loaded since, also those that
+-- now have no rows; strategy replace_period_buckets deletes a bucket left empty.
 -- depends_on: {{ ref('int_submissions_current_placed') }}
--- depends_on: {{ ref('int_indicator_values_unit_quarters') }}
 with periods as (
     select * from {{ ref('dim_periods') }}
 ),
@@ -24,15 +19,12 @@ changed as (
 {% endif %}
 
 indicator_values as (
-    -- only the columns the roll-up reads: a whole build copies every row three times (month,
-    -- quarter, year), and the facts' ids and file hashes would be copied with it
+    -- only the columns the roll-up reads: bucketing copies every row three times (month, quarter,
+    -- year), and the facts' ids and file hashes would be copied with it (2 million rows a national year)
     select unit_code, district_code, indicator_code, category, time_aggregation, period_start_date, value, loaded_at
     from {{ ref('fct_indicator_values') }}
     {% if is_incremental() %}
-        where period_start_date in (
-            select period_start_date from periods
-            where period in (select period_label from changed where period_grain = 'month')
-        )
+    where period_start_date in ({{ months_of_changed_buckets('changed', 'periods') }})
     {% endif %}
 ),
 
@@ -49,19 +41,28 @@ units_at_period_end as (
     {{ grassroots_units_at_bucket_end('periods', 'units') }}
 ),
 
-{% if is_incremental() %}
-changed_months as (
-    select * from changed
-    where period_grain = 'month'
-),
-{% endif %}
-
--- each fact row in its buckets: its month only in an incremental run, its month, quarter and year in a whole build
 bucketed as (
-    {{ period_buckets('indicator_values', 'periods', only_buckets='changed_months' if is_incremental() else none) }}
+    {{ period_buckets('indicator_values', 'periods', only_buckets='changed' if is_incremental() else none) }}
 ),
 
-month_rows as (
+ranked as (
+    -- a stock's months in recency order; only stocks are ranked (a twentieth of the rows: sorting
+    -- the flows too cost most of the roll-up's time)
+    select
+        bucketed.*,
+        row_number() over (
+            partition by period_grain, period_label, unit_code, indicator_code, category
+            order by period_start_date desc
+        ) as recency
+    from bucketed
+    where {{ takes_period_end_value('time_aggregation') }}
+    union all
+    select bucketed.*, cast(null as bigint) as recency
+    from bucketed
+    where not {{ takes_period_end_value('time_aggregation') }}
+),
+
+per_unit as (
     select
         period_grain,
         period_label,
@@ -70,67 +71,19 @@ month_rows as (
         indicator_code,
         category,
         time_aggregation,
-        value as summed_value,
-        value as last_value,
-        period_start_date as last_month,
-        period_start_date as newest_month,
-        loaded_at as latest_loaded_at
-    from bucketed
-),
-
-{% if is_incremental() %}
-quarters as (
-    select distinct quarter_label, cast(report_year as {{ dbt.type_string() }}) as year_label
-    from periods
-),
-
-unit_quarters as (
-    select
-        unit_quarters.*,
-        quarters.year_label
-    from {{ ref('int_indicator_values_unit_quarters') }} as unit_quarters
-    inner join quarters on unit_quarters.quarter_label = quarters.quarter_label
-),
-
-quarter_and_year_rows as (
-    {%- for grain, label in [('quarter', 'quarter_label'), ('year', 'year_label')] %}
-        select
-            '{{ grain }}' as period_grain,
-            {{ label }} as period_label,
-            unit_code,
-            district_code,
-            indicator_code,
-            category,
-            time_aggregation,
-            summed_value,
-            last_value,
-            last_reported_month as last_month,
-            newest_reported_month as newest_month,
-            latest_loaded_at
-        from unit_quarters
-        where {{ label }} in (select period_label from changed where period_grain = '{{ grain }}')
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-),
-{% endif %}
-
-bucket_rows as (
-    select * from month_rows
-    {% if is_incremental() %}
-        union all
-        select * from quarter_and_year_rows
-    {% endif %}
-),
-
-per_unit as (
-    {{ unit_values_per_bucket('bucket_rows') }}
+        sum(value) as summed_value,
+        max(case when recency = 1 then value end) as last_value,
+        max(case when recency = 1 then period_start_date end) as last_reported_month,
+        max(loaded_at) as latest_loaded_at
+    from ranked
+    group by period_grain, period_label, unit_code, district_code, indicator_code, category, time_aggregation
 ),
 
 -- the newest month with any report in each period: a period-end value taken from an earlier month
 -- is carried forward (the unit left the indicator out of its last report, or sent no report)
 newest_months as (
-    select period_grain, period_label, max(newest_reported_month) as newest_month
-    from per_unit
+    select period_grain, period_label, max(period_start_date) as newest_month
+    from bucketed
     group by period_grain, period_label
 ),
 
