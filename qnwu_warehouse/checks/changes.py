@@ -30,7 +30,8 @@ from qnwu_warehouse.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings,
 from qnwu_warehouse.warehouse import quoted_identifier
 
 # How a change reaches a row. Each row of a table of kind
-# - "report" belongs to one report (submission_id);
+# - "report" belongs to one report (submission_id, which is unit_code:period) and carries its
+#   month (period);
 # - "period_bucket" to one month, quarter or year (period_grain, period_label);
 # - "month" to one month (period, YYYY-MM: a month's expected reports change with its reports);
 # - "file" to one received file (file_hash): a file changed when it was received since, or when
@@ -117,15 +118,20 @@ class ChangeSet:
         of them count: everything changed, or the table is small and taken whole)."""
         if self.whole or changed_by is None:
             return ""
-        if changed_by == "report":
-            return "submission_id in (select submission_id from changed_reports)"
         if changed_by == "file":
             return "file_hash in (select file_hash from changed_files)"
         # the buckets as literals, not a subquery: DuckDB pushes a literal filter down through a
-        # suite's grouping into its scans (reconcile_facts_to_rollups: 1.4 s -> 0.7 s)
+        # suite's grouping into its scans (reconcile_facts_to_rollups: 1.4 s -> 0.7 s), and skips
+        # the row groups whose months it cannot hold by their minimum and maximum
+        months = [label for grain, label in self.buckets if grain == "month"]
+        in_months = f"period in ({', '.join(_literal(m) for m in months)})" if months else "false"
+        if changed_by == "report":
+            # The reports' months beside their ids: a report's rows all carry its month, and the
+            # semi-join alone reads the whole table. Publish's deletes and inserts of the changed
+            # reports' rows in the five facts, a new month on five years: 1.6-1.9 s -> 0.8 s.
+            return f"{in_months} and submission_id in (select submission_id from changed_reports)"
         if changed_by == "month":
-            months = [label for grain, label in self.buckets if grain == "month"]
-            return f"period in ({', '.join(_literal(m) for m in months)})" if months else "false"
+            return in_months
         if not self.buckets:
             return "false"
         return (
@@ -218,13 +224,14 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
     buckets = tuple(
         con.execute(f"""
         with months as (
-            select distinct periods.period, periods.quarter_label, periods.report_year
+            select distinct changed_report_versions.period, periods.quarter_label, periods.report_year
             from changed_report_versions
-            inner join {working}.marts.dim_periods as periods on changed_report_versions.period = periods.period
+            left join {working}.marts.dim_periods as periods on changed_report_versions.period = periods.period
         )
+        -- every changed report's month, in the calendar or not: the "report" condition reads them
         select 'month' as period_grain, period as period_label from months
-        union select 'quarter', quarter_label from months
-        union select 'year', cast(report_year as varchar) from months
+        union select 'quarter', quarter_label from months where quarter_label is not null
+        union select 'year', cast(report_year as varchar) from months where report_year is not null
         order by all""").fetchall()
     )
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
