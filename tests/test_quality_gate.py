@@ -316,29 +316,23 @@ def _unit_tests_run(settings: Settings) -> list[str]:
     return [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"]
 
 
-def _data_tests_by_narrowing(settings: Settings) -> dict[bool, set[str]]:
-    """{whether its rows are narrowed to those loaded since the live version: the tested models}."""
+# What a narrowed test's compiled SQL holds (macros/new_rows_under_test.sql): the files loaded since
+# the live version, and in the tables that carry a month, those files' months
+NARROWED_BY_LOAD = "where loaded_at > cast("
+NARROWED_BY_MONTH = "period in (select period from"
+
+
+def _data_tests_by_narrowing(settings: Settings, marker: str = NARROWED_BY_LOAD) -> dict[bool, set[str]]:
+    """{whether its rows are narrowed (its compiled SQL holds `marker`): the tested models}."""
     manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))
     results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
     tested: dict[bool, set[str]] = {True: set(), False: set()}
     for result in results:
         node = manifest["nodes"].get(result["unique_id"], {})
         if node.get("resource_type") == "test" and node.get("attached_node"):
-            narrowed = "where loaded_at > cast(" in (result.get("compiled_code") or "")
+            narrowed = marker in (result.get("compiled_code") or "")
             tested[narrowed].add(manifest["nodes"][node["attached_node"]]["name"])
     return tested
-
-
-def _data_tests_narrowed_by_month(settings: Settings) -> set[str]:
-    """The tested models whose tests' rows are narrowed by the months of the files loaded since."""
-    manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))
-    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
-    return {
-        manifest["nodes"][node["attached_node"]]["name"]
-        for result in results
-        if (node := manifest["nodes"].get(result["unique_id"], {})).get("attached_node")
-        and "period in (select period from" in (result.get("compiled_code") or "")
-    }
 
 
 def test_a_build_after_a_publish_tests_the_new_rows_and_runs_unit_tests_only_when_the_rules_change(warehouse, monkeypatch):
@@ -361,7 +355,7 @@ def test_a_build_after_a_publish_tests_the_new_rows_and_runs_unit_tests_only_whe
     assert tested[True] == by_report and not tested[False] & by_report, tested
     # ...and in the facts, which carry the report's month, by the new files' months too (DuckDB
     # skips the other months' row groups); the staging tables have no month to narrow by
-    assert _data_tests_narrowed_by_month(warehouse) == {
+    assert _data_tests_by_narrowing(warehouse, NARROWED_BY_MONTH)[True] == {
         "fct_indicator_values",
         "fct_club_snapshots",
         "fct_beneficiaries",
