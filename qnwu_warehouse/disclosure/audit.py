@@ -354,20 +354,30 @@ def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, s
             and not changes.value_is_suppressed and changes.value = truth.value
         group by changes.figure_id""").fetchall()
     pinned = {cell: (float(value), version) for cell, value, version in rows}
+    if not other_versions:
+        return pinned
     facts = " union all ".join(
         f"select indicator_value_id, indicator_code, value from {{m}}.{table}" for table in FACT_TABLES
     )
-    for other, version_name in other_versions.items():
-        rows = con.execute(f"""
-            with hidden_now as (
-                select distinct indicator_value_id from ({facts.format(m=marts)}) as facts
-                where value is null and indicator_code in {sensitive}
-            )
-            select distinct then_published.indicator_value_id, then_published.value
-            from ({facts.format(m=quoted_identifier(other) + ".marts")}) as then_published
-            join {truth} as truth on truth.cell_id = then_published.indicator_value_id
-            where then_published.indicator_value_id in (select indicator_value_id from hidden_now)
-                and then_published.value = truth.value""").fetchall()
-        for cell, value in rows:
-            pinned.setdefault(cell, (float(value), version_name))
+    # every earlier version file in one query, so the new version's hidden cells are found once
+    # (a scan of the five facts), not once per kept version; `rank` keeps the dict's order, so a
+    # cell is credited to the first version that gives it away
+    then_published = " union all ".join(
+        f"select indicator_value_id, value, {rank} as rank from ({facts.format(m=quoted_identifier(other) + '.marts')})"
+        for rank, other in enumerate(other_versions)
+    )
+    version_names = list(other_versions.values())
+    rows = con.execute(f"""
+        with hidden_now as (
+            select distinct indicator_value_id from ({facts.format(m=marts)}) as facts
+            where value is null and indicator_code in {sensitive}
+        )
+        select then_published.indicator_value_id, any_value(then_published.value), min(then_published.rank)
+        from ({then_published}) as then_published
+        join {truth} as truth on truth.cell_id = then_published.indicator_value_id
+        where then_published.indicator_value_id in (select indicator_value_id from hidden_now)
+            and then_published.value = truth.value
+        group by then_published.indicator_value_id""").fetchall()
+    for cell, value, rank in rows:
+        pinned.setdefault(cell, (float(value), version_names[rank]))
     return pinned
