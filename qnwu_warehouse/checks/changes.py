@@ -200,14 +200,18 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
     if reason:
         return ChangeSet(True, reason, kinds=kinds, cell_keys=cell_keys)
     working, published = quoted_identifier(working), quoted_identifier(published)
+    # The current versions on one side and not the other. One full outer join, not two EXCEPTs
+    # (each hashed both sides again): the same rows, since none of the three columns is ever null
+    # (a null would only count its report as changed), in half the time on five national years
+    # with a cold cache (0.81-0.93 s -> 0.38-0.48 s). The gate and publish each compute it.
     con.execute(f"""create or replace temp table changed_report_versions as
-        (select submission_id, file_hash, period from {working}.marts.fct_submission_versions where is_current_placed
-         except
-         select submission_id, file_hash, period from {published}.meta.published_submissions)
-        union all
-        (select submission_id, file_hash, period from {published}.meta.published_submissions
-         except
-         select submission_id, file_hash, period from {working}.marts.fct_submission_versions where is_current_placed)""")
+        select submission_id, file_hash, period
+        from (select submission_id, file_hash, period, true as in_working
+              from {working}.marts.fct_submission_versions where is_current_placed) as working_versions
+        full outer join (select submission_id, file_hash, period, true as in_published
+                         from {published}.meta.published_submissions) as published_versions
+            using (submission_id, file_hash, period)
+        where in_working is null or in_published is null""")
     con.execute("create or replace temp table changed_reports as select distinct submission_id from changed_report_versions")
     # files received, or submissions loaded, after the latest load the live version holds (rejected
     # files too), and every file of a changed report
