@@ -55,7 +55,8 @@ def qnwu_mailbox():
     def send_reminders(replies: dict) -> dict:
         from qnwu_warehouse.mailbox.stages import reminder_stage
 
-        return reminder_stage(today=get_current_context()["logical_date"].date().isoformat())
+        # run_after, not logical_date: Airflow 3 leaves a triggered run's logical_date empty
+        return reminder_stage(moment=get_current_context()["dag_run"].run_after.isoformat())
 
     @task.short_circuit
     def new_data_landed(summary: dict) -> bool:

@@ -399,6 +399,7 @@ def test_reminders_before_the_deadline_and_chase_lists_after_it(dovecot, smtp_po
     from datetime import date
 
     from qnwu_warehouse.contract.reference import load_reference
+    from qnwu_warehouse.mailbox import stages as mailbox_stages
     from qnwu_warehouse.mailbox.reminders import reminder_stage
     from qnwu_warehouse.settings import MailboxSettings, Settings
 
@@ -428,11 +429,17 @@ def test_reminders_before_the_deadline_and_chase_lists_after_it(dovecot, smtp_po
         monkeypatch.setenv(name, env[name])
     settings, mailbox = Settings.from_env(), MailboxSettings.from_env()
 
-    # 8 March 2023: February is due on the 10th (reminders 3 days before); January's deadline has passed
-    first = reminder_stage(settings, mailbox, date(2023, 3, 8), reminder_days=3)
+    # February is due on 10 March 2023 (reminders from 3 days before); January's deadline has passed.
+    # Through the DAG task's own stage, which takes the run's time in UTC, as Airflow keeps it: the
+    # day that counts is Viet Nam's (UTC+7), so 16:59:59 UTC on the 6th is still 4 days before the
+    # deadline, and 17:00 UTC on the 6th is already 7 March, 3 days before
+    early = mailbox_stages.reminder_stage(moment="2023-03-06T16:59:59+00:00")
+    first = mailbox_stages.reminder_stage(moment="2023-03-06T17:00:00+00:00")
     again = reminder_stage(settings, mailbox, date(2023, 3, 9), reminder_days=3)
-    print(f"\nfirst run: {first.as_dict()}\nsecond run: {again.as_dict()}")
-    assert first.reminders == 1 and first.chase_lists == len(officers) and first.sent == 1 + len(officers)
+    print(f"\nruns: {early}, {first}, {again.as_dict()}")
+    assert mailbox.reminder_days == 3
+    assert early["reminders"] == 0 and early["chase_lists"] == early["sent"] == len(officers)
+    assert first["reminders"] == first["sent"] == 1 and first["chase_lists"] == 0
     assert again.reminders == again.chase_lists == again.sent == 0  # once per unit (officer) and period
     received = dovecot.messages("c")
     reminders = [m for m in received if "Nhắc gửi báo cáo" in m["Subject"]]

@@ -24,9 +24,18 @@ from qnwu_warehouse.contract.reference import ReferenceData
 CONTRACT_VERSION = "2"
 
 
-# Secretaries write local times; a time without a zone is Indochina Time.
-VIETNAM_TIME = timezone(timedelta(hours=7))
+# Secretaries write local times; a time without a zone is Indochina Time (no daylight saving).
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 SUPPORTED_TEMPLATE_VERSIONS = frozenset({"1", "2"})
+
+
+def day_in_vietnam(moment: datetime | None = None) -> date:
+    """The union's calendar day at `moment` (an aware time; now by default). Deadlines and "this
+    month" are Vietnamese days whatever zone the machine keeps: containers and Airflow keep UTC,
+    which is still the day before from 00:00 to 07:00 in Viet Nam."""
+    return (moment or datetime.now(UTC)).astimezone(VIETNAM_TIME).date()
+
+
 # From version 2, what a unit writes to say "there is none": as an indicator's value (none of it
 # this month), as the only row of a section in the code column (no indicator / no club at all),
 # or as a JSON section instead of its list. Compared case-insensitively after clean_text.

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from qnwu_warehouse.contract.reference import load_reference
-from qnwu_warehouse.contract.rules import CONTRACT_VERSION, VIETNAM_TIME, Location, Problem
+from qnwu_warehouse.contract.rules import CONTRACT_VERSION, VIETNAM_TIME, Location, Problem, day_in_vietnam
 from qnwu_warehouse.ingest.isolation import Examined, IsolatedExaminer, Job, WorkerLimits
 from qnwu_warehouse.ingest.landing import (
     SKIP_STILL_ARRIVING,
@@ -289,7 +289,7 @@ def ingest(settings: Settings, load_id: str, today: date | None = None) -> Inges
     """
     settings.ensure_data_dir()
     settings.ensure_landing()
-    today = today or date.today()
+    today = today or day_in_vietnam()  # the union's month decides what is in the future, not the machine's zone
     landing = Landing(settings.landing_url)
     entries, skipped = landing.scan(settings.landing_settle_seconds)
     totals = IngestSummary(

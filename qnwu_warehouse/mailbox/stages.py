@@ -23,13 +23,16 @@ def intake_stage() -> dict[str, int]:
     return intake(settings, mailbox).as_dict()
 
 
-def reminder_stage(today: str | None = None) -> dict[str, int]:
-    from datetime import date
+def reminder_stage(moment: str | None = None) -> dict[str, int]:
+    """`moment`: when the run is for (ISO 8601 with its offset; now by default). Its day in Viet Nam
+    decides which deadline is near or past."""
+    from datetime import datetime
 
+    from qnwu_warehouse.contract.rules import day_in_vietnam
     from qnwu_warehouse.mailbox.reminders import reminder_stage as reminders
 
     settings, mailbox = _settings()
-    day = date.fromisoformat(today) if today else date.today()
+    day = day_in_vietnam(datetime.fromisoformat(moment) if moment else None)
     return reminders(settings, mailbox, day, mailbox.reminder_days).as_dict()
 
 

@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
 
+from qnwu_warehouse.contract.rules import VIETNAM_TIME
 from qnwu_warehouse.serve import analyst_queries
 from qnwu_warehouse.settings import Settings
 from qnwu_warehouse.warehouse import attached_tables, current_database
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")  # no daylight saving in Viet Nam
 
 CLUB_GROUP_NAMES_VI = {
     "sport_culture": "Thể dục thể thao, văn hóa văn nghệ",
