@@ -11,17 +11,20 @@ and starts the same service commands.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qnwu_warehouse.settings import DAGS_DIR, Settings, executable_beside_python
+
+log = logging.getLogger(__name__)
 
 # Each service of the deployment: the `airflow` sub-command it runs. docker-compose.yml has one
 # service per entry with the same command (the worker is the one to scale: `--scale airflow-worker=N`).
@@ -173,7 +176,7 @@ class CeleryDeployment:
             self._wait_for_api(processes)
             yield self
         finally:
-            _stop(processes.values())
+            _stop(processes)
 
     def _wait_for_api(self, processes: dict[str, subprocess.Popen], timeout: float = 300) -> None:
         import urllib.request
@@ -255,17 +258,20 @@ class CeleryDeployment:
             return cursor.fetchall()
 
 
-def _stop(processes: Collection[subprocess.Popen], timeout: float = 30, resend_every: float = 5) -> None:
+def _stop(processes: dict[str, subprocess.Popen], timeout: float = 30, resend_every: float = 5) -> None:
     """SIGTERM each service's process group, again every few seconds while its process runs (a
     scheduler that gets the signal inside a garbage-collector callback only prints the SystemExit
-    and keeps running), and SIGKILL whatever still runs after `timeout`."""
+    and keeps running), and SIGKILL whatever still runs after `timeout`, saying which: a service
+    that ignores SIGTERM also outlasts `docker compose stop`'s grace period."""
     deadline = time.monotonic() + timeout
-    while alive := [process for process in processes if process.poll() is None]:
+    while alive := [process for process in processes.values() if process.poll() is None]:
         if time.monotonic() >= deadline:
-            for process in alive:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            for service, process in processes.items():
+                if process.poll() is None:
+                    log.warning("%s did not stop within %.0f s of SIGTERM; killed", service, timeout)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
             return
         for process in alive:
             with contextlib.suppress(ProcessLookupError):
