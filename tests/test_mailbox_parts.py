@@ -190,6 +190,20 @@ def test_deadlines_and_who_chases():
     assert chase_scope("2024-03", None, "22") == "22"
 
 
+def test_the_day_that_counts_is_viet_nams_and_a_time_without_a_zone_is_refused():
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from qnwu_warehouse.contract.rules import day_in_vietnam
+
+    assert day_in_vietnam(datetime(2023, 3, 6, 16, 59, 59, tzinfo=UTC)) == date(2023, 3, 6)  # 23:59:59 in Ha Long
+    assert day_in_vietnam(datetime(2023, 3, 6, 17, 0, tzinfo=UTC)) == date(2023, 3, 7)
+    assert day_in_vietnam(datetime(2023, 3, 7, 1, 0, tzinfo=timezone(timedelta(hours=9)))) == date(2023, 3, 6)
+    now = datetime.now(UTC)
+    assert day_in_vietnam() in {(now + timedelta(hours=7)).date(), (datetime.now(UTC) + timedelta(hours=7)).date()}
+    with pytest.raises(ValueError, match="has no time zone"):
+        day_in_vietnam(datetime(2023, 3, 6, 17, 0))
+
+
 def test_a_bad_mailbox_setting_stops_the_run_with_one_line(tmp_path: Path):
     import os
     import subprocess

@@ -33,6 +33,9 @@ def day_in_vietnam(moment: datetime | None = None) -> date:
     """The union's calendar day at `moment` (an aware time; now by default). Deadlines and "this
     month" are Vietnamese days whatever zone the machine keeps: containers and Airflow keep UTC,
     which is still the day before from 00:00 to 07:00 in Viet Nam."""
+    if moment is not None and moment.tzinfo is None:
+        # astimezone() would read it in the machine's own zone: a guess, and a day off near midnight
+        raise ValueError(f"{moment.isoformat()} has no time zone: give it with its offset (e.g. +00:00)")
     return (moment or datetime.now(UTC)).astimezone(VIETNAM_TIME).date()
 
 
