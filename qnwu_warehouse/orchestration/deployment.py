@@ -264,20 +264,19 @@ def _stop(processes: dict[str, subprocess.Popen], timeout: float = 30, resend_ev
     and keeps running), and SIGKILL whatever still runs after `timeout`, saying which: a service
     that ignores SIGTERM also outlasts `docker compose stop`'s grace period."""
     deadline = time.monotonic() + timeout
-    while alive := [process for process in processes.values() if process.poll() is None]:
+    while alive := {service: process for service, process in processes.items() if process.poll() is None}:
         if time.monotonic() >= deadline:
-            for service, process in processes.items():
-                if process.poll() is None:
-                    log.warning("%s did not stop within %.0f s of SIGTERM; killed", service, timeout)
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            for service, process in alive.items():
+                log.warning("%s did not stop within %.0f s of SIGTERM; killed", service, timeout)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
             return
-        for process in alive:
+        for process in alive.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
         until = min(deadline, time.monotonic() + resend_every)
-        for process in alive:
+        for process in alive.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.0, until - time.monotonic()))
 
