@@ -43,6 +43,41 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # scipy.stats imports it, and GX's `from scipy import stats` needs it loaded to find the stand-in.)
 DEFERRED_GX_IMPORTS = ("scipy.stats", "altair", "jsonschema", "mistune")
 
+# The modules of GX's data sources of kinds the gate never configures. Its project has one pandas
+# data source with one dataframe asset (DATA_SOURCE, FRAME_ASSET), yet GX's package imports every
+# kind of data source at its own import, each a set of pydantic models built on the spot: Spark's
+# (pyspark is not installed) and the SQL databases' (SQLAlchemy is hidden while GX is imported, see
+# import_great_expectations) took 1.0 of GX's 3.7 s import on a slow machine. They are placeholders in
+# a process that imports GX through this module (_DataSourceNotLoaded). Only GX's data source package
+# imports them, each under a name that nothing else reads.
+_FLUENT = "great_expectations.datasource.fluent."
+UNUSED_GX_DATA_SOURCES = tuple(
+    _FLUENT + name
+    for name in (
+        "spark_datasource",
+        "spark_file_path_datasource",
+        "spark_filesystem_datasource",
+        "spark_dbfs_datasource",
+        "spark_s3_datasource",
+        "spark_google_cloud_storage_datasource",
+        "spark_azure_blob_storage_datasource",
+        "sql_datasource",
+        "alloy_datasource",
+        "aurora_datasource",
+        "bigquery_datasource",
+        "citus_datasource",
+        "databricks_sql_datasource",
+        "fabric",
+        "fabric_datasource",
+        "neon_datasource",
+        "postgres_datasource",
+        "redshift_datasource",
+        "snowflake_datasource",
+        "sql_server_datasource",
+        "sqlite_datasource",
+    )
+)
+
 # Every suite's frame is validated through one dataframe asset and its one batch definition. GX
 # keeps data sources, assets and batch definitions in great_expectations.yml and rewrites the whole
 # file on each one added: an asset and a batch definition per suite were 44 rewrites on a new data
@@ -112,6 +147,28 @@ class _ModuleOnFirstUse(types.ModuleType):
 _loading = threading.RLock()
 
 
+class _DataSourceNotLoaded(types.ModuleType):
+    """Stands in sys.modules for a module of UNUSED_GX_DATA_SOURCES, which is never run. Each name
+    imported from it is a class of its own that cannot be made: GX registers a kind of data source
+    when its module defines it, so these kinds are unknown to the context, and GX's own error says so
+    if a project names one."""
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):  # __path__, __file__: what the import system asks of a real module
+            raise AttributeError(attribute)
+        module = self.__name__
+
+        def refuse(*args, **kwargs):
+            raise RuntimeError(
+                f"{module}.{attribute} is not loaded: the quality gate's Great Expectations validates pandas "
+                "frames only (qnwu_warehouse/checks/gx_validation.py, UNUSED_GX_DATA_SOURCES)"
+            )
+
+        placeholder = type(attribute, (), {"__init__": refuse, "__module__": module})
+        setattr(self, attribute, placeholder)
+        return placeholder
+
+
 def _defer_import(name: str) -> None:
     """Put a stand-in for `name` in sys.modules (_ModuleOnFirstUse): its code runs on the first read
     of one of its attributes, not at `import`. Nothing happens if it is loaded already or missing."""
@@ -128,9 +185,10 @@ def _defer_import(name: str) -> None:
 
 
 def import_great_expectations() -> None:
-    """Import Great Expectations as it is installed without its SQL extras, and without running the
-    modules of DEFERRED_GX_IMPORTS. SQLAlchemy is one of GX's optional dependencies (its extras,
-    such as `sql-server`); this virtualenv has it for Airflow, and GX then imports it and builds its
+    """Import Great Expectations as it is installed without its SQL extras, without running the
+    modules of DEFERRED_GX_IMPORTS, and without the data sources of UNUSED_GX_DATA_SOURCES.
+    SQLAlchemy is one of GX's optional dependencies (its extras, such as `sql-server`); this
+    virtualenv has it for Airflow, and GX then imports it and builds its
     SQL layer: 0.2 s of its 1.4 s import. The gate validates pandas frames (GX's SQL data source
     fails on DuckDB), so while GX is imported an `import sqlalchemy` fails, as GX's own
     compatibility module expects when it is not installed; a process that has SQLAlchemy loaded
@@ -139,6 +197,8 @@ def import_great_expectations() -> None:
         return
     for name in DEFERRED_GX_IMPORTS:
         _defer_import(name)
+    for name in UNUSED_GX_DATA_SOURCES:
+        sys.modules.setdefault(name, _DataSourceNotLoaded(name))
     hidden = "sqlalchemy" not in sys.modules
     if hidden:
         sys.modules["sqlalchemy"] = None  # the import system's way to say "not importable"
