@@ -438,8 +438,12 @@ class ValidatingInThread:
         """The next verdict, in the order the suites were submitted."""
         return self._answer(block=True)
 
-    def data_docs(self, run_id: str) -> dict[str, object]:
+    def start_data_docs(self, run_id: str) -> None:
+        """Render the Data Docs of `run_id` after the suites submitted so far; finish_data_docs() waits for them."""
         self._requests.put(("docs", run_id))
+
+    def finish_data_docs(self) -> dict[str, object]:
+        """The summary of the Data Docs asked for by start_data_docs(), once they are written."""
         return self._answer(block=True)
 
     def timings(self) -> dict[str, float]:

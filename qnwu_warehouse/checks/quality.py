@@ -510,11 +510,10 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
             verdict = gx.wait()
             waited_for_gx += time.perf_counter() - waiting
             judge(verdict)
-        # The Data Docs are GX's results alone: they are rendered while the audit's worker may
-        # still be solving on the other core (five years: 0.3 s of the wait for it), not after.
-        waiting = time.perf_counter()
-        docs = gx.data_docs(run_id)
-        waited_for_gx += time.perf_counter() - waiting
+        # The Data Docs are GX's results alone: GX's thread renders them while this one waits for
+        # the audit's solver, records the results and writes them to disk (a national year: docs
+        # 0.55 s, against 0.3 + 0.1 + 0.4 s here), and they are waited for last.
+        gx.start_data_docs(run_id)
         audit_waited = time.perf_counter()
         audit_result, disclosure = _finish_disclosure_audit(con, run_id, change_set, audit)
         audit_seconds += time.perf_counter() - audit_waited
@@ -532,6 +531,10 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         if sweep and all(r.success for r in gate.results if r.suite_name in swept):
             con.execute(SWEEPS_DDL)
             con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
+        con.execute("checkpoint")  # closing the connection would, after the wait for the Data Docs
+        waiting = time.perf_counter()
+        docs = gx.finish_data_docs()
+        waited_for_gx += time.perf_counter() - waiting
     seconds = {
         # this process's own: the change set; the audit (reading its sums, then waiting for its
         # solver); the suites' rows, witness frames and failing rows in DuckDB; the waits for GX's
