@@ -217,3 +217,58 @@ def test_the_gate_imports_great_expectations_without_the_data_sources_its_projec
         "False False",
         "great_expectations.datasource.fluent.sql_datasource.SQLDatasource",
     ]
+
+
+CONFIGURATION_ONCE_SCRIPT = """
+import json
+import pandas as pd
+from qnwu_warehouse.checks import gx_validation
+
+gx_validation.import_great_expectations()
+import great_expectations as gx
+from great_expectations.expectations import expectation as expectation_module
+
+built = []  # each build of an expectation's configuration names its class once
+real_camel_to_snake = expectation_module.camel_to_snake
+expectation_module.camel_to_snake = lambda name: built.append(name) or real_camel_to_snake(name)
+context = gx.get_context(mode="ephemeral")
+frames = context.data_sources.add_pandas("frames").add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all")
+batch = frames.get_batch(batch_parameters={"dataframe": pd.DataFrame(
+    {"a": [1, 2, 2, None, 9], "b": ["x", "y", "zz", None, "x"]})})
+checks = [
+    gx.expectations.ExpectColumnValuesToNotBeNull(column="a"),
+    gx.expectations.ExpectColumnValuesToBeUnique(column="a"),
+    gx.expectations.ExpectColumnValuesToBeBetween(column="a", min_value=0, max_value=5, mostly=0.5),
+    gx.expectations.ExpectColumnValuesToBeInSet(column="b", value_set=["x", "y"]),
+    gx.expectations.ExpectColumnValuesToMatchRegex(column="b", regex="^[a-z]$"),
+    gx.expectations.ExpectTableRowCountToBeBetween(min_value=1, max_value=3),
+]
+
+def verdicts():
+    built.clear()
+    found = []
+    for check in checks:
+        result = batch.validate(check, result_format="COMPLETE")
+        found.append([result.success, result.to_json_dict()["result"]])
+    return json.dumps(found, sort_keys=True, default=str), len(built)
+
+before, builds_before = verdicts()
+gx_validation._build_configuration_once_per_kwargs_read()
+after, builds_after = verdicts()
+print(before == after, builds_before, builds_after)
+print(json.loads(after)[2][0], json.loads(after)[3][1]["unexpected_list"])
+"""
+
+
+def test_great_expectations_builds_an_expectations_configuration_once_per_read_of_its_arguments():
+    """GX built an expectation's configuration again on each read of one of its arguments
+    (gx_validation._build_configuration_once_per_kwargs_read): after the change the same checks give
+    the same verdicts and results, with a third of the builds or fewer."""
+    done = subprocess.run(
+        [sys.executable, "-c", CONFIGURATION_ONCE_SCRIPT], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    same, before, after = done.stdout.splitlines()[0].split()
+    assert same == "True"
+    assert int(after) * 3 <= int(before), (before, after)
+    assert done.stdout.splitlines()[1] == "True ['zz']"
