@@ -395,3 +395,35 @@ def test_a_rollback_keeps_the_withdrawn_version_in_the_history_and_is_recorded_a
         assert as_of(3) == _figures(story["first_version"])  # the rollback restored version 1's figures
         assert as_of(4) == _figures(settings.published_warehouse)
     assert releases.verify(story["release"])
+
+
+class _CountingConnection:
+    """A DuckDB connection that counts the statements run through it."""
+
+    def __init__(self, con):
+        self.con, self.statements = con, []
+
+    def execute(self, sql, *args):
+        self.statements.append(sql)
+        return self.con.execute(sql, *args)
+
+
+def test_the_history_schema_is_written_once_and_again_only_when_its_text_changed():
+    """ensure_schema() writes the tables and macros into a file that lacks them or has another
+    text of them (a file published by an older version of this code), and only reads one comment
+    from a file that has them: a new version starts as a copy of the live one."""
+    con = _CountingConnection(duckdb.connect())
+    history.ensure_schema(con)
+    written = len(con.statements)
+    assert written > 3
+    con.statements.clear()
+    history.ensure_schema(con)
+    assert len(con.statements) == 1  # the comment, read
+    con.con.execute("create or replace macro history.figures_as_of_version(as_of_version) as table select 1 as x")
+    con.con.execute("comment on table history.versions is 'history schema 0000000000000000'")  # an older text's
+    con.statements.clear()
+    history.ensure_schema(con)
+    assert len(con.statements) == written
+    assert "changed_in_version" in [
+        row[0] for row in con.con.execute("describe select * from history.figures_as_of_version(1)").fetchall()
+    ]

@@ -31,6 +31,7 @@ same text in serve/postgres_serving.py):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -301,11 +302,27 @@ def figures_query(marts: str, row_filters: dict[str, str] | None = None) -> str:
     return " union all ".join(parts)
 
 
+# What ensure_schema() writes, named by its text: the comment on history.versions in a file whose
+# tables and macros are this text's (a file written by a different version of this module has another).
+_SCHEMA_COMMENT = "history schema " + hashlib.sha256((_DDL + _MACROS).encode()).hexdigest()[:16]
+
+
 def ensure_schema(con) -> None:
-    """The history tables and the as-of macros, in the version file on `con`."""
+    """The history tables and the as-of macros, in the version file on `con`. A new version starts as
+    a copy of the live one, which has them already: they are written only when the file's differ
+    from this module's text (the comment on history.versions says whose they are). Recreating the
+    macros on every publish took 0.02 s, twice per publish (a fifth of a province month's history)."""
+    written = con.execute(
+        "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? "
+        "and table_name = 'versions'",
+        [HISTORY_SCHEMA],
+    ).fetchone()
+    if written is not None and written[0] == _SCHEMA_COMMENT:
+        return
     for statement in (_DDL + _MACROS).split(";\n"):
         if statement.strip():
             con.execute(statement)
+    con.execute(f"comment on table {HISTORY_SCHEMA}.versions is '{_SCHEMA_COMMENT}'")
 
 
 def has_history(con, catalog: str) -> bool:
