@@ -310,8 +310,9 @@ _SCHEMA_COMMENT = "history schema " + hashlib.sha256((_DDL + _MACROS).encode()).
 def ensure_schema(con) -> None:
     """The history tables and the as-of macros, in the version file on `con`. A new version starts as
     a copy of the live one, which has them already: they are written only when the file's differ
-    from this module's text (the comment on history.versions says whose they are). Recreating the
-    macros on every publish took 0.02 s, twice per publish (a fifth of a province month's history)."""
+    from this module's text (the comment on history.versions says whose they are). They were
+    written twice per publish: 0.02 s each on a province month, and 0.68 s for the first on five
+    years, the first write to the copied file (docs/benchmarks.md, stop 41)."""
     written = con.execute(
         "select comment from duckdb_tables() where database_name = current_database() and schema_name = ? "
         "and table_name = 'versions'",
