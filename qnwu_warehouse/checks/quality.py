@@ -531,7 +531,9 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         if sweep and all(r.success for r in gate.results if r.suite_name in swept):
             con.execute(SWEEPS_DDL)
             con.execute("insert into audit.full_sweeps values (?, ?)", [run_id, datetime.now(UTC)])
-        con.execute("checkpoint")  # closing the connection would, after the wait for the Data Docs
+        # written to disk now, while GX's thread renders: closing the connection would checkpoint
+        # only after the wait for the Data Docs below
+        con.execute("checkpoint")
         waiting = time.perf_counter()
         docs = gx.finish_data_docs()
         waited_for_gx += time.perf_counter() - waiting
