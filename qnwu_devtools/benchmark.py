@@ -34,6 +34,7 @@ from pathlib import Path
 
 import psutil
 
+from qnwu_devtools.child_environment import without_settings
 from qnwu_devtools.data_dirs import copy_data_dir
 from qnwu_warehouse.settings import EXPECTATIONS_DIR, REPO_ROOT, SEEDS_DIR
 from qnwu_warehouse.warehouse import attached_tables
@@ -149,7 +150,7 @@ def generate_landing(workdir: Path, submissions: int, file_format: str) -> tuple
 
 def _child_env(data_dir: Path, landing: Path, seeds: Path) -> dict[str, str]:
     # Airflow's own variables are left out too: `qnwu run` configures Airflow from the data directory.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
+    env = without_settings()
     env.update(QNWU_DATA_DIR=str(data_dir), QNWU_LANDING_URL=str(landing), QNWU_SEEDS_DIR=str(seeds))
     # The files were generated moments before: no settle wait (a fixed delay of at most
     # QNWU_LANDING_SETTLE_SECONDS per run, not a cost per file), so the figures are throughput.

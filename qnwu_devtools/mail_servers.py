@@ -26,6 +26,8 @@ from email.parser import BytesHeaderParser
 from email.utils import make_msgid
 from pathlib import Path
 
+from qnwu_devtools.child_environment import without_settings
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PASSWORD = "secret-for-tests"
 FROM_ADDRESS = "baocao@hoilhpn.test"
@@ -243,8 +245,8 @@ def attach(message: EmailMessage, name: str, content: bytes) -> None:
 def environment(data_dir: Path, dovecot: Dovecot, smtp_port: int, inbox: str, senders: Path, **extra: str) -> dict:
     """The environment of a mailbox run against these servers: the Airflow connections as
     AIRFLOW_CONN_... variables, the data directory, the sender registry; QNWU_ and AIRFLOW
-    variables of the calling environment are left out."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
+    variables of the calling environment are left out (qnwu_devtools/child_environment.py)."""
+    env = without_settings()
     env.update(
         {
             "QNWU_DATA_DIR": str(data_dir),

@@ -49,6 +49,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "for demonstrating the audit, never for production)",
     "QNWU_REVALIDATE_ALL": "true: dbt tests, the gate and publish work on every row, not only on what changed since "
     "the live version (after repairing the working warehouse by hand; default false)",
+    "QNWU_DBT_UNIT_TESTS_IN_BUILDS": "false: a pipeline build never runs dbt's unit tests, for a deployment whose CI "
+    "runs them (`dbt test --select test_type:unit`) on every change of the rules (default true: a build runs them "
+    "when nothing is published yet or the rules changed since the live version)",
     "QNWU_ALERT_WEBHOOK_URL": "a failed quality gate is posted here as JSON (e.g. a Slack incoming webhook); off if unset",
     "QNWU_ALERT_EMAIL_TO": "who is emailed when the quality gate fails (with QNWU_SMTP_HOST); off if unset",
     "QNWU_SMTP_HOST": "SMTP server (host or host:port) for alert emails",
@@ -181,6 +184,7 @@ class Settings:
     ingest_file_seconds: int = 60
     full_sweep_hours: float = 24.0
     complementary_suppression: bool = True
+    dbt_unit_tests_in_builds: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -207,6 +211,7 @@ class Settings:
             ingest_file_seconds=_positive_int("QNWU_INGEST_FILE_SECONDS", 60),
             full_sweep_hours=_non_negative_number("QNWU_FULL_SWEEP_HOURS", 24.0),
             complementary_suppression=env_flag("QNWU_COMPLEMENTARY_SUPPRESSION", default=True),
+            dbt_unit_tests_in_builds=env_flag("QNWU_DBT_UNIT_TESTS_IN_BUILDS", default=True),
         )
 
     # --- paths under the data directory -------------------------------------------------

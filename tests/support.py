@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import decimal
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from qnwu_devtools.child_environment import without_settings
 from qnwu_devtools.generator import generate
 from qnwu_warehouse.ingest.loader import ingest
 from qnwu_warehouse.orchestration import pipeline
@@ -43,17 +43,23 @@ def using_data_dir(data_dir: Path, **environment: str) -> Iterator[Settings]:
 
 
 def build_warehouse(
-    data_dir: Path, run_id: str, *, publish: bool = False, prepare_landing=None, **generate_options
+    data_dir: Path,
+    run_id: str,
+    *,
+    publish: bool = False,
+    prepare_landing=None,
+    environment: dict[str, str] | None = None,
+    **generate_options,
 ) -> Settings:
     """Generate submissions into data_dir/landing, ingest them and build the marts; with
     publish=True also pass the quality gate and publish. `prepare_landing(landing)` may edit the
-    generated files first (remove some, add bad ones)."""
+    generated files first (remove some, add bad ones); `environment` holds settings for the build."""
     data_dir.mkdir(parents=True, exist_ok=True)
     landing = data_dir / "landing"
     generate(landing, **generate_options)
     if prepare_landing is not None:
         prepare_landing(landing)
-    with using_data_dir(data_dir) as settings:
+    with using_data_dir(data_dir, **(environment or {})) as settings:
         ingest(settings, load_id=run_id)
         dbt_runner.build(settings)
         if publish:
@@ -112,8 +118,9 @@ QNWU = [sys.executable, "-m", "qnwu_warehouse.cli"]
 
 
 def run_qnwu_cli(args: list[str], *, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
-    """`qnwu ARGS` in a fresh process with none of this environment's QNWU_ or AIRFLOW settings."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("QNWU_", "AIRFLOW"))}
+    """`qnwu ARGS` in a fresh process with none of this environment's QNWU_ or AIRFLOW settings
+    (but qnwu_devtools.child_environment.INHERITED_SETTINGS)."""
+    environment = without_settings()
     environment.update(env)
     return subprocess.run(QNWU + args, env=environment, capture_output=True, text=True, timeout=timeout)
 

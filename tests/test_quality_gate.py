@@ -338,7 +338,9 @@ def _data_tests_by_narrowing(settings: Settings, marker: str = NARROWED_BY_LOAD)
 def test_a_build_after_a_publish_tests_the_new_rows_and_runs_unit_tests_only_when_the_rules_change(warehouse, monkeypatch):
     unit_tests = sorted(json.loads((warehouse.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))["unit_tests"])
     assert len(unit_tests) >= 9
-    assert sorted(_unit_tests_run(warehouse)) == unit_tests  # the template's first build, before any publish
+    # the template's first build, before any publish: the suite's one run of them (conftest.py)
+    assert sorted(_unit_tests_run(warehouse)) == unit_tests
+    monkeypatch.setenv("QNWU_DBT_UNIT_TESTS_IN_BUILDS", "true")  # the default; the suite's other builds skip them
     assert _data_tests_by_narrowing(warehouse)[True] == set()  # nothing was published: every row tested
     resubmit_with(warehouse, "news_items", 4)
     summary, results_dir = dbt_runner.build_for_run(warehouse, "same-rules")  # the live version has today's rules
@@ -368,6 +370,9 @@ def test_a_build_after_a_publish_tests_the_new_rows_and_runs_unit_tests_only_whe
     assert quality.run_gate(warehouse, "same-rules").passed
     monkeypatch.setenv("QNWU_SMALL_CELL_THRESHOLD", "6")  # a rule of the published layer changes: all tests again
     assert dbt_runner.build_arguments(Settings.from_env()) == ([], {})
+    # ...but never dbt's unit tests where CI runs them instead; every data test still runs
+    monkeypatch.setenv("QNWU_DBT_UNIT_TESTS_IN_BUILDS", "false")
+    assert dbt_runner.build_arguments(Settings.from_env()) == (["--exclude-resource-type", "unit_test"], {})
 
 
 def test_an_outlier_is_a_warning_and_publishes(warehouse):
