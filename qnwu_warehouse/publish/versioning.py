@@ -12,6 +12,7 @@ to.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import os
@@ -62,6 +63,9 @@ def _fsync(path: Path) -> None:
 
 # ioctl(FICLONE) of <linux/fs.h>: the target file shares the source's blocks, copy-on-write.
 FICLONE = 0x40049409
+# sync_file_range(2)'s SYNC_FILE_RANGE_WRITE: start writing the dirty pages out, without waiting.
+SYNC_FILE_RANGE_WRITE = 2
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def clone_or_copy(source: Path, target: Path) -> str:
@@ -75,7 +79,25 @@ def clone_or_copy(source: Path, target: Path) -> str:
         return "clone"
     except OSError:  # EOPNOTSUPP (ext4, tmpfs), EXDEV, EINVAL: the file system cannot share blocks
         shutil.copyfile(source, target)
+        start_writing_out(target)
         return "copy"
+
+
+def start_writing_out(path: Path) -> None:
+    """Have the kernel start writing a file's dirty pages to disk now, and return at once.
+
+    A copied version must reach the disk before it is swapped in, and its gigabyte on five years
+    is written out at the first sync that needs it: the first commit of DuckDB into the version
+    (ext4's journal then waits for the copy's blocks), which stalled 1.5-1.9 s. Started right
+    after the copy, the write-out goes on while publish reads the change set and the rows to
+    replace. Only an optimisation: where the call is missing or fails, the later sync does it."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        _LIBC.sync_file_range(descriptor, ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_uint(SYNC_FILE_RANGE_WRITE))
+    except AttributeError:  # a C library without sync_file_range (not Linux)
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _swap_in(settings: Settings, version_file: Path) -> None:
