@@ -88,7 +88,7 @@ def start_writing_out(path: Path) -> None:
 
     A copied version must reach the disk before it is swapped in, and its gigabyte on five years
     is written out at the first sync that needs it: the first commit of DuckDB into the version
-    (ext4's journal then waits for the copy's blocks), which stalled 1.5-1.9 s. Started right
+    (ext4's journal then waits for the copy's blocks), which stalled 1.1-1.9 s. Started right
     after the copy, the write-out goes on while publish reads the change set and the rows to
     replace. Only an optimisation: where the call is missing or fails, the later sync does it."""
     descriptor = os.open(path, os.O_RDONLY)

@@ -155,8 +155,9 @@ def build_arguments(settings: Settings) -> tuple[list[str], dict[str, str]]:
     production build. Every first build of a data directory runs them, so every run of the suite
     does (tests/test_quality_gate.py shows when they run and when not), unless
     QNWU_DBT_UNIT_TESTS_IN_BUILDS is false: a deployment whose CI runs them on every change of the
-    rules, as this project's suite does: it runs them once, in tests/test_quality_gate.py, not in
-    each of its forty-odd first builds (a quarter of a small build: 3.3-4.6 s of 16-21 s)."""
+    rules, as this project's suite does: it runs them once, in its shared warehouse's first build
+    (tests/conftest.py), which tests/test_quality_gate.py checks, not in each of its forty-odd first
+    builds (a quarter of a small build: 3.3-4.6 s of 16-21 s)."""
     narrowed = tests_of_new_rows(settings)
     unit_tests = settings.dbt_unit_tests_in_builds and not narrowed
     return ([] if unit_tests else ["--exclude-resource-type", "unit_test"]), narrowed
