@@ -63,9 +63,10 @@ def _fsync(path: Path) -> None:
 
 # ioctl(FICLONE) of <linux/fs.h>: the target file shares the source's blocks, copy-on-write.
 FICLONE = 0x40049409
-# sync_file_range(2)'s SYNC_FILE_RANGE_WRITE: start writing the dirty pages out, without waiting.
+# sync_file_range(2) with SYNC_FILE_RANGE_WRITE: start writing the dirty pages out, without
+# waiting. None where the C library has no such call (not Linux).
 SYNC_FILE_RANGE_WRITE = 2
-_LIBC = ctypes.CDLL(None, use_errno=True)
+_SYNC_FILE_RANGE = getattr(ctypes.CDLL(None), "sync_file_range", None)
 
 
 def clone_or_copy(source: Path, target: Path) -> str:
@@ -91,11 +92,11 @@ def start_writing_out(path: Path) -> None:
     (ext4's journal then waits for the copy's blocks), which stalled 1.1-1.9 s. Started right
     after the copy, the write-out goes on while publish reads the change set and the rows to
     replace. Only an optimisation: where the call is missing or fails, the later sync does it."""
+    if _SYNC_FILE_RANGE is None:
+        return
     descriptor = os.open(path, os.O_RDONLY)
     try:
-        _LIBC.sync_file_range(descriptor, ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_uint(SYNC_FILE_RANGE_WRITE))
-    except AttributeError:  # a C library without sync_file_range (not Linux)
-        pass
+        _SYNC_FILE_RANGE(descriptor, ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_uint(SYNC_FILE_RANGE_WRITE))
     finally:
         os.close(descriptor)
 
