@@ -62,8 +62,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "QNWU_INGEST_FILE_SECONDS": "time a worker may take to read and check one file (default 60): FILE_TOO_COMPLEX beyond",
     "QNWU_LANDING_SETTLE_SECONDS": "a landing file is read once its size and modification time held still this long "
     "(default 2; 0: no wait); one still changing is skipped until a later run",
-    "QNWU_FULL_SWEEP_HOURS": "the gate's whole-history reconciliations run when the last passing one is older than "
-    "this (default 24; 0: every run); other runs reconcile the changed reports only",
+    "QNWU_FULL_SWEEP_HOURS": "the gate's whole-history reconciliations, and publish's disclosure audit across versions "
+    "of every year, run when the last one is older than this (default 24; 0: every run); other runs check the "
+    "changed reports and years only",
     "QNWU_MAX_FILE_BYTES": "largest submission file read, in bytes (default 10000000): larger ones are rejected "
     "FILE_TOO_LARGE unread, and archived as a stream",
     "QNWU_MAX_SECTION_ROWS": "most rows of one section (values, clubs) of a submission (default 2000): SECTION_TOO_LONG",

@@ -161,6 +161,17 @@ def changed_years(change_set: ChangeSet) -> set[str] | None:
     return {label for grain, label in change_set.buckets if grain == "year"}
 
 
+def in_years(column: str, years: set[str] | list[str]) -> str:
+    """A WHERE condition: `column` (a period label: '2023', '2023-Q2', '2023-05') falls in one of
+    `years`. Each year is a range of labels (2023 <= '2023-05', '2023-Q2' < 2024), which DuckDB
+    checks against each row group's minimum and maximum instead of computing left(label, 4) on
+    every row. `years` must be digits only (changed_years' labels); an empty set matches nothing."""
+    checked = sorted(year for year in years if year.isdigit())
+    if not checked:
+        return "false"
+    return " or ".join(f"({column} >= '{year}' and {column} < '{int(year) + 1}')" for year in checked)
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

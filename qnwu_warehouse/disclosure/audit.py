@@ -321,14 +321,18 @@ def solve(sums: PublishedSums) -> AuditResult:
     return result
 
 
-def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, str]) -> dict[str, tuple[float, str]]:
+def pinned_by_history(
+    con, catalog: str, truth: str, other_versions: dict[str, str], years: set[str] | None = None
+) -> dict[str, tuple[float, str]]:
     """The hidden cells of the version in `catalog` whose value an earlier version gives away: it
     published the cell with the value the cell still has (an attacker who guesses "unchanged" is
     right). Earlier versions are the history's roll-ups and target totals, which every version
     file carries (publish/history.py), and the unit cells of `other_versions` ({attached catalog:
     version name}: the kept and released version files). `truth` is the relation of the sensitive
-    cells' true values (cell_id, value). Returns {cell id: (value, the version that published it)}."""
-    from qnwu_warehouse.warehouse import quoted_identifier  # see read_published_sums
+    cells' true values (cell_id, value). `years`: only the cells of these years (None: all).
+    Returns {cell id: (value, the version that published it)}."""
+    from qnwu_warehouse.checks.changes import in_years  # see read_published_sums
+    from qnwu_warehouse.warehouse import quoted_identifier
 
     where = f"{quoted_identifier(catalog)}.history"
     marts = f"{quoted_identifier(catalog)}.marts"
@@ -337,11 +341,15 @@ def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, s
     ).fetchone()[0]:
         return {}
     sensitive = f"(select indicator_code from {marts}.dim_indicators where is_sensitive)"
+
+    def in_scope(period_column: str) -> str:
+        return "true" if years is None else in_years(period_column, years)
+
     rows = con.execute(f"""
         with hidden_now as (
             select figure_id
             from {where}.figure_changes
-            where figure_table = 'agg_indicators_by_period' and subject_code in {sensitive}
+            where figure_table = 'agg_indicators_by_period' and subject_code in {sensitive} and ({in_scope("period_label")})
             qualify row_number() over (partition by figure_id order by version_seq desc) = 1
                 and value_is_suppressed and not is_removed
         )
@@ -349,7 +357,7 @@ def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, s
         from {where}.figure_changes as changes
         join {where}.versions as versions using (version_seq)
         join {truth} as truth on truth.cell_id = changes.figure_id
-        where changes.figure_table = 'agg_indicators_by_period'
+        where changes.figure_table = 'agg_indicators_by_period' and ({in_scope("changes.period_label")})
             and changes.figure_id in (select figure_id from hidden_now)
             and not changes.value_is_suppressed and changes.value = truth.value
         group by changes.figure_id""").fetchall()
@@ -357,7 +365,8 @@ def pinned_by_history(con, catalog: str, truth: str, other_versions: dict[str, s
     if not other_versions:
         return pinned
     facts = " union all ".join(
-        f"select indicator_value_id, indicator_code, value from {{m}}.{table}" for table in FACT_TABLES
+        f"select indicator_value_id, indicator_code, value from {{m}}.{table} where {in_scope('period')}"
+        for table in FACT_TABLES
     )
     # every earlier version file in one query, so the new version's hidden cells are found once
     # (a scan of the five facts), not once per kept version; `rank` keeps the dict's order, so a

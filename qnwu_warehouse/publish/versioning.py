@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,8 +154,9 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             # which rows each table replaces, read before any is written (the version is the live one still)
             row_filters = {table: _changed_rows(con, table, change_set) for table in tables}
             history_started = time.perf_counter()
+            adopted = 0
             if previous is not None:  # after a rollback: the versions it withdrew, and the rollback itself
-                history.adopt_withdrawn_versions(
+                adopted = history.adopt_withdrawn_versions(
                     con, list(_earlier_version_files(settings, but=live)), live.stem, settings.published_dir
                 )
             figure_filters = {
@@ -187,7 +189,9 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 releases=releases.list_releases(settings),
                 seconds_before=history_seconds,
             )
-            disclosure["across_versions"] = _audit_history(con, settings)
+            disclosure["across_versions"] = _audit_history(
+                con, settings, change_set, live.stem if live is not None else None, adopted
+            )
             if "previous_version" in {
                 row[0] for row in con.execute("select database_name from duckdb_databases()").fetchall()
             }:
@@ -340,33 +344,52 @@ def _gate_intervals(con, sums: disclosure_audit.PublishedSums) -> disclosure_aud
     )
 
 
-def _audit_history(con, settings: Settings) -> dict[str, object]:
+def _audit_history(con, settings: Settings, change_set: changes.ChangeSet, live_name: str | None, adopted: int) -> dict:
     """The disclosure audit across versions: a cell hidden now must not be had back from an earlier
     version that published it (the history's roll-ups, and the kept and released version files'
-    unit cells) while nothing has changed it since, nor from such values and today's sums."""
+    unit cells) while nothing has changed it since, nor from such values and today's sums.
+
+    Only the changed years are audited when the live version's own audit covered the rest
+    (_history_audit_scope); the counts of the other years are carried from it. Returns the summary
+    for meta.publication.disclosure.across_versions."""
     started = time.perf_counter()
     catalog = current_database(con)
+    earlier = _earlier_version_files(settings)
+    compared = set(earlier.values())
+    years, scope_reason, previous = _history_audit_scope(con, settings, change_set, compared, live_name, adopted)
     others = {}
-    for number, (path, version_name) in enumerate(_earlier_version_files(settings).items()):
-        alias = f"earlier_version_{number}"
-        con.execute(f"attach '{path}' as {alias} (read_only)")
-        others[alias] = version_name
     try:
-        pinned = disclosure_audit.pinned_by_history(con, catalog, "working.disclosure.disclosure_sensitive_cells", others)
+        for number, (path, version_name) in enumerate(earlier.items()):
+            alias = f"earlier_version_{number}"
+            con.execute(f"attach '{path}' as {alias} (read_only)")
+            others[alias] = version_name
+        pinned = disclosure_audit.pinned_by_history(
+            con, catalog, "working.disclosure.disclosure_sensitive_cells", others, years
+        )
+        by_year = Counter(cell.split(":")[1][:4] for cell in pinned)
+        sample = [f"{cell} in {version}" for cell, (_v, version) in list(pinned.items())[:5]]
+        if previous is not None:  # the years not audited again: as the live version's audit found them
+            by_year.update({year: n for year, n in previous["already_published_by_year"].items() if year not in years})
+            sample += [entry for entry in previous["already_published_sample"] if entry.split(":")[1][:4] not in years]
         summary: dict[str, object] = {
             "versions_compared": len(others),
+            # the version names compared: the next publish audits only its changed years if no other is new
+            "versions": sorted(set(others.values())),
+            "years_audited": "all" if years is None else sorted(years),
+            "scope": scope_reason,
+            "full_audit_at": previous["full_audit_at"] if previous is not None else datetime.now(UTC).isoformat(),
             # hidden now, but published with this value by an earlier version: already public
-            "already_published_earlier": len(pinned),
-            "already_published_sample": [f"{cell} in {version}" for cell, (_v, version) in list(pinned.items())[:5]],
+            "already_published_earlier": sum(by_year.values()),
+            "already_published_by_year": dict(sorted(by_year.items())),
+            "already_published_sample": sample[:5],
         }
         if pinned:
-            years = {cell.split(":")[1][:4] for cell in pinned}
             audit = disclosure_audit.run_audit(
                 con,
                 catalog,
                 PUBLISHED_SCHEMA,
                 settings.small_cell_threshold,
-                years,
+                {cell.split(":")[1][:4] for cell in pinned},
                 pinned={cell: value for cell, (value, _version) in pinned.items()},
             )
             summary["hidden_cells_checked"] = len(audit.cells)
@@ -383,6 +406,56 @@ def _audit_history(con, settings: Settings) -> dict[str, object]:
             con.execute(f"detach {alias}")
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _history_audit_scope(
+    con, settings: Settings, change_set: changes.ChangeSet, compared: set[str], live_name: str | None, adopted: int
+) -> tuple[set[str] | None, str, dict | None]:
+    """Which years the audit across versions must read: (years or None for all, why, the live
+    version's own summary when it covers the rest).
+
+    A year without a changed report is as the live version left it: its hidden cells (chosen per
+    year, disclosure_hidden_cells), their true values and its sums are the same, and the figures
+    this version adds to the history are all in changed years. The live version's audit read that
+    year against its history and every version file it compared. If no version file is here that it
+    did not compare, besides itself (which hid the same cells), auditing the year again finds the
+    same cells with the same result, and its count is carried over. Everything is audited again
+    when the rules changed (the version is rebuilt whole), after a rollback (the withdrawn versions
+    were never compared with the version rolled back to), when a version file is new to the
+    comparison, when the live version does not record its audit, and as a full sweep when the last
+    full audit is QNWU_FULL_SWEEP_HOURS old (0: every publish)."""
+    if change_set.whole:
+        return None, f"every year: rebuilt whole ({change_set.reason})", None
+    if adopted:
+        return None, f"every year: a rollback withdrew {adopted} version(s) since the live version", None
+    previous = _live_history_audit(con)
+    if previous is None:
+        return None, "every year: the live version records no audit across versions to build on", None
+    age_hours = (datetime.now(UTC) - datetime.fromisoformat(previous["full_audit_at"])).total_seconds() / 3600
+    if settings.full_sweep_hours == 0:
+        return None, "every year: QNWU_FULL_SWEEP_HOURS=0, a full audit on every publish", None
+    if age_hours >= settings.full_sweep_hours:
+        sweep = f"QNWU_FULL_SWEEP_HOURS={settings.full_sweep_hours:g}"
+        return None, f"every year: the last full audit is {age_hours:.1f} h old ({sweep})", None
+    new = compared - set(previous["versions"]) - {live_name}
+    if new:
+        return None, f"every year: the live version's audit did not compare {', '.join(sorted(new))}", None
+    years = changes.changed_years(change_set) or set()
+    return years, f"the changed years; the others as the live version {live_name} audited them", previous
+
+
+def _live_history_audit(con) -> dict | None:
+    """The live version's audit across versions (meta.publication of the copy this version starts
+    as), if it recorded what the next one needs to build on."""
+    if not _has_column(con, "publication", "disclosure", schema="meta"):
+        return None
+    (disclosure,) = con.execute("select disclosure from meta.publication").fetchone()
+    try:
+        summary = json.loads(disclosure or "{}").get("across_versions") or {}
+    except (ValueError, AttributeError):
+        return None
+    needed = ("versions", "full_audit_at", "already_published_by_year", "already_published_sample")
+    return summary if all(key in summary for key in needed) else None
 
 
 def _earlier_version_files(settings: Settings, but: Path | None = None) -> dict[Path, str]:
@@ -514,9 +587,7 @@ def _changed_rows(con, table: str, change_set: changes.ChangeSet) -> list[str]:
     if not years:
         return [changed]
     period = "period_label" if _has_column(con, table, "period_label", "working", LAYER_SCHEMA) else "period"
-    # a year as a range of its labels (2023 <= '2023-05', '2023-Q2' < 2024), which DuckDB checks
-    # against each row group's minimum and maximum instead of computing left(period, 4) on every row
-    in_years = " or ".join(f"({period} >= '{year}' and {period} < '{int(year) + 1}')" for year in years)
+    in_years = changes.in_years(period, years)
     working_hidden = f"select {key} from working.{LAYER_SCHEMA}.{table} where value_is_suppressed and ({in_years})"
     live_hidden = f"select {key} from {PUBLISHED_SCHEMA}.{table} where value_is_suppressed and ({in_years})"
     flipped = f"changed_cells_{table}"
