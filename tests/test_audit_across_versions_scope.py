@@ -55,11 +55,12 @@ def _found_from_scratch(settings, version_file: Path) -> Counter:
 
 
 def _load_and_publish(settings, run_id: str, held_back_file: Path | None, **environment: str) -> Path:
-    if held_back_file is not None:
-        shutil.move(held_back_file, settings.data_dir / "landing" / held_back_file.name)
+    """Load a held-back report and publish; without one, publish the working marts again."""
     with using_data_dir(settings.data_dir, QNWU_LANDING_SETTLE_SECONDS="0", **environment):
-        ingest(settings, load_id=run_id)
-        dbt_runner.build(settings)
+        if held_back_file is not None:
+            shutil.move(held_back_file, settings.data_dir / "landing" / held_back_file.name)
+            ingest(settings, load_id=run_id)
+            dbt_runner.build(settings)
         pipeline.publish_stage(run_id, pipeline.gate_stage(run_id))
     return versioning.current_version(settings)
 
