@@ -26,7 +26,6 @@ from qnwu_warehouse.orchestration import pipeline
 from qnwu_warehouse.publish import versioning
 from qnwu_warehouse.transform import dbt_runner
 
-pytestmark = pytest.mark.slow
 HELD_BACK = {"2023-07": 1, "2024-02": 2}  # period: reports held back
 
 
@@ -111,6 +110,7 @@ def _edit_across_versions(version_file: Path, **changes) -> None:
         con.execute("update meta.publication set disclosure = ?", [json.dumps(disclosure)])
 
 
+@pytest.mark.slow
 def test_a_late_report_audits_its_own_year_and_carries_the_others_as_the_live_version_found_them(two_years):
     """Each version's audit against the same audit from scratch, over every year."""
     settings, late = two_years
@@ -157,6 +157,7 @@ def test_a_late_report_audits_its_own_year_and_carries_the_others_as_the_live_ve
     print("forged:", forged)
 
 
+@pytest.mark.slow
 def test_after_a_rollback_every_year_is_audited_again(two_years):
     """Runs after the test above: the versions the rollback withdrew were never compared with the
     version rolled back to."""
@@ -169,3 +170,65 @@ def test_after_a_rollback_every_year_is_audited_again(two_years):
     print("after the rollback:", summary)
     assert summary["years_audited"] == "all" and "rollback" in summary["scope"]
     assert summary["already_published_by_year"] == dict(_found_from_scratch(settings, after))
+
+
+@pytest.mark.parametrize(
+    "across_versions",
+    [
+        None,
+        "not an object",
+        {"versions": [], "already_published_by_year": {}, "already_published_sample": []},  # no full_audit_at
+        {"full_audit_at": "yesterday", "versions": [], "already_published_by_year": {}, "already_published_sample": []},
+        {
+            "full_audit_at": "2026-12-07T10:00:00",
+            "versions": [],
+            "already_published_by_year": {},
+            "already_published_sample": [],
+        },
+        {
+            "full_audit_at": "2026-12-07T10:00:00+00:00",
+            "versions": "v1",
+            "already_published_by_year": {},
+            "already_published_sample": [],
+        },
+        {
+            "full_audit_at": "2026-12-07T10:00:00+00:00",
+            "versions": [],
+            "already_published_by_year": {"2023": "3"},
+            "already_published_sample": [],
+        },
+        {
+            "full_audit_at": "2026-12-07T10:00:00+00:00",
+            "versions": [],
+            "already_published_by_year": [],
+            "already_published_sample": [],
+        },
+        {
+            "full_audit_at": "2026-12-07T10:00:00+00:00",
+            "versions": [],
+            "already_published_by_year": {},
+            "already_published_sample": ["no year"],
+        },
+    ],
+)
+def test_a_live_record_of_another_shape_means_every_year_is_audited_not_a_failed_publish(across_versions):
+    """What the next publish builds on is read from the live file, which an older version of the code
+    (or a hand) may have written otherwise: anything but the expected shape reads as no record (so
+    every year is audited), never as an exception that stops publishing."""
+    con = duckdb.connect()
+    con.execute("create schema meta")
+    con.execute(
+        "create table meta.publication as select ?::varchar as disclosure",
+        [json.dumps({"across_versions": across_versions})],
+    )
+    assert versioning._live_history_audit(con) is None
+    good = {
+        "full_audit_at": "2026-12-07T10:00:00+00:00",
+        "versions": ["v1"],
+        "already_published_by_year": {"2023": 3},
+        "already_published_sample": ["x:2023-05:y in v1"],
+    }
+    con.execute("update meta.publication set disclosure = ?", [json.dumps({"across_versions": good})])
+    assert versioning._live_history_audit(con)["already_published_by_year"] == {"2023": 3}
+    con.execute("delete from meta.publication")
+    assert versioning._live_history_audit(con) is None

@@ -377,7 +377,7 @@ def _audit_history(con, settings: Settings, change_set: changes.ChangeSet, live_
             "versions": sorted(set(others.values())),
             "years_audited": "all" if years is None else sorted(years),
             "scope": scope_reason,
-            "full_audit_at": previous["full_audit_at"] if previous is not None else datetime.now(UTC).isoformat(),
+            "full_audit_at": (previous["full_audit_at"] if previous is not None else datetime.now(UTC)).isoformat(),
             # hidden now, but published with this value by an earlier version: already public
             "already_published_earlier": sum(by_year.values()),
             "already_published_by_year": dict(sorted(by_year.items())),
@@ -431,7 +431,7 @@ def _history_audit_scope(
     previous = _live_history_audit(con)
     if previous is None:
         return None, "every year: the live version records no audit across versions to build on", None
-    age_hours = (datetime.now(UTC) - datetime.fromisoformat(previous["full_audit_at"])).total_seconds() / 3600
+    age_hours = (datetime.now(UTC) - previous["full_audit_at"]).total_seconds() / 3600
     if settings.full_sweep_hours == 0:
         return None, "every year: QNWU_FULL_SWEEP_HOURS=0, a full audit on every publish", None
     if age_hours >= settings.full_sweep_hours:
@@ -446,16 +446,26 @@ def _history_audit_scope(
 
 def _live_history_audit(con) -> dict | None:
     """The live version's audit across versions (meta.publication of the copy this version starts
-    as), if it recorded what the next one needs to build on."""
+    as), with `full_audit_at` as a datetime, if it recorded what the next one needs to build on.
+    None for anything else (an older version, a record of another shape): then every year is
+    audited, never a publish stopped by what an earlier one wrote."""
     if not _has_column(con, "publication", "disclosure", schema="meta"):
         return None
-    (disclosure,) = con.execute("select disclosure from meta.publication").fetchone()
+    row = con.execute("select disclosure from meta.publication limit 1").fetchone()
     try:
-        summary = json.loads(disclosure or "{}").get("across_versions") or {}
-    except (ValueError, AttributeError):
+        summary = json.loads(row[0])["across_versions"]
+        full_audit_at = datetime.fromisoformat(summary["full_audit_at"])
+        well_formed = (
+            full_audit_at.tzinfo is not None
+            and isinstance(summary["versions"], list)
+            and isinstance(summary["already_published_sample"], list)
+            and all(isinstance(name, str) for name in summary["versions"])
+            and all(isinstance(year, str) and type(n) is int for year, n in summary["already_published_by_year"].items())
+            and all(isinstance(entry, str) and ":" in entry for entry in summary["already_published_sample"])
+        )
+    except (TypeError, ValueError, KeyError, AttributeError):  # no row, not JSON, a key missing or of another type
         return None
-    needed = ("versions", "full_audit_at", "already_published_by_year", "already_published_sample")
-    return summary if all(key in summary for key in needed) else None
+    return {**summary, "full_audit_at": full_audit_at} if well_formed else None
 
 
 def _earlier_version_files(settings: Settings, but: Path | None = None) -> dict[Path, str]:
