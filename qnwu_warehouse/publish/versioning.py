@@ -366,11 +366,11 @@ def _audit_history(con, settings: Settings, change_set: changes.ChangeSet, live_
         pinned = disclosure_audit.pinned_by_history(
             con, catalog, "working.disclosure.disclosure_sensitive_cells", others, years
         )
-        by_year = Counter(cell.split(":")[1][:4] for cell in pinned)
+        by_year = Counter(_cell_year(cell) for cell in pinned)
         sample = [f"{cell} in {version}" for cell, (_v, version) in list(pinned.items())[:5]]
         if previous is not None:  # the years not audited again: as the live version's audit found them
             by_year.update({year: n for year, n in previous["already_published_by_year"].items() if year not in years})
-            sample += [entry for entry in previous["already_published_sample"] if entry.split(":")[1][:4] not in years]
+            sample += [entry for entry in previous["already_published_sample"] if _cell_year(entry) not in years]
         summary: dict[str, object] = {
             "versions_compared": len(others),
             # the version names compared: the next publish audits only its changed years if no other is new
@@ -389,7 +389,7 @@ def _audit_history(con, settings: Settings, change_set: changes.ChangeSet, live_
                 catalog,
                 PUBLISHED_SCHEMA,
                 settings.small_cell_threshold,
-                {cell.split(":")[1][:4] for cell in pinned},
+                {_cell_year(cell) for cell in pinned},
                 pinned={cell: value for cell, (value, _version) in pinned.items()},
             )
             summary["hidden_cells_checked"] = len(audit.cells)
@@ -406,6 +406,12 @@ def _audit_history(con, settings: Settings, change_set: changes.ChangeSet, live_
             con.execute(f"detach {alias}")
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _cell_year(cell_id: str) -> str:
+    """The year of a cell id (unit cells 'unit:2023-05:...', roll-ups 'month:2023-05:...'), or of a
+    sample entry that starts with one: its second field's first four characters."""
+    return cell_id.split(":")[1][:4]
 
 
 def _history_audit_scope(
