@@ -1,7 +1,8 @@
 """Running dbt over the working warehouse.
 
 dbt runs as one `dbt build` (seeds, models and their data tests in dependency order) in a
-child process, holding the writer lock for the whole build. One process, not one Airflow task
+child process (dbt_process: forked from a helper that has imported dbt once), holding the writer
+lock for the whole build. One process, not one Airflow task
 per model: dbt's start-up costs seconds, and paying it per model (Cosmos LOCAL mode) would
 dominate a run whose SQL takes well under a second.
 """
@@ -12,12 +13,12 @@ import contextlib
 import hashlib
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 from qnwu_warehouse.publish import versioning
-from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings, executable_beside_python, path_safe
+from qnwu_warehouse.settings import DBT_PROJECT_DIR, ConfigError, Settings, path_safe
+from qnwu_warehouse.transform import dbt_process
 from qnwu_warehouse.transform.graph import with_rebuild_hint
 from qnwu_warehouse.warehouse import writer_lock
 
@@ -64,10 +65,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "QNWU_SMALL_CELL_THRESHOLD": str(settings.small_cell_threshold),
         "QNWU_COMPLEMENTARY_SUPPRESSION": str(settings.complementary_suppression).lower(),
     }
-
-
-def dbt_executable() -> str:
-    return executable_beside_python("dbt")
 
 
 # dbt's saved parse of the project (target/partial_parse.msgpack), kept per user for the next new
@@ -120,13 +117,12 @@ def run_dbt(
     settings: Settings, *args: str, allowed_exit_codes: tuple[int, ...] = (0,), extra_env: dict[str, str] | None = None
 ) -> str:
     """Run one dbt command under the writer lock; raise DbtFailed with its output if it fails."""
-    command = [dbt_executable(), "--no-use-colors", *args]
     environment = dbt_environment(settings)
     environment.pop("QNWU_TEST_ROWS_LOADED_SINCE", None)  # only the pipeline's own builds narrow the tests
     environment.update(extra_env or {})
     with writer_lock(settings), saved_parse(settings, args):
-        completed = subprocess.run(command, cwd=settings.data_dir, env=environment, capture_output=True, text=True)
-    output = completed.stdout + completed.stderr
+        completed = dbt_process.run(["--no-use-colors", *args], cwd=settings.data_dir, env=environment)
+    output = completed.stdout
     if completed.returncode not in allowed_exit_codes:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise DbtFailed(with_rebuild_hint(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}):\n{tail}"))

@@ -53,10 +53,10 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
             return parsed
     import os
     import shutil
-    import subprocess
     import tempfile
 
-    from qnwu_warehouse.transform.dbt_runner import dbt_environment, dbt_executable, saved_parse
+    from qnwu_warehouse.transform import dbt_process
+    from qnwu_warehouse.transform.dbt_runner import dbt_environment, saved_parse
 
     # Each parse writes into its own folder and then renames its manifest into place: the DAG
     # processor and the workers may parse the DAG file at the same moment, and neither may read
@@ -66,12 +66,10 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
     try:
         environment = {**dbt_environment(settings), "DBT_TARGET_PATH": str(scratch), "DBT_LOG_PATH": str(scratch / "logs")}
         with saved_parse(settings, ("parse",), target_dir=scratch):  # a new data directory's first parse
-            done = subprocess.run(
-                [dbt_executable(), "--no-use-colors", "parse"],
+            done = dbt_process.run(
+                ["--no-use-colors", "parse"],
                 cwd=settings.data_dir,  # the profile's paths are relative to it (dbt_runner.dbt_environment)
                 env=environment,
-                capture_output=True,
-                text=True,
                 timeout=300,
             )
         if done.returncode != 0:
