@@ -103,3 +103,23 @@ def test_a_second_thread_does_not_wait_for_the_first(tmp_path: Path, monkeypatch
     assert {name: done.returncode for name, done in codes.items()} == {"first": 0, "second": 0}, codes
     assert all((tmp_path / name / "target" / "manifest.json").exists() for name in codes)
     assert len(directly) == 1  # one of the two, whichever came second
+
+
+def test_a_forked_child_starts_its_own_helper(tmp_path: Path):
+    """A process forked after the helper started (Airflow's DAG processor forks per file) runs its
+    dbt through a helper of its own, never through its parent's pipes; the parent's helper still
+    serves the parent."""
+    dbt_process.run(["--version"], cwd=tmp_path, env=_environment())
+    parents = dbt_process._helper.pid
+    child = os.fork()
+    if child == 0:  # the forked child: exit 0 only if its dbt ran, through a helper that is not the parent's
+        code = 1
+        try:
+            done = dbt_process.run(["--version"], cwd=tmp_path, env=_environment())
+            code = 0 if done.returncode == 0 and dbt_process._helper.pid != parents else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert dbt_process.run(["--version"], cwd=tmp_path, env=_environment()).returncode == 0
+    assert dbt_process._helper.pid == parents

@@ -78,7 +78,10 @@ def _run_directly(args: list[str], cwd: Path, env: dict[str, str], timeout: floa
 
 
 def _started_helper() -> subprocess.Popen:
-    global _helper  # noqa: PLW0603 (one helper per process, started on first use)
+    """This process's helper, started on first use or again after it ended. A process forked from one
+    with a helper (Airflow's DAG processor forks per DAG file) starts its own: the inherited one is
+    not its child, which Popen.poll() reports as ended, so no two processes share its pipes."""
+    global _helper  # noqa: PLW0603 (one helper per process)
     if _helper is None or _helper.poll() is not None:
         _helper = subprocess.Popen(
             [sys.executable, "-c", _HELPER_CODE],
