@@ -2,9 +2,9 @@
 
 dbt runs as one `dbt build` (seeds, models and their data tests in dependency order) in a
 child process (dbt_process: forked from a helper that has imported dbt once), holding the writer
-lock for the whole build. One process, not one Airflow task
-per model: dbt's start-up costs seconds, and paying it per model (Cosmos LOCAL mode) would
-dominate a run whose SQL takes well under a second.
+lock for the whole build. One process, not one Airflow task per model: dbt's start-up costs
+seconds, and paying it per model (Cosmos LOCAL mode) would dominate a run whose SQL takes well
+under a second.
 """
 
 from __future__ import annotations
