@@ -44,7 +44,7 @@ def test_a_command_ends_as_the_dbt_command_does(tmp_path: Path):
     ):
         environment = _environment(DBT_LOG_PATH=str(tmp_path / "logs"), DBT_TARGET_PATH=str(tmp_path / "target"))
         through_helper = dbt_process.run(args, cwd=not_a_project, env=environment)
-        directly = dbt_process._run_directly(args, not_a_project, environment, None)
+        directly = dbt_process.run_directly(args, not_a_project, environment, None)
         assert (through_helper.returncode, directly.returncode) == (code, code), through_helper.stdout + directly.stdout
         assert words in through_helper.stdout and words in directly.stdout
         if code:
@@ -79,13 +79,13 @@ def test_a_second_thread_does_not_wait_for_the_first(tmp_path: Path, monkeypatch
     """While one thread's command runs in the helper's child, another thread's runs as a plain
     subprocess: both finish, neither waits for the other."""
     directly = []
-    run_directly = dbt_process._run_directly
+    run_directly = dbt_process.run_directly
 
     def counted(*args):
         directly.append(threading.current_thread().name)
         return run_directly(*args)
 
-    monkeypatch.setattr(dbt_process, "_run_directly", counted)
+    monkeypatch.setattr(dbt_process, "run_directly", counted)
     dbt_process.run(["--version"], cwd=tmp_path, env=_environment())  # the helper is up before the race
     started = threading.Barrier(2)
     codes = {}

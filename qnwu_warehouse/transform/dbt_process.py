@@ -2,16 +2,16 @@
 
 Importing dbt costs about 2 s of CPU (mashumaro builds its serialisers as dbt's classes are
 defined), a fifth of a small `dbt build`, and every `dbt` command pays it again. A process that
-runs dbt more than once (`qnwu run` parses the project for the DAG and then builds; a worker of
-the test suite builds forty times) starts one helper the first time: a fresh interpreter that
-imports dbt and its adapters, then forks a child for each command. The child is what `dbt` on the
-command line is, less the import: its own process, working directory, environment, output and
-exit code, with dbt's state as a new process has it (the helper never runs a command itself).
-The helper is never a fork of the caller, so the caller's threads, connections and locks are not
-copied into dbt.
+runs dbt more than once (a worker of the test suite builds forty times) starts one helper the
+first time: a fresh interpreter that imports dbt and its adapters, then forks a child for each
+command. The child is what `dbt` on the command line is, less the import: its own process,
+working directory, environment, output and exit code, with dbt's state as a new process has it
+(the helper never runs a command itself). The helper is never a fork of the caller, so the
+caller's threads, connections and locks are not copied into dbt.
 
 Where fork is missing, or another thread of the caller is using the helper, the command runs as a
-plain `dbt` subprocess instead, with the same result.
+plain `dbt` subprocess instead (run_directly), with the same result; so does the DAG file's parse
+(transform/graph.py), a single command inside Airflow's long-lived processes.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float | Non
     written) and stderr is empty. Raises subprocess.TimeoutExpired after `timeout` seconds, the
     command killed."""
     if not hasattr(os, "fork") or not _lock.acquire(blocking=False):
-        return _run_directly(args, cwd, env, timeout)
+        return run_directly(args, cwd, env, timeout)
     try:
         helper = _started_helper()
         return _run_in_helper(helper, args, cwd, env, timeout)
@@ -65,7 +65,12 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float | Non
         _lock.release()
 
 
-def _run_directly(args: list[str], cwd: Path, env: dict[str, str], timeout: float | None) -> subprocess.CompletedProcess:
+def run_directly(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float | None = None
+) -> subprocess.CompletedProcess:
+    """`dbt *args` as a plain subprocess, with what run() returns: for a caller that runs dbt once in a
+    process that lives on (the DAG file's parse, inside Airflow's processes), where a helper would
+    stay behind idle, holding dbt's memory."""
     return subprocess.run(
         [executable_beside_python("dbt"), *args],
         cwd=cwd,
@@ -79,7 +84,7 @@ def _run_directly(args: list[str], cwd: Path, env: dict[str, str], timeout: floa
 
 def _started_helper() -> subprocess.Popen:
     """This process's helper, started on first use or again after it ended. A process forked from one
-    with a helper (Airflow's DAG processor forks per DAG file) starts its own: the inherited one is
+    with a helper (a worker's forked task process, say) starts its own: the inherited one is
     not its child, which Popen.poll() reports as ended, so no two processes share its pipes."""
     global _helper  # noqa: PLW0603 (one helper per process)
     if _helper is None or _helper.poll() is not None:
@@ -99,7 +104,7 @@ def _run_in_helper(
     try:
         descriptor, output_path = tempfile.mkstemp(prefix="qnwu-dbt-", suffix=".log")  # readable by this user only
     except OSError:  # no writable temporary folder: dbt's output goes through a pipe instead
-        return _run_directly(args, cwd, env, timeout)
+        return run_directly(args, cwd, env, timeout)
     os.close(descriptor)
     output = Path(output_path)
     try:
@@ -109,7 +114,7 @@ def _run_in_helper(
             pid = _reply(helper, None)["pid"]
         except (OSError, HelperLost, KeyError, ValueError):
             _discard(helper)  # it died before the command began: run it as a plain subprocess
-            return _run_directly(args, cwd, env, timeout)
+            return run_directly(args, cwd, env, timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             exit_code = _reply(helper, deadline)["exit"]

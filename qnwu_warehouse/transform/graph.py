@@ -66,7 +66,9 @@ def graph_manifest(settings: Settings | None = None, project_dir: Path = DBT_PRO
     try:
         environment = {**dbt_environment(settings), "DBT_TARGET_PATH": str(scratch), "DBT_LOG_PATH": str(scratch / "logs")}
         with saved_parse(settings, ("parse",), target_dir=scratch):  # a new data directory's first parse
-            done = dbt_process.run(
+            # a plain subprocess: this runs at the DAG file's import, in Airflow's long-lived processes,
+            # where a dbt_process helper would stay behind idle after this one command
+            done = dbt_process.run_directly(
                 ["--no-use-colors", "parse"],
                 cwd=settings.data_dir,  # the profile's paths are relative to it (dbt_runner.dbt_environment)
                 env=environment,
