@@ -53,6 +53,13 @@ def test_a_command_ends_as_the_dbt_command_does(tmp_path: Path):
     assert dbt_process._helper is not None and dbt_process._helper.poll() is None  # it served, and waits
 
 
+def test_a_missing_folder_is_the_same_error_both_ways(tmp_path: Path):
+    missing = tmp_path / "not-there"
+    for run in (dbt_process.run, lambda args, cwd, env: dbt_process.run_directly(args, cwd, env)):
+        with pytest.raises(FileNotFoundError, match="not-there"):
+            run(["--version"], cwd=missing, env=_environment())
+
+
 def test_a_timeout_kills_its_command_and_the_helper_serves_the_next(tmp_path: Path):
     environment = _project_environment(tmp_path)
     dbt_process.run(["--version"], cwd=tmp_path, env=environment)  # the helper is up

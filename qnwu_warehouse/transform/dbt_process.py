@@ -56,7 +56,8 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float | Non
     would run it, except that stdout holds dbt's whole output (stdout and stderr, in the order
     written) and stderr is empty. Raises subprocess.TimeoutExpired after `timeout` seconds, the
     command killed."""
-    if not hasattr(os, "fork") or not _lock.acquire(blocking=False):
+    # a missing folder raises subprocess's own FileNotFoundError, as run_directly does, not a child's exit 2
+    if not hasattr(os, "fork") or not Path(cwd).is_dir() or not _lock.acquire(blocking=False):
         return run_directly(args, cwd, env, timeout)
     try:
         helper = _started_helper()
