@@ -252,6 +252,38 @@ def test_small_counts_are_hidden_at_every_level_and_grain(sample_2023):
     assert counted == distinct  # once per cell, not once per table that shows it
 
 
+def test_the_published_file_holds_the_slices_of_the_facts_as_views_with_the_same_cells_hidden(sample_2023):
+    """fct_beneficiaries and fct_activities are fct_indicator_values' rows of one fact: the
+    published file holds them as views of its fct_indicator_values, not as copies, and each gives
+    exactly its mart's rows with every hidden cell's value blanked (worked out here from the
+    working warehouse, not read from the published layer)."""
+    with _published(sample_2023) as con:
+        views = dict(con.execute("select view_name, sql from duckdb_views() where schema_name = 'marts'").fetchall())
+        tables = {n for (n,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+        (counts,) = con.execute("select table_row_counts::json from meta.publication").fetchone()
+        con.execute(f"attach '{sample_2023.working_warehouse}' as working (read_only)")
+        differences = {}
+        for fact in ("beneficiaries", "activities"):
+            expected = f"""
+                select mart.* replace (case when hidden.cell_id is null then mart.value end as value),
+                    hidden.cell_id is not null as value_is_suppressed
+                from working.marts.fct_{fact} as mart
+                left join (select cell_id from working.disclosure.disclosure_hidden_cells where suppression <> 'none')
+                    as hidden on hidden.cell_id = mart.indicator_value_id"""
+            differences[fact] = con.execute(
+                f"select (select count(*) from (select * from marts.fct_{fact} except all {expected})), "
+                f"(select count(*) from ({expected} except all select * from marts.fct_{fact})), "
+                f"(select count(*) from marts.fct_{fact}), "
+                f"(select count(*) filter (value_is_suppressed) from marts.fct_{fact})"
+            ).fetchone()
+    print("published views:", sorted(views), "rows (extra, missing, all, hidden):", differences)
+    assert set(views) == {"fct_beneficiaries", "fct_activities"} and not set(views) & tables
+    assert all("FROM marts.fct_indicator_values WHERE" in text for text in views.values())
+    for fact, (extra, missing, rows, _hidden) in differences.items():
+        assert extra == missing == 0 and rows == json.loads(counts)[f"fct_{fact}"] > 0
+    assert differences["beneficiaries"][3] > 0  # the sample hides some of its victims' counts
+
+
 def test_nothing_names_a_person_or_a_server_path(sample_2023):
     with _published(sample_2023) as con:
         columns = {

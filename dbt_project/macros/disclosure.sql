@@ -22,6 +22,30 @@
     left join {{ ref('disclosure_hidden_cells') }} as hidden on hidden.cell_id = mart.{{ key or 'cell_id' }}
 {% endmacro %}
 
+{#- A published relation that is a slice of another published one: the mart's columns and
+    value_is_suppressed, taken from the rows of the published relation `whole` that the model's
+    `config: meta: published_view: {of, where}` keeps. fct_beneficiaries and fct_activities are
+    fct_indicator_values' rows of one fact, with the same cells hidden (the same cell ids). Publish
+    writes such a relation into the version as a view of `of` with the same columns and `where`
+    (qnwu_warehouse/publish/versioning.py), not as a copy: the published file holds each value once.
+    Measured: a third of a five-year published file was these copies (docs/benchmarks.md). -#}
+{% macro published_slice(whole, mart) %}
+    {%- set view = model.config.meta.get('published_view') or {} -%}
+    {%- if execute and not (view.get('of') and view.get('where')) -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": published_slice needs `config: meta: published_view: {of: <published relation>, where: <condition>}`") }}
+    {%- endif -%}
+    {%- if execute and whole.identifier != view.get('of') -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": published_slice reads " ~ whole.identifier ~ ", but meta published_view says it is a view of " ~ view.get('of')) }}
+    {%- endif %}
+    select
+        {%- for column in adapter.get_columns_in_relation(mart) %}
+        whole.{{ adapter.quote(column.name) }},
+        {%- endfor %}
+        whole.value_is_suppressed
+    from {{ whole }} as whole
+    where {{ view.get('where') }}
+{% endmacro %}
+
 {#- The id of a roll-up cell, as agg_indicators_by_period writes indicator_total_id. -#}
 {% macro rollup_cell_id(grain, label, scope_level, scope_code, indicator_code, category) -%}
     cast({{ grain }} || ':' || {{ label }} || ':' || {{ scope_level }} || ':' || {{ scope_code }} || ':'

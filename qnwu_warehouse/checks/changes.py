@@ -80,6 +80,28 @@ def hidden_cell_keys(meta: list[tuple[str, dict]]) -> dict[str, str]:
     return {relation: model_meta["hidden_cell_key"] for relation, model_meta in meta if model_meta.get("hidden_cell_key")}
 
 
+@dataclass(frozen=True)
+class PublishedView:
+    """A published relation that the published file holds as a view of another one (`of`): its rows
+    are those of `of` that `where` keeps (dbt_project/macros/disclosure.sql, published_slice)."""
+
+    of: str
+    where: str
+
+
+def published_views(meta: list[tuple[str, dict]]) -> dict[str, PublishedView]:
+    """{published relation: PublishedView}, from the models' `config: meta: published_view`."""
+    views = {}
+    for relation, model_meta in meta:
+        view = model_meta.get("published_view")
+        if view is None:
+            continue
+        if not isinstance(view, dict) or not view.get("of") or not view.get("where"):
+            raise ValueError(f"model {relation}: meta published_view must name `of` and `where`, got {view!r}")
+        views[relation] = PublishedView(of=str(view["of"]), where=str(view["where"]))
+    return views
+
+
 def rules_fingerprint(settings: Settings) -> str:
     """A hash of everything, besides the reports, that decides what the marts and the gate hold."""
     digest = hashlib.sha256()

@@ -151,8 +151,12 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 )
             if previous is not None and not history.has_history(con, previous):
                 previous = None  # a live version made before the history: this version starts it, whole
+            # the relations the version holds as views of another (dbt meta published_view): nothing to copy
+            views = {
+                name: view for name, view in changes.published_views(changes.models_meta(settings)).items() if name in tables
+            }
             # which rows each table replaces, read before any is written (the version is the live one still)
-            row_filters = {table: _changed_rows(con, table, change_set) for table in tables}
+            row_filters = {table: _changed_rows(con, table, change_set) for table in tables if table not in views}
             history_started = time.perf_counter()
             adopted = 0
             if previous is not None:  # after a rollback: the versions it withdrew, and the rollback itself
@@ -172,7 +176,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
                 con, report_condition, f"{quoted_identifier(previous)}.meta" if previous else None
             )
             history_seconds = time.perf_counter() - history_started  # the snapshots, counted with the history
-            counts = _write_marts(con, row_filters)
+            counts = _write_marts(con, row_filters, views)
             con.execute("create schema if not exists meta")
             disclosure = _audit_disclosure(con, settings, change_set)
             # what this version contains and why it was allowed out: its submissions and its checks
@@ -551,33 +555,79 @@ def _published_layer_rows(con, table: str) -> int:
     return con.execute(f"select count(*) from working.{LAYER_SCHEMA}.{table}").fetchone()[0]
 
 
-def _write_marts(con, row_filters: dict[str, list[str]]) -> dict[str, int]:
-    """Each relation of the working warehouse's published layer into the version, as a table of
-    schema marts: whole, or (for a large one) the rows of its filters (_changed_rows) replaced.
+def _write_marts(
+    con, row_filters: dict[str, list[str]], views: dict[str, changes.PublishedView] | None = None
+) -> dict[str, int]:
+    """Each relation of the working warehouse's published layer into the version, in schema marts:
+    as a table, whole or (for a large one) with the rows of its filters (_changed_rows) replaced;
+    or, for a relation of `views`, as a view of the table it is a slice of, which copies nothing.
     Returns the row counts, which must equal the published layer's.
 
     The published layer (dbt_project/models/published/) is where the hidden cells are blanked; this
     copies it and builds no suppression of its own."""
+    views = views or {}
     con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
-    for stale in set(attached_tables(con, current_database(con), PUBLISHED_SCHEMA)) - set(row_filters):
-        con.execute(f"drop table {PUBLISHED_SCHEMA}.{stale}")  # a mart that no longer exists
+    for stale in set(attached_tables(con, current_database(con), PUBLISHED_SCHEMA)) - set(row_filters) - set(views):
+        _drop_relation(con, stale)  # a mart that no longer exists
     counts = {}
     for table, parts in row_filters.items():
         source = f"working.{LAYER_SCHEMA}.{table}"
+        if _version_relation_kind(con, table) == "view":  # a view in the live version, a table of its own now
+            _drop_relation(con, table)
+            parts = []
         for part in parts:  # each a semi-join of its own: joined by `or`, they were scanned together, slower
             con.execute(f"delete from {PUBLISHED_SCHEMA}.{table} where {part}")
             con.execute(f"insert into {PUBLISHED_SCHEMA}.{table} select * from {source} where {part}")
         if not parts:
             con.execute(f"create or replace table {PUBLISHED_SCHEMA}.{table} as select * from {source}")
-        counts[table] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{table}").fetchone()[0]
-        expected = _published_layer_rows(con, table)
-        if counts[table] != expected:
+        counts[table] = _checked_rows(con, table)
+    for name, view in views.items():
+        columns = _columns(con, "working", LAYER_SCHEMA, name)
+        missing = [column for column in columns if column not in _columns(con, None, PUBLISHED_SCHEMA, view.of)]
+        if view.of not in row_filters or missing:
             raise PublishMismatch(
-                f"{PUBLISHED_SCHEMA}.{table}: the new version would hold {counts[table]:,} rows, "
-                f"the working warehouse {expected:,}; nothing was published. If the marts were "
-                "changed outside the pipeline, run `qnwu rebuild`."
+                f"{PUBLISHED_SCHEMA}.{name}: dbt's meta published_view makes it a view of {view.of}, which "
+                + (f"lacks its columns {', '.join(missing)}" if view.of in row_filters else "is not a published table")
+                + "; nothing was published. Correct the model's meta in dbt_project/models/published/."
             )
-    return counts
+        if _version_relation_kind(con, name) == "table":  # copied by an earlier version
+            _drop_relation(con, name)
+        con.execute(
+            f"create or replace view {PUBLISHED_SCHEMA}.{name} as select "
+            f"{', '.join(map(quoted_identifier, columns))} from {PUBLISHED_SCHEMA}.{view.of} where {view.where}"
+        )
+        counts[name] = _checked_rows(con, name)
+    return dict(sorted(counts.items()))
+
+
+def _checked_rows(con, name: str) -> int:
+    """The rows of the version's relation `name`, which must be as many as the published layer's."""
+    rows = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{name}").fetchone()[0]
+    expected = _published_layer_rows(con, name)
+    if rows != expected:
+        raise PublishMismatch(
+            f"{PUBLISHED_SCHEMA}.{name}: the new version would hold {rows:,} rows, "
+            f"the working warehouse {expected:,}; nothing was published. If the marts were "
+            "changed outside the pipeline, run `qnwu rebuild`."
+        )
+    return rows
+
+
+def _version_relation_kind(con, name: str) -> str | None:
+    """What the version (the connection's own file) holds as marts.`name`: "table", "view" or None."""
+    found = con.execute(
+        "select 'table' from duckdb_tables() where database_name = current_database() and schema_name = ? "
+        "and table_name = ? union all select 'view' from duckdb_views() where database_name = current_database() "
+        "and schema_name = ? and view_name = ?",
+        [PUBLISHED_SCHEMA, name, PUBLISHED_SCHEMA, name],
+    ).fetchone()
+    return found[0] if found else None
+
+
+def _drop_relation(con, name: str) -> None:
+    kind = _version_relation_kind(con, name)
+    if kind is not None:
+        con.execute(f"drop {kind} {PUBLISHED_SCHEMA}.{name}")
 
 
 def _changed_rows(con, table: str, change_set: changes.ChangeSet) -> list[str]:

@@ -140,12 +140,14 @@ def _postgres_type(duckdb_type: str) -> str:
 
 
 def schema_tables(duck, schema: str) -> dict[str, dict]:
-    """{table: {"columns": [(name, pg type)], "primary_key": [names]}} for every table of a DuckDB schema."""
+    """{table: {"columns": [(name, pg type)], "primary_key": [names]}} for every table and view of a
+    DuckDB schema. A view (the published file's slices of a fact table, publish/versioning.py) is
+    loaded into PostgreSQL as a table of its rows, as its copy was before."""
     tables: dict[str, dict] = {}
     for table, column, data_type in duck.execute(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = ? and table_name in (select table_name from information_schema.tables "
-        "where table_schema = ? and table_type = 'BASE TABLE') order by table_name, ordinal_position",
+        "where table_schema = ? and table_type in ('BASE TABLE', 'VIEW')) order by table_name, ordinal_position",
         [schema, schema],
     ).fetchall():
         tables.setdefault(table, {"columns": [], "primary_key": []})["columns"].append((column, _postgres_type(data_type)))
