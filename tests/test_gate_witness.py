@@ -219,6 +219,58 @@ def test_the_gate_imports_great_expectations_without_the_data_sources_its_projec
     ]
 
 
+DEFERRED_EXPECTATIONS_SCRIPT = """
+import sys
+import pandas as pd
+from qnwu_warehouse.checks import gx_validation
+
+def loaded():
+    return sorted(n.rsplit(".", 1)[1] for n in sys.modules if n.startswith(gx_validation.CORE_EXPECTATIONS + ".expect_"))
+
+gx_validation.import_great_expectations()
+import great_expectations as gx
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+print(loaded())
+context = gx.get_context(mode="ephemeral")
+frames = context.data_sources.add_pandas("frames").add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all")
+batch = frames.get_batch(batch_parameters={"dataframe": pd.DataFrame({"a": [1, None, 3]})})
+print(batch.validate(gx.expectations.ExpectColumnValuesToNotBeNull(column="a")).result["unexpected_count"], loaded())
+from great_expectations.expectations.core import ExpectColumnMaxToBeBetween
+from great_expectations.expectations import ExpectColumnMaxToBeBetween as exported
+print(ExpectColumnMaxToBeBetween is exported is gx.expectations.core.ExpectColumnMaxToBeBetween,
+      batch.validate(exported(column="a", max_value=2)).success)
+stored = ExpectationConfiguration(type="expect_table_row_count_to_be_between", kwargs={"min_value": 1, "max_value": 2})
+print(type(stored.to_domain_obj()).__name__, batch.validate(stored.to_domain_obj()).success)
+print(loaded())
+try:
+    gx.expectations.ExpectNoSuchThing
+except AttributeError as unknown:
+    print("AttributeError:", unknown)
+print(hasattr(context.data_sources, "add_pandas_filesystem"), hasattr(context.data_sources, "add_pandas"))
+"""
+
+
+def test_the_gate_imports_each_core_expectation_of_great_expectations_when_it_is_first_asked_for():
+    """GX's package imports its 60 core expectations, pydantic models built on the spot; the gate's
+    process runs none of their modules at GX's import, and each when its expectation is first asked
+    for: by class name (`gx.expectations.X`, `from ... import X`) or by type, as GX finds a stored
+    suite's expectation (its registry). The pandas data sources that read files are placeholders."""
+    done = subprocess.run(
+        [sys.executable, "-c", DEFERRED_EXPECTATIONS_SCRIPT], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == [
+        "[]",
+        "1 ['expect_column_values_to_not_be_null']",
+        "True False",
+        "ExpectTableRowCountToBeBetween False",
+        "['expect_column_max_to_be_between', 'expect_column_values_to_not_be_null', 'expect_table_row_count_to_be_between']",
+        "AttributeError: module 'great_expectations.expectations' has no attribute 'ExpectNoSuchThing'",
+        "False True",
+    ]
+
+
 CONFIGURATION_ONCE_SCRIPT = """
 import json
 import pandas as pd

@@ -75,8 +75,23 @@ UNUSED_GX_DATA_SOURCES = tuple(
         "snowflake_datasource",
         "sql_server_datasource",
         "sqlite_datasource",
+        # pandas reading files itself (a folder, DBFS, S3, GCS, Azure): the gate hands GX frames
+        "pandas_file_path_datasource",
+        "pandas_filesystem_datasource",
+        "pandas_dbfs_datasource",
+        "pandas_s3_datasource",
+        "pandas_google_cloud_storage_datasource",
+        "pandas_azure_blob_storage_datasource",
     )
 )
+
+# GX's core expectations: one module per expectation, each a pydantic model built on the spot,
+# with its renderers registered, and GX's package imports all 60 at its own import. The suites use
+# six. Each module runs when its expectation is first asked for (_defer_core_expectations), by name
+# (`gx.expectations.ExpectColumnMaxToBeBetween`, `from great_expectations.expectations import ...`)
+# or by type, as GX finds the class of a stored suite's expectation (its registry's lookup), so any
+# expectation still works whole.
+CORE_EXPECTATIONS = "great_expectations.expectations.core"
 
 # Every suite's frame is validated through one dataframe asset and its one batch definition. GX
 # keeps data sources, assets and batch definitions in great_expectations.yml and rewrites the whole
@@ -169,6 +184,100 @@ class _DataSourceNotLoaded(types.ModuleType):
         return placeholder
 
 
+class _ExpectationNotYetLoaded(types.ModuleType):
+    """Stands in sys.modules for a module of GX's core expectations while GX's package is imported,
+    and notes each name GX's package imports from it (bound to _NOT_YET, then taken away again)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.imported_names: list[str] = []
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):  # __path__, __file__: what the import system asks of a real module
+            raise AttributeError(attribute)
+        self.imported_names.append(attribute)
+        return _NOT_YET
+
+
+_NOT_YET = object()
+# {class name: its module} and {expectation type: its module}, for the core expectations whose
+# modules have not run yet in this process
+_deferred_expectation_classes: dict[str, str] = {}
+_deferred_expectation_types: dict[str, str] = {}
+
+
+def _core_expectation_modules() -> list[str]:
+    """The modules of GX's core expectations, found on disk without importing GX."""
+    spec = importlib.util.find_spec("great_expectations")  # a top-level package: found, not run
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(next(iter(spec.submodule_search_locations)), *CORE_EXPECTATIONS.split(".")[1:])
+    return sorted(f"{CORE_EXPECTATIONS}.{path.stem}" for path in folder.glob("expect_*.py"))
+
+
+def _load_core_expectation(module_name: str):
+    """Run a deferred core expectation's module (its class registers itself with GX), and give its
+    classes to the two packages that export them."""
+    with _loading:
+        module = importlib.import_module(module_name)
+        if _deferred_expectation_types.pop(module_name.rpartition(".")[2], None) is not None:
+            for name in [name for name, owner in _deferred_expectation_classes.items() if owner == module_name]:
+                del _deferred_expectation_classes[name]
+                for package in (CORE_EXPECTATIONS, CORE_EXPECTATIONS.rpartition(".")[0]):
+                    setattr(sys.modules[package], name, getattr(module, name))
+        return module
+
+
+def _package_getattr(package: str):
+    """A package's module-level __getattr__ (PEP 562): a deferred expectation's class, loaded on the spot."""
+
+    def __getattr__(name: str):
+        if name in _deferred_expectation_classes:
+            return getattr(_load_core_expectation(_deferred_expectation_classes[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+class _RegistryLoadingOnLookup(dict):
+    """GX's registry of expectations by type: looking up a deferred type loads its module first."""
+
+    def get(self, key, default=None):
+        if key not in self and isinstance(key, str) and key in _deferred_expectation_types:
+            _load_core_expectation(_deferred_expectation_types[key])
+        return super().get(key, default)
+
+
+def _defer_core_expectations() -> list[_ExpectationNotYetLoaded]:
+    """Put a stand-in in sys.modules for each core expectation's module, before GX is imported."""
+    stand_ins = [_ExpectationNotYetLoaded(name) for name in _core_expectation_modules() if name not in sys.modules]
+    for stand_in in stand_ins:
+        sys.modules[stand_in.__name__] = stand_in
+    return stand_ins
+
+
+def _load_core_expectations_on_first_use(stand_ins: list[_ExpectationNotYetLoaded]) -> None:
+    """Once GX is imported: take the stand-ins away (a later import of one of those modules runs it),
+    take the names bound to _NOT_YET out of the packages, and have the packages and the registry
+    load a deferred expectation when it is asked for."""
+    from great_expectations.expectations import registry
+
+    for stand_in in stand_ins:
+        if sys.modules.get(stand_in.__name__) is stand_in:
+            del sys.modules[stand_in.__name__]
+        if stand_in.imported_names:
+            _deferred_expectation_types[stand_in.__name__.rpartition(".")[2]] = stand_in.__name__
+        for name in stand_in.imported_names:
+            _deferred_expectation_classes[name] = stand_in.__name__
+    for package_name in (CORE_EXPECTATIONS, CORE_EXPECTATIONS.rpartition(".")[0]):
+        package = sys.modules[package_name]
+        for name in [name for name, value in vars(package).items() if value is _NOT_YET]:
+            delattr(package, name)
+        package.__getattr__ = _package_getattr(package_name)
+    if not isinstance(registry._registered_expectations, _RegistryLoadingOnLookup):
+        registry._registered_expectations = _RegistryLoadingOnLookup(registry._registered_expectations)
+
+
 def _defer_import(name: str) -> None:
     """Put a stand-in for `name` in sys.modules (_ModuleOnFirstUse): its code runs on the first read
     of one of its attributes, not at `import`. Nothing happens if it is loaded already or missing."""
@@ -186,7 +295,8 @@ def _defer_import(name: str) -> None:
 
 def import_great_expectations() -> None:
     """Import Great Expectations as it is installed without its SQL extras, without running the
-    modules of DEFERRED_GX_IMPORTS, and without the data sources of UNUSED_GX_DATA_SOURCES.
+    modules of DEFERRED_GX_IMPORTS, without the data sources of UNUSED_GX_DATA_SOURCES, and with each
+    core expectation's module run when that expectation is first asked for (CORE_EXPECTATIONS).
     SQLAlchemy is one of GX's optional dependencies (its extras, such as `sql-server`); this
     virtualenv has it for Airflow, and GX then imports it and builds its
     SQL layer: 0.2 s of its 1.4 s import. The gate validates pandas frames (GX's SQL data source
@@ -199,14 +309,21 @@ def import_great_expectations() -> None:
         _defer_import(name)
     for name in UNUSED_GX_DATA_SOURCES:
         sys.modules.setdefault(name, _DataSourceNotLoaded(name))
+    stand_ins = _defer_core_expectations()
     hidden = "sqlalchemy" not in sys.modules
     if hidden:
         sys.modules["sqlalchemy"] = None  # the import system's way to say "not importable"
     try:
         importlib.import_module("great_expectations")
+    except BaseException:
+        for stand_in in stand_ins:  # nothing half-deferred is left for a later import to find
+            if sys.modules.get(stand_in.__name__) is stand_in:
+                del sys.modules[stand_in.__name__]
+        raise
     finally:
         if hidden and "sqlalchemy" in sys.modules and sys.modules["sqlalchemy"] is None:
             del sys.modules["sqlalchemy"]  # importable again for anything else in this process
+    _load_core_expectations_on_first_use(stand_ins)
 
 
 def _read_configuration_once(context) -> None:
