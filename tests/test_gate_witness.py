@@ -148,6 +148,14 @@ def _assert_the_witness_stands_for_the_rows(batch_of, rows: int, columns: dict, 
             assert quality._unexpected_rows(con, "checked", kind, column, gx_values) == expected
 
 
+def _printed_by_a_fresh_interpreter(script: str) -> list[str]:
+    """The lines `script` prints in a Python of its own: what GX's import leaves loaded depends on
+    everything imported before it, so each of these checks starts from nothing."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()
+
+
 DEFERRED_IMPORT_SCRIPT = """
 import sys
 from qnwu_warehouse.checks import gx_validation
@@ -173,11 +181,14 @@ def test_the_gate_imports_great_expectations_without_running_the_modules_it_defe
     """The gate defers scipy.stats, altair, jsonschema and mistune, 0.9 s of GX's import that no
     suite uses: GX imports without running them (also through `import altair as alt`, which reads
     the module's __spec__), and the first use of one of their names loads the whole module."""
-    done = subprocess.run(
-        [sys.executable, "-c", DEFERRED_IMPORT_SCRIPT], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines() == ["[]", "False True", "<p><em>x</em></p> True", "0.5 True", "False Chart True", "True"]
+    assert _printed_by_a_fresh_interpreter(DEFERRED_IMPORT_SCRIPT) == [
+        "[]",
+        "False True",
+        "<p><em>x</em></p> True",
+        "0.5 True",
+        "False Chart True",
+        "True",
+    ]
 
 
 UNUSED_DATA_SOURCES_SCRIPT = """
@@ -207,11 +218,7 @@ def test_the_gate_imports_great_expectations_without_the_data_sources_its_projec
     """Spark's and the SQL databases' data sources are placeholders in the gate's process (1.0 s of
     GX's 3.7 s import): none of their modules runs, GX validates a pandas frame as before, the
     context offers no Spark or PostgreSQL source, and making one says why it cannot be made."""
-    done = subprocess.run(
-        [sys.executable, "-c", UNUSED_DATA_SOURCES_SCRIPT], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines() == [
+    assert _printed_by_a_fresh_interpreter(UNUSED_DATA_SOURCES_SCRIPT) == [
         "[]",
         "1",
         "False False",
@@ -256,11 +263,7 @@ def test_the_gate_imports_each_core_expectation_of_great_expectations_when_it_is
     process runs none of their modules at GX's import, and each when its expectation is first asked
     for: by class name (`gx.expectations.X`, `from ... import X`) or by type, as GX finds a stored
     suite's expectation (its registry). The pandas data sources that read files are placeholders."""
-    done = subprocess.run(
-        [sys.executable, "-c", DEFERRED_EXPECTATIONS_SCRIPT], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines() == [
+    assert _printed_by_a_fresh_interpreter(DEFERRED_EXPECTATIONS_SCRIPT) == [
         "[]",
         "1 ['expect_column_values_to_not_be_null']",
         "True False",
@@ -316,11 +319,8 @@ def test_great_expectations_builds_an_expectations_configuration_once_per_read_o
     """GX built an expectation's configuration again on each read of one of its arguments
     (gx_validation._build_configuration_once_per_kwargs_read): after the change the same checks give
     the same verdicts and results, with a third of the builds or fewer."""
-    done = subprocess.run(
-        [sys.executable, "-c", CONFIGURATION_ONCE_SCRIPT], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    same, before, after = done.stdout.splitlines()[0].split()
+    printed = _printed_by_a_fresh_interpreter(CONFIGURATION_ONCE_SCRIPT)
+    same, before, after = printed[0].split()
     assert same == "True"
     assert int(after) * 3 <= int(before), (before, after)
-    assert done.stdout.splitlines()[1] == "True ['zz']"
+    assert printed[1] == "True ['zz']"
