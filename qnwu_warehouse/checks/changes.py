@@ -134,6 +134,8 @@ class ChangeSet:
     kinds: dict[str, str] = field(default_factory=dict, compare=False)
     # {published relation: its cells' id column} (hidden_cell_keys)
     cell_keys: dict[str, str] = field(default_factory=dict, compare=False)
+    # {published relation: the relation the published file holds it as a view of} (published_views)
+    views: dict[str, PublishedView] = field(default_factory=dict, compare=False)
 
     def condition(self, changed_by: str | None) -> str:
         """A WHERE condition keeping the changed rows of a `changed_by` kind of table ('' when all
@@ -228,10 +230,10 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
     """The change set between the working marts (catalog `working`) and the published version
     (catalog `published`, or None when nothing is published yet), on connection `con`."""
     meta = models_meta(settings)
-    kinds, cell_keys = mart_changed_by(meta), hidden_cell_keys(meta)
+    kinds, cell_keys, views = mart_changed_by(meta), hidden_cell_keys(meta), published_views(meta)
     reason = reason_to_redo_all(con, settings, published)
     if reason:
-        return ChangeSet(True, reason, kinds=kinds, cell_keys=cell_keys)
+        return ChangeSet(True, reason, kinds=kinds, cell_keys=cell_keys, views=views)
     working, published = quoted_identifier(working), quoted_identifier(published)
     # The current versions on one side and not the other. One full outer join, not two EXCEPTs
     # (each hashed both sides again): the same rows, since none of the three columns is ever null
@@ -272,4 +274,4 @@ def changes_since(con, settings: Settings, working: str, published: str | None) 
         order by all""").fetchall()
     )
     reports = con.execute("select count(*) from changed_reports").fetchone()[0]
-    return ChangeSet(False, "reports changed since the live version", reports, buckets, kinds, cell_keys)
+    return ChangeSet(False, "reports changed since the live version", reports, buckets, kinds, cell_keys, views)

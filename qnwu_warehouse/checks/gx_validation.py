@@ -200,10 +200,9 @@ class _ExpectationNotYetLoaded(types.ModuleType):
 
 
 _NOT_YET = object()
-# {class name: its module} and {expectation type: its module}, for the core expectations whose
-# modules have not run yet in this process
+# {class name: its module}, for the core expectations whose modules have not run yet in this
+# process. A module is named after its expectation's type (expect_column_max_to_be_between).
 _deferred_expectation_classes: dict[str, str] = {}
-_deferred_expectation_types: dict[str, str] = {}
 
 
 def _core_expectation_modules() -> list[str]:
@@ -220,11 +219,10 @@ def _load_core_expectation(module_name: str):
     classes to the two packages that export them."""
     with _loading:
         module = importlib.import_module(module_name)
-        if _deferred_expectation_types.pop(module_name.rpartition(".")[2], None) is not None:
-            for name in [name for name, owner in _deferred_expectation_classes.items() if owner == module_name]:
-                del _deferred_expectation_classes[name]
-                for package in (CORE_EXPECTATIONS, CORE_EXPECTATIONS.rpartition(".")[0]):
-                    setattr(sys.modules[package], name, getattr(module, name))
+        for name in [name for name, owner in _deferred_expectation_classes.items() if owner == module_name]:
+            del _deferred_expectation_classes[name]
+            for package in (CORE_EXPECTATIONS, CORE_EXPECTATIONS.rpartition(".")[0]):
+                setattr(sys.modules[package], name, getattr(module, name))
         return module
 
 
@@ -243,8 +241,12 @@ class _RegistryLoadingOnLookup(dict):
     """GX's registry of expectations by type: looking up a deferred type loads its module first."""
 
     def get(self, key, default=None):
-        if key not in self and isinstance(key, str) and key in _deferred_expectation_types:
-            _load_core_expectation(_deferred_expectation_types[key])
+        if (
+            key not in self
+            and isinstance(key, str)
+            and f"{CORE_EXPECTATIONS}.{key}" in _deferred_expectation_classes.values()
+        ):
+            _load_core_expectation(f"{CORE_EXPECTATIONS}.{key}")
         return super().get(key, default)
 
 
@@ -256,17 +258,20 @@ def _defer_core_expectations() -> list[_ExpectationNotYetLoaded]:
     return stand_ins
 
 
-def _load_core_expectations_on_first_use(stand_ins: list[_ExpectationNotYetLoaded]) -> None:
-    """Once GX is imported: take the stand-ins away (a later import of one of those modules runs it),
-    take the names bound to _NOT_YET out of the packages, and have the packages and the registry
-    load a deferred expectation when it is asked for."""
-    from great_expectations.expectations import registry
-
+def _remove_stand_ins(stand_ins: list[_ExpectationNotYetLoaded]) -> None:
+    """Take the stand-ins out of sys.modules: a later import of one of those modules runs it."""
     for stand_in in stand_ins:
         if sys.modules.get(stand_in.__name__) is stand_in:
             del sys.modules[stand_in.__name__]
-        if stand_in.imported_names:
-            _deferred_expectation_types[stand_in.__name__.rpartition(".")[2]] = stand_in.__name__
+
+
+def _load_core_expectations_on_first_use(stand_ins: list[_ExpectationNotYetLoaded]) -> None:
+    """Once GX is imported: take the stand-ins away, take the names bound to _NOT_YET out of the
+    packages, and have the packages and the registry load a deferred expectation when it is asked for."""
+    from great_expectations.expectations import registry
+
+    _remove_stand_ins(stand_ins)
+    for stand_in in stand_ins:
         for name in stand_in.imported_names:
             _deferred_expectation_classes[name] = stand_in.__name__
     for package_name in (CORE_EXPECTATIONS, CORE_EXPECTATIONS.rpartition(".")[0]):
@@ -316,9 +321,7 @@ def import_great_expectations() -> None:
     try:
         importlib.import_module("great_expectations")
     except BaseException:
-        for stand_in in stand_ins:  # nothing half-deferred is left for a later import to find
-            if sys.modules.get(stand_in.__name__) is stand_in:
-                del sys.modules[stand_in.__name__]
+        _remove_stand_ins(stand_ins)  # nothing half-deferred is left for a later import to find
         raise
     finally:
         if hidden and "sqlalchemy" in sys.modules and sys.modules["sqlalchemy"] is None:

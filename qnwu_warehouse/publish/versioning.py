@@ -152,9 +152,7 @@ def publish(settings: Settings, run_id: str, gate_summary: dict[str, object]) ->
             if previous is not None and not history.has_history(con, previous):
                 previous = None  # a live version made before the history: this version starts it, whole
             # the relations the version holds as views of another (dbt meta published_view): nothing to copy
-            views = {
-                name: view for name, view in changes.published_views(changes.models_meta(settings)).items() if name in tables
-            }
+            views = {name: view for name, view in change_set.views.items() if name in tables}
             # which rows each table replaces, read before any is written (the version is the live one still)
             row_filters = {table: _changed_rows(con, table, change_set) for table in tables if table not in views}
             history_started = time.perf_counter()
@@ -573,7 +571,7 @@ def _write_marts(
     for table, parts in row_filters.items():
         source = f"working.{LAYER_SCHEMA}.{table}"
         if _version_relation_kind(con, table) == "view":  # a view in the live version, a table of its own now
-            _drop_relation(con, table)
+            con.execute(f"drop view {PUBLISHED_SCHEMA}.{table}")
             parts = []
         for part in parts:  # each a semi-join of its own: joined by `or`, they were scanned together, slower
             con.execute(f"delete from {PUBLISHED_SCHEMA}.{table} where {part}")
@@ -591,7 +589,7 @@ def _write_marts(
                 + "; nothing was published. Correct the model's meta in dbt_project/models/published/."
             )
         if _version_relation_kind(con, name) == "table":  # copied by an earlier version
-            _drop_relation(con, name)
+            con.execute(f"drop table {PUBLISHED_SCHEMA}.{name}")
         con.execute(
             f"create or replace view {PUBLISHED_SCHEMA}.{name} as select "
             f"{', '.join(map(quoted_identifier, columns))} from {PUBLISHED_SCHEMA}.{view.of} where {view.where}"
