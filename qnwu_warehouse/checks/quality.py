@@ -519,7 +519,6 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         audit_seconds += time.perf_counter() - audit_waited
         results.append(audit_result)
         results.append(_dbt_tests_result(settings))
-        gx_timings = gx.timings()
         gate = GateResult(
             run_id=run_id,
             results=tuple(results),
@@ -537,6 +536,7 @@ def run_gate(settings: Settings, run_id: str) -> GateResult:
         waiting = time.perf_counter()
         docs = gx.finish_data_docs()
         waited_for_gx += time.perf_counter() - waiting
+        gx_timings = gx.timings()  # read once the Data Docs are written: before, they showed 0
     seconds = {
         # this process's own: the change set; the audit (reading its sums, then waiting for its
         # solver); the suites' rows, witness frames and failing rows in DuckDB; the waits for GX's
