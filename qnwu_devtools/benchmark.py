@@ -584,6 +584,10 @@ class PipelineBench:
         self.baseline: dict[str, dict[str, float]] = {}
         self.airflow_template = workdir / "airflow-template"
         self.airflow_tasks: dict[str, dict[str, float]] = {}
+        # the phase whose gate is compared with its checks as plain SQL (target_figures), and a copy
+        # of the data directory as that gate found it, for the paired runs (gate_pairs)
+        self.gate_compared_phase = "full load" if scale.full_load_through_files else f"history ({scale.months - 1} months)"
+        self.state_before_gate = workdir / "runs" / "before-the-compared-gate"
 
     # one fresh data directory per load, so no run sees another's state
     def data_dir(self, name: str, history: bool = False) -> Path:
@@ -678,17 +682,63 @@ class PipelineBench:
             files = sum(1 for p in landing.iterdir() if not p.name.startswith("."))
             self.run_stage(phase, "ingest", data_dir, landing, files, "files")
         after = self.counts(data_dir)
-        new_submissions = after["submissions"] - before["submissions"]
-        for stage in ("build", "gate", "publish"):
-            self.run_stage(phase, stage, data_dir, landing, new_submissions, "submissions")
+        self.build_gate_publish(phase, data_dir, landing, after["submissions"] - before["submissions"])
         return after
 
     def stages_without_ingest(self, phase: str, data_dir: Path) -> dict[str, int]:
         settle_disk()
         totals = self.counts(data_dir)
-        for stage in ("build", "gate", "publish"):
-            self.run_stage(phase, stage, data_dir, data_dir, totals["submissions"], "submissions")
+        self.build_gate_publish(phase, data_dir, data_dir, totals["submissions"])
         return totals
+
+    def build_gate_publish(self, phase: str, data_dir: Path, landing: Path, submissions: int) -> None:
+        for stage in ("build", "gate", "publish"):
+            if stage == "gate" and phase == self.gate_compared_phase:
+                # not timed: a copy for gate_pairs, without the ingested files (the gate never reads them)
+                shutil.rmtree(self.state_before_gate, ignore_errors=True)
+                copy_data_dir(data_dir, self.state_before_gate, leave_out=("archive",))
+                settle_disk()
+            self.run_stage(phase, stage, data_dir, landing, submissions, "submissions")
+
+    def gate_pairs(self) -> dict[str, object]:
+        """The compared phase's gate and its checks as plain SQL, `repeats` times, in pairs on fresh
+        copies of the state that gate found; each pair's ratio, and their median. Run once each,
+        minutes apart, the two drift apart on a shared machine: in two runs of one national year
+        the gate took 3.75 and 3.71 s and its checks 1.02 and 1.74 s, a ratio of 3.68x, then 2.13x
+        (docs/benchmarks.md). In a pair they run back to back on one copy, in alternating order."""
+        gate_result = next(r for r in self.results if r.phase == self.gate_compared_phase and r.stage == "gate")
+        copy = self.workdir / "runs" / "gate-pair"
+        pairs = []
+        for run in range(1, self.repeats + 1):
+            shutil.rmtree(copy, ignore_errors=True)
+            copy_data_dir(self.state_before_gate, copy)
+            settle_disk()
+            label = f"gate pair {run}"
+            gate_command = [sys.executable, "-m", "qnwu_warehouse.cli", "gate", "--run-id", f"bench-gate-pair-{run}"]
+            checks_command = self.baseline_command("checks", copy / "warehouse" / "working.duckdb", copy)
+            sides = {
+                "gate": (gate_command, _child_env(copy, copy, self.prepared.seeds)),
+                "checks": (checks_command, dict(os.environ)),
+            }
+            seconds = {}
+            for side in ("gate", "checks") if run % 2 else ("checks", "gate"):
+                command, env = sides[side]
+                log = self.logs / f"gate-pair-{run}-{side}.log"
+                m = measure(command, env, f"{label}: {side}", self.scale.name, gate_result.items, log)
+                if m.exit_code:
+                    raise BenchmarkFailed(f"{label}: the {side} failed; see {log}")
+                seconds[side] = round(m.seconds, 2)
+            _progress(f"{label}: gate {seconds['gate']:.2f} s, its checks as plain SQL {seconds['checks']:.2f} s")
+            pairs.append(seconds)
+        shutil.rmtree(copy, ignore_errors=True)
+        ratios = [round(p["gate"] / p["checks"], 2) for p in pairs]
+        return {
+            "phase": self.gate_compared_phase,
+            "gate_seconds_per_pair": [p["gate"] for p in pairs],
+            "checks_seconds_per_pair": [p["checks"] for p in pairs],
+            "ratio_per_pair": ratios,
+            "median_ratio": round(statistics.median(ratios), 2),
+        }
 
     def airflow(self, phase: str, data_dir: Path, landing: Path, submissions: int) -> None:
         self.prepare_airflow(data_dir)
@@ -705,19 +755,7 @@ class PipelineBench:
         scratch.mkdir(parents=True)
         for step in ("transform", "checks", "copy"):
             _progress(f"baseline: {step}")
-            command = [
-                sys.executable,
-                "-m",
-                "qnwu_devtools.benchmark",
-                "_baseline",
-                step,
-                "--working",
-                str(data_dir / "warehouse" / "working.duckdb"),
-                "--seeds",
-                str(self.prepared.seeds),
-                "--scratch",
-                str(scratch),
-            ]
+            command = self.baseline_command(step, data_dir / "warehouse" / "working.duckdb", scratch)
             m = measure(
                 command, dict(os.environ), f"baseline {step}", self.scale.name, 0, self.logs / f"baseline-{step}.log"
             )
@@ -728,6 +766,21 @@ class PipelineBench:
         self.baseline["matches_marts"] = compare_baseline_with_marts(
             scratch / "baseline.duckdb", data_dir / "warehouse" / "working.duckdb"
         )
+
+    def baseline_command(self, step: str, working: Path, scratch: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "qnwu_devtools.benchmark",
+            "_baseline",
+            step,
+            "--working",
+            str(working),
+            "--seeds",
+            str(self.prepared.seeds),
+            "--scratch",
+            str(scratch),
+        ]
 
     def attach_baseline(self, phase: str) -> None:
         """Set each stage's baseline figures (the whole pipeline's is the sum of the baseline steps)."""
@@ -749,11 +802,14 @@ class PipelineBench:
             facts["full_load"] = self.stages("full load", data_dir, self.prepared.landing_all, by_format=True)
             self.run_baseline(data_dir)
             self.attach_baseline("full load")
+            facts["gate_pairs"] = self.gate_pairs()
             airflow_dir = self.data_dir("full-load-airflow")
             self.airflow("full load", airflow_dir, self.prepared.landing_all, facts["full_load"]["submissions"])
             self.attach_baseline("full load")
         if self.scale.incremental_scenario:
             facts["incremental"] = self.incremental()
+            if not self.scale.full_load_through_files:
+                facts["gate_pairs"] = self.gate_pairs()
         return facts
 
     def incremental(self) -> dict[str, object]:
@@ -1173,7 +1229,7 @@ TARGETS = {
         ("ingest_csv_per_second", -1000, "ingest CSV >= 1,000 submissions/s"),
         ("ingest_json_per_second", -1000, "ingest JSON >= 1,000 submissions/s"),
         ("build_ratio_to_baseline", 3, "dbt build within 3x of plain DuckDB"),
-        ("gate_ratio_to_baseline", 3, "quality gate within 3x of its checks as plain SQL"),
+        ("gate_ratio_to_baseline", 3, "quality gate within 3x of its checks as plain SQL, median of paired runs"),
         ("airflow_full_load_seconds", 600, "whole pipeline (Airflow) < 10 min"),
         ("disclosure_share_pct", 20, "suppression and audit <= 20% of the pipeline's stages"),
         ("peak_mb", 4096, "every peak < 4 GB"),
@@ -1182,7 +1238,7 @@ TARGETS = {
         ("history_share_of_publish_pct", 5, "published history and its audit across versions < 5% of every publish"),
         ("newest_month_cost_ratio", 1.2, "new month on 5 years <= 1.2x the first month's cost"),
         # the gate of the one-off build of five years, which validates every row
-        ("gate_ratio_to_baseline", 3, "quality gate of 5 years within 3x of its checks as plain SQL"),
+        ("gate_ratio_to_baseline", 3, "quality gate of 5 years within 3x of its checks as plain SQL, median of paired runs"),
         ("newest_month_peak_mb", 4096, "peak memory of a new month on 5 years < 4 GB"),
         ("peak_mb", 4096, "every peak < 4 GB, the one-off build of 5 years included"),
     ],
@@ -1198,7 +1254,7 @@ def target_figures(results: list[StageResult], facts: dict) -> dict[str, float]:
             figures["build_ratio_to_baseline"] = round(r.ratio_to_baseline, 2)
         # the gate's baseline checks every row: compare it with a gate that validated every row
         if r.stage == "gate" and r.ratio_to_baseline and (r.phase == "full load" or r.phase.startswith("history")):
-            figures["gate_ratio_to_baseline"] = round(r.ratio_to_baseline, 2)
+            figures["gate_ratio_to_baseline_one_run"] = round(r.ratio_to_baseline, 2)
         if r.phase == "full load" and r.stage == "airflow":
             figures["airflow_full_load_seconds"] = r.seconds
     disclosure = disclosure_cost(results)
@@ -1207,6 +1263,9 @@ def target_figures(results: list[StageResult], facts: dict) -> dict[str, float]:
     history = history_cost(results)
     if history:
         figures["history_share_of_publish_pct"] = max(c["share_pct"] for c in history.values())
+    # the target is judged on the paired runs (PipelineBench.gate_pairs), the one run kept beside it
+    if "gate_pairs" in facts:
+        figures["gate_ratio_to_baseline"] = facts["gate_pairs"]["median_ratio"]
     if "incremental" in facts:
         figures["newest_month_cost_ratio"] = facts["incremental"]["stage_cost_ratio"]
         figures["newest_month_peak_mb"] = facts["incremental"]["newest_month_peak_mb"]
@@ -1314,6 +1373,13 @@ def bench_pipeline(scale_name: str, workdir: Path, json_path: Path | None, regen
             f"{inc['first_month_stage_seconds_per_run']}); through Airflow "
             f"{inc['newest_month_airflow_seconds']:.1f} s vs {inc['first_month_airflow_seconds']:.1f} s "
             f"({inc['airflow_cost_ratio']:.2f}x)"
+        )
+    if "gate_pairs" in facts:
+        pairs = facts["gate_pairs"]
+        print(
+            f"quality gate ({pairs['phase']}) / its checks as plain SQL, run in pairs on copies of the state it "
+            f"found: gate {pairs['gate_seconds_per_pair']} s, checks {pairs['checks_seconds_per_pair']} s, "
+            f"ratios {pairs['ratio_per_pair']}; median {pairs['median_ratio']:.2f}x"
         )
     if "incremental" in facts:
         print(format_difference(facts["incremental"]["per_stage_difference"]))

@@ -56,6 +56,22 @@ def test_stages_with_a_baseline_carry_their_ratio(smoke_bench):
         assert report["baseline"][step]["seconds"] > 0 and report["baseline"][step]["peak_mb"] > 0
 
 
+def test_the_gate_is_compared_with_its_checks_in_pairs_on_copies_of_the_state_it_found(smoke_bench):
+    """The gate's target is judged on gate and checks run back to back, not on one run of each
+    minutes apart; the single run's ratio is kept beside it."""
+    report, printed = smoke_bench
+    pairs = report["facts"]["gate_pairs"]
+    assert pairs["phase"] == "full load"
+    gates, checks = pairs["gate_seconds_per_pair"], pairs["checks_seconds_per_pair"]
+    assert len(gates) == len(checks) == 1  # --repeats 1
+    assert all(seconds > 0 for seconds in gates + checks)
+    assert pairs["ratio_per_pair"] == [round(g / c, 2) for g, c in zip(gates, checks, strict=True)]
+    assert report["figures"]["gate_ratio_to_baseline"] == pairs["median_ratio"] == pairs["ratio_per_pair"][0]
+    single = next(s for s in report["stages"] if s["phase"] == "full load" and s["stage"] == "gate")
+    assert report["figures"]["gate_ratio_to_baseline_one_run"] == single["ratio_to_baseline"]
+    assert f"/ its checks as plain SQL, run in pairs on copies of the state it found: gate {gates} s" in printed
+
+
 def test_the_baseline_builds_the_same_rows_as_the_marts(smoke_bench):
     report, _ = smoke_bench
     differences = report["baseline"]["matches_marts"]
