@@ -572,6 +572,14 @@ class StageResult:
         }
 
 
+def stage_command(stage: str, run_id: str) -> list[str]:
+    """A stage as a fresh `qnwu` process; a run id of its own (each ingest is one load in the ledger).
+    The whole pipeline through Airflow (`airflow`) takes none."""
+    if stage == "airflow":
+        return [sys.executable, "-m", "qnwu_warehouse.cli", "run"]
+    return [sys.executable, "-m", "qnwu_warehouse.cli", stage, "--run-id", run_id]
+
+
 class PipelineBench:
     def __init__(self, scale: Scale, workdir: Path, prepared: PreparedData, repeats: int = 1):
         self.scale = scale
@@ -604,10 +612,7 @@ class PipelineBench:
     ) -> StageResult:
         label = f"{phase}: {STAGE_LABELS[stage]}{''.join(' ' + e for e in extra)}"
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        if stage == "airflow":
-            command = [sys.executable, "-m", "qnwu_warehouse.cli", "run"]
-        else:  # a run id of its own: each ingest is one load in the ledger
-            command = [sys.executable, "-m", "qnwu_warehouse.cli", stage, "--run-id", f"bench-{slug}"]
+        command = stage_command(stage, f"bench-{slug}")
         _progress(f"{label} ({items:,} {item_kind})")
         log = self.logs / f"{slug}.log"
         m = measure(command, _child_env(data_dir, landing, self.prepared.seeds), label, self.scale.name, items, log)
@@ -714,7 +719,7 @@ class PipelineBench:
             copy_data_dir(self.state_before_gate, copy)
             settle_disk()
             label = f"gate pair {run}"
-            gate_command = [sys.executable, "-m", "qnwu_warehouse.cli", "gate", "--run-id", f"bench-gate-pair-{run}"]
+            gate_command = stage_command("gate", f"bench-gate-pair-{run}")
             checks_command = self.baseline_command("checks", copy / "warehouse" / "working.duckdb", copy)
             sides = {
                 "gate": (gate_command, _child_env(copy, copy, self.prepared.seeds)),
